@@ -1,0 +1,1 @@
+"""Password hashing (argon2) and signed access tokens (JWT)."""

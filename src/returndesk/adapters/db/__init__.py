@@ -1,0 +1,1 @@
+"""SQLAlchemy 2.0 Core tables, repositories and the unit of work (SQLite and PostgreSQL)."""

@@ -1,0 +1,191 @@
+"""The schema. Alembic migrations in migrations/ create exactly this."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from returndesk.adapters.db.types import UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = String(36)
+
+stores = Table(
+    "stores",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("slug", String(63), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("default_currency", String(3), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("policy", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+staff_users = Table(
+    "staff_users",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("store_id", ID, ForeignKey("stores.id"), nullable=True, index=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("store_id", ID, ForeignKey("stores.id"), nullable=False),
+    Column("number", String(64), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("buyer_name", String(200), nullable=False),
+    Column("market", String(2), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("placed_at", UTCDateTime, nullable=False),
+    Column("lock_version", Integer, nullable=False),
+    UniqueConstraint("store_id", "number", name="uq_orders_store_number"),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("order_id", ID, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("position", Integer, nullable=False),
+    Column("sku", String(100), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_price", BigInteger, nullable=False),
+    Column("paid_amount", BigInteger, nullable=False),
+    Column("category", String(60), nullable=False),
+    Column("serial_numbers", JSON, nullable=False),
+)
+
+shipments = Table(
+    "shipments",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("order_id", ID, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("carrier", String(60), nullable=False),
+    Column("tracking_number", String(100), nullable=False),
+    Column("shipped_at", UTCDateTime, nullable=True),
+    Column("delivered_at", UTCDateTime, nullable=True),
+)
+
+return_cases = Table(
+    "return_cases",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("store_id", ID, ForeignKey("stores.id"), nullable=False),
+    Column("number", String(20), nullable=False, unique=True),
+    Column("order_id", ID, ForeignKey("orders.id"), nullable=False, index=True),
+    Column("order_number", String(64), nullable=False),
+    Column("buyer_email", String(320), nullable=False),
+    Column("market", String(2), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("preferred_resolution", String(32), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("holds_quantity", Boolean, nullable=False),
+    Column("refund_amount", BigInteger, nullable=True),
+    Column("refunded_amount", BigInteger, nullable=True),
+    Column("line_count", Integer, nullable=False),
+    Column("refundable_total", BigInteger, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    # The queue: every filter combination leads with the store and ends in the sort key + id.
+    Index("ix_cases_store_created", "store_id", "created_at", "id"),
+    Index("ix_cases_store_updated", "store_id", "updated_at", "id"),
+    Index("ix_cases_store_status_created", "store_id", "status", "created_at", "id"),
+    Index("ix_cases_store_market_created", "store_id", "market", "created_at", "id"),
+    Index("ix_cases_store_language_created", "store_id", "language", "created_at", "id"),
+    Index("ix_cases_order_number", "store_id", "order_number"),
+    Index("ix_cases_buyer_email", "store_id", "buyer_email"),
+)
+
+return_case_lines = Table(
+    "return_case_lines",
+    metadata,
+    Column("case_id", ID, ForeignKey("return_cases.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("order_line_id", ID, ForeignKey("order_lines.id"), nullable=False, index=True),
+    Column("sku", String(100), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("reason", String(40), nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("refundable_amount", BigInteger, nullable=False),
+    Column("received_quantity", Integer, nullable=False),
+    Column("condition", String(32), nullable=True),
+)
+
+case_events = Table(
+    "case_events",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("case_id", ID, ForeignKey("return_cases.id", ondelete="CASCADE"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("actor_kind", String(16), nullable=False),
+    Column("actor_id", String(64), nullable=False),
+    Column("actor_name", String(200), nullable=False),
+    Column("actor_role", String(32), nullable=True),
+    Column("from_status", String(32), nullable=True),
+    Column("to_status", String(32), nullable=True),
+    Column("note", Text, nullable=False),
+    Column("data", JSON, nullable=False),
+    Index("ix_case_events_case_at", "case_id", "at", "id"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("store_id", ID, ForeignKey("stores.id"), primary_key=True),
+    Column("principal", String(120), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("case_id", ID, ForeignKey("return_cases.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Written in the same transaction as the change; delivered after commit by a dispatcher.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("store_id", ID, nullable=False),
+    Column("topic", String(60), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("dispatched_at", UTCDateTime, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Index("ix_outbox_pending", "dispatched_at", "created_at"),
+)

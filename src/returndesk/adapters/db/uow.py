@@ -1,0 +1,78 @@
+"""The unit of work: one connection, one transaction, rolled back unless committed."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Connection, Engine
+
+from returndesk.adapters.db.repositories import (
+    SqlCaseRepository,
+    SqlIdempotencyRepository,
+    SqlOrderRepository,
+    SqlOutbox,
+    SqlStaffRepository,
+    SqlStoreRepository,
+)
+
+
+class SqlUnitOfWork:
+    stores: SqlStoreRepository
+    staff: SqlStaffRepository
+    orders: SqlOrderRepository
+    cases: SqlCaseRepository
+    idempotency: SqlIdempotencyRepository
+    outbox: SqlOutbox
+
+    def __init__(self, engine: Engine, *, write: bool = False) -> None:
+        self._engine = engine
+        self._write = write
+        self._conn: Connection | None = None
+
+    def __enter__(self) -> Self:
+        conn = self._engine.connect()
+        if self._engine.dialect.name == "sqlite" and self._write:
+            # Take the write lock first, so reads inside see the latest committed data.
+            conn.info["sqlite_begin"] = "BEGIN IMMEDIATE"
+        conn.begin()
+        self._conn = conn
+        self.stores = SqlStoreRepository(conn)
+        self.staff = SqlStaffRepository(conn)
+        self.orders = SqlOrderRepository(conn)
+        self.outbox = SqlOutbox(conn)
+        self.cases = SqlCaseRepository(conn, self.outbox)
+        self.idempotency = SqlIdempotencyRepository(conn)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn = self._conn
+        if conn is None:
+            return
+        try:
+            if conn.in_transaction():
+                conn.rollback()
+        finally:
+            conn.close()
+            self._conn = None
+
+    def commit(self) -> None:
+        assert self._conn is not None
+        self._conn.commit()
+
+    def rollback(self) -> None:
+        assert self._conn is not None
+        self._conn.rollback()
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __call__(self, *, write: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, write=write)

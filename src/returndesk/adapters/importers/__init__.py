@@ -1,0 +1,1 @@
+"""Importers: read orders from platform exports into service inputs."""

@@ -1,0 +1,51 @@
+"""Wire once: build adapters from settings and hand them to the edges (web, CLI, tests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+
+from returndesk.adapters.auth.passwords import Argon2Hasher
+from returndesk.adapters.auth.tokens import TokenIssuer
+from returndesk.adapters.db.engine import build_engine
+from returndesk.adapters.db.uow import SqlUnitOfWorkFactory
+from returndesk.config import Settings
+from returndesk.services.ports import Clock, PasswordHasher
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class Container:
+    settings: Settings
+    engine: Engine
+    uow: SqlUnitOfWorkFactory
+    hasher: PasswordHasher
+    tokens: TokenIssuer
+    clock: Clock
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def bootstrap(
+    settings: Settings | None = None,
+    *,
+    clock: Clock = utc_now,
+    hasher: PasswordHasher | None = None,
+) -> Container:
+    settings = settings or Settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    engine = build_engine(settings.database_url)
+    return Container(
+        settings=settings,
+        engine=engine,
+        uow=SqlUnitOfWorkFactory(engine),
+        hasher=hasher or Argon2Hasher(),
+        tokens=TokenIssuer(settings.secret_key),
+        clock=clock,
+    )

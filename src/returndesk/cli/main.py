@@ -1,0 +1,185 @@
+"""`returndesk serve | migrate | seed-demo | users create | orders import`."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from returndesk.bootstrap import Container, bootstrap
+from returndesk.domain.access import Role
+from returndesk.domain.errors import DomainError
+from returndesk.services.principal import SYSTEM
+from returndesk.services.staff import create_staff_user
+from returndesk.services.stores import ensure_default_store
+
+app = typer.Typer(help="ReturnDesk: after-sales for cross-border e-commerce.", no_args_is_help=True)
+users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+orders_app = typer.Typer(help="Orders.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(orders_app, name="orders")
+console = Console()
+StoreOption = Annotated[
+    str | None, typer.Option("--store", help="store slug (default: the only store)")
+]
+
+
+def _container() -> Container:
+    try:
+        return bootstrap()
+    except ValueError as exc:  # settings refused (e.g. the default secret outside demo mode)
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+def _fail(exc: DomainError) -> typer.Exit:
+    console.print(f"[red]{exc.code}[/red]: {exc.detail}")
+    return typer.Exit(1)
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema, and make sure a store exists."""
+    from returndesk.adapters.db.migrate import upgrade
+
+    container = _container()
+    upgrade(container.engine)
+    store = ensure_default_store(container.uow, container.clock)
+    url = container.engine.url.render_as_string(hide_password=True)
+    console.print(f"database ready ({url}); store: {store.slug}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+) -> None:
+    """Serve the API, the buyer portal (/) and the agent console (/console)."""
+    import uvicorn
+
+    from returndesk.web.app import create_app
+
+    uvicorn.run(create_app(_container()), host=host, port=port, log_level="info")
+
+
+@app.command("seed-demo")
+def seed_demo() -> None:
+    """Load realistic demo data (orders in 7 markets, cases in every state, staff log-ins)."""
+    from returndesk.adapters.db.migrate import upgrade
+    from returndesk.demo import seed
+
+    container = _container()
+    upgrade(container.engine)
+    result = seed(container)
+    table = Table(title="Demo log-ins (agent console: /console)")
+    table.add_column("role")
+    table.add_column("email")
+    table.add_column("password")
+    for role, email, password in result.logins:
+        table.add_row(role, email, password)
+    console.print(table)
+    buyers = Table(title="Demo buyers (portal: /)")
+    buyers.add_column("market")
+    buyers.add_column("order number")
+    buyers.add_column("email")
+    for market, number, email in result.buyers:
+        buyers.add_row(market, number, email)
+    console.print(buyers)
+    console.print(
+        f"{result.orders} orders, {result.cases} cases"
+        + (" (already seeded)" if result.existed else "")
+    )
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="log-in email")],
+    role: Annotated[Role, typer.Option(help="agent, supervisor, warehouse, admin, platform_admin")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    name: Annotated[str, typer.Option(help="display name")] = "",
+    language: Annotated[str, typer.Option(help="console language: en or zh")] = "en",
+    timezone: Annotated[str, typer.Option(help="IANA time zone")] = "UTC",
+    store: StoreOption = None,
+) -> None:
+    """Create a staff account."""
+    container = _container()
+    try:
+        user = create_staff_user(
+            container.uow, container.hasher, container.clock, SYSTEM,
+            email=email, role=role, password=password, name=name, language=language,
+            timezone=timezone, store_slug=store,
+        )  # fmt: skip
+    except DomainError as exc:
+        raise _fail(exc) from None
+    console.print(f"created {user.role} {user.email}")
+
+
+@orders_app.command("import")
+def orders_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    store: StoreOption = None,
+) -> None:
+    """Import a Shopify order export (CSV). Each order is all or nothing; bad rows are listed."""
+    from returndesk.adapters.importers.shopify_csv import parse_shopify_csv
+    from returndesk.services.orders import upsert_order
+
+    container = _container()
+    try:
+        stream = file.open(encoding="utf-8-sig", newline="")
+        text = stream.read()
+        stream.close()
+    except UnicodeDecodeError:
+        console.print("[red]invalid_encoding[/red]: the file is not UTF-8 text")
+        raise typer.Exit(1) from None
+    import io
+
+    total_rows = max(text.count("\n") - 1, 1)
+    created = updated = 0
+    rejected_orders: list[tuple[int, str, str, str]] = []
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=console,
+    ) as progress:  # fmt: skip
+        read_task = progress.add_task("reading rows", total=total_rows)
+        try:
+            parsed = parse_shopify_csv(
+                io.StringIO(text), on_row=lambda n: progress.update(read_task, completed=n)
+            )
+        except DomainError as exc:
+            raise _fail(exc) from None
+        progress.update(read_task, completed=parsed.rows_read, total=parsed.rows_read)
+        save_task = progress.add_task("saving orders", total=len(parsed.orders))
+        for item in parsed.orders:
+            try:
+                result = upsert_order(container.uow, SYSTEM, item.order, store)
+            except DomainError as exc:
+                rejected_orders.append((item.first_row, item.order.number, exc.code, exc.detail))
+            else:
+                created += result.created
+                updated += not result.created
+            progress.advance(save_task)
+    rows = [(r.row, r.order_number, r.code, r.message) for r in parsed.rejected] + rejected_orders
+    summary = Table(title=f"Import of {file.name}")
+    summary.add_column("result")
+    summary.add_column("count", justify="right")
+    summary.add_row("rows read", str(parsed.rows_read))
+    summary.add_row("orders created", str(created))
+    summary.add_row("orders updated", str(updated))
+    summary.add_row("orders rejected", str(len({number for _, number, _, _ in rows})))
+    summary.add_row("rows rejected", str(len(rows)))
+    console.print(summary)
+    if rows:
+        why = Table(title="Rejected rows")
+        for column in ("line", "order", "code", "why"):
+            why.add_column(column)
+        for line, number, code, message in sorted(rows):
+            why.add_row(str(line), number, code, message)
+        console.print(why)
+        by_code = Counter(code for _, _, code, _ in rows)
+        console.print(", ".join(f"{code}: {n}" for code, n in by_code.most_common()))
+    raise typer.Exit(1 if rows and not (created or updated) else 0)

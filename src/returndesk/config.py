@@ -1,0 +1,36 @@
+"""One Settings object, read from RETURNDESK_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "change-me-returndesk-demo-secret-key"  # noqa: S105 - the refused default
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RETURNDESK_", extra="ignore")
+
+    home: Path = Field(default=Path("./var"), description="data folder")
+    database_url: str = Field(default="", description="default: SQLite file in home")
+    secret_key: str = DEFAULT_SECRET
+    demo: bool = False
+    token_ttl_seconds: int = 8 * 3600
+    buyer_token_ttl_seconds: int = 24 * 3600
+    max_body_bytes: int = 1_000_000
+    buyer_session_rate: str = "10/minute"
+    public_url: str = "http://127.0.0.1:8000"
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        self.home = self.home.resolve()
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.home / 'returndesk.sqlite3'}"
+        if not self.demo and (self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32):
+            raise ValueError(
+                "RETURNDESK_SECRET_KEY must be set to a random value of 32+ characters "
+                "(the default is only accepted with RETURNDESK_DEMO=1)"
+            )
+        return self

@@ -1,0 +1,267 @@
+"""Realistic demo data: one store selling to seven markets, cases in every state.
+
+Everything goes through the same handlers as the web and the CLI, so the timelines are real.
+"""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from returndesk.bootstrap import Container
+from returndesk.domain.access import Role
+from returndesk.domain.cases.model import LineRequest, ReceiptLine
+from returndesk.domain.cases.reasons import ReasonCode
+from returndesk.domain.cases.status import CaseStatus as S
+from returndesk.domain.cases.status import ReceiptCondition, Resolution
+from returndesk.services.orders import LineInput, OrderInput, ShipmentInput, upsert_order
+from returndesk.services.principal import SYSTEM, Principal
+from returndesk.services.returns import MoveCase, OpenReturn, open_return, transition_case
+from returndesk.services.staff import create_staff_user, staff_principal
+from returndesk.services.stores import ensure_default_store, update_policy
+
+DEMO_PASSWORD = "returndesk-demo"  # noqa: S105 - printed for the demo on purpose
+
+STAFF = (
+    (Role.admin, "admin@demo.returndesk.dev", "Alex Admin", "en", "Asia/Shanghai"),
+    (Role.supervisor, "supervisor@demo.returndesk.dev", "Wang Fang", "zh", "Asia/Shanghai"),
+    (Role.agent, "agent@demo.returndesk.dev", "Li Wei", "zh", "Asia/Shanghai"),
+    (Role.agent, "agent.br@demo.returndesk.dev", "Ana Souza", "en", "America/Sao_Paulo"),
+    (Role.warehouse, "warehouse@demo.returndesk.dev", "Jonas Weber", "en", "Europe/Berlin"),
+)
+
+# sku, title, category, unit price by currency (minor units)
+PRODUCTS = (
+    ("TEE-ORG-M", "Organic cotton T-shirt, M", "apparel", 2500),
+    ("TEE-ORG-L", "Organic cotton T-shirt, L", "apparel", 2500),
+    ("JKT-RAIN-S", "Packable rain jacket, S", "apparel", 8900),
+    ("JKT-RAIN-M", "Packable rain jacket, M", "apparel", 8900),
+    ("BUD-PRO", "Wireless earbuds Pro", "electronics", 12900),
+    ("LAMP-SMART", "Smart desk lamp", "electronics", 5900),
+    ("SERUM-30", "Vitamin C serum 30 ml", "hygiene", 3400),
+    ("MUG-STONE", "Stoneware mug", "home", 1800),
+)
+# market: currency, scale to local prices, language, buyers
+MARKETS = {
+    "US": ("USD", 1.0, "en", ("Emily Carter", "James Miller", "Olivia Brown", "Noah Davis")),
+    "GB": ("GBP", 0.8, "en", ("Oliver Smith", "Amelia Jones", "Harry Taylor")),
+    "BR": ("BRL", 5.2, "pt-BR", ("Ana Pereira", "Lucas Oliveira", "Mariana Costa", "Pedro Alves")),
+    "JP": ("JPY", 1.5, "ja", ("佐藤 花子", "鈴木 一郎", "高橋 美咲")),
+    "DE": ("EUR", 0.95, "de", ("Lena Schmidt", "Felix Müller", "Hannah Becker")),
+    "FR": ("EUR", 0.95, "fr", ("Camille Martin", "Louis Bernard", "Chloé Dubois")),
+    "ES": ("EUR", 0.95, "es", ("Lucía García", "Hugo Fernández", "Sofía López")),
+}
+CARRIERS = {"US": "UPS", "GB": "Royal Mail", "BR": "Correios", "JP": "Japan Post",
+            "DE": "DHL", "FR": "Colissimo", "ES": "Correos"}  # fmt: skip
+
+# The status each demo case is driven to, and how it gets there.
+PATHS: dict[S, tuple[S, ...]] = {
+    S.requested: (),
+    S.under_review: (S.under_review,),
+    S.needs_evidence: (S.under_review, S.needs_evidence),
+    S.escalated: (S.under_review, S.escalated),
+    S.approved: (S.under_review, S.approved),
+    S.declined: (S.under_review, S.declined),
+    S.awaiting_return: (S.approved, S.awaiting_return),
+    S.in_transit: (S.approved, S.awaiting_return, S.in_transit),
+    S.partially_received: (S.approved, S.awaiting_return, S.in_transit, S.partially_received),
+    S.received: (S.approved, S.awaiting_return, S.in_transit, S.received),
+    S.inspected: (S.approved, S.awaiting_return, S.in_transit, S.received, S.inspected),
+    S.refund_pending: (S.approved, S.awaiting_return, S.received, S.inspected, S.refund_pending),
+    S.refunded: (
+        S.approved,
+        S.awaiting_return,
+        S.received,
+        S.inspected,
+        S.refund_pending,
+        S.refunded,
+    ),
+    S.exchange_shipped: (S.approved, S.exchange_shipped),
+    S.resolved_without_return: (S.under_review, S.resolved_without_return),
+    S.closed: (S.approved, S.refund_pending, S.refunded, S.closed),
+    S.canceled: (S.canceled,),
+}
+NOTES = {
+    S.needs_evidence: "Please send a photo of the label and the fault.",
+    S.escalated: "Buyer disputes the inspection; needs a supervisor.",
+    S.declined: "Outside the policy: item shows heavy use.",
+    S.resolved_without_return: "Walked the buyer through pairing; works now.",
+    S.partially_received: "One unit still missing from the parcel.",
+    S.canceled: "",
+}
+
+
+@dataclass(slots=True)
+class SeedResult:
+    logins: list[tuple[str, str, str]] = field(default_factory=list)
+    buyers: list[tuple[str, str, str]] = field(default_factory=list)
+    orders: int = 0
+    cases: int = 0
+    existed: bool = False
+
+
+def _clock(at: list[datetime]) -> datetime:
+    at[0] += timedelta(minutes=37)
+    return at[0]
+
+
+def seed(container: Container, *, now: datetime | None = None) -> SeedResult:
+    now = now or container.clock()
+    rng = random.Random(20261127)  # the same demo every time  # noqa: S311
+    store = ensure_default_store(container.uow, container.clock)
+    result = SeedResult(logins=[(r.value, e, DEMO_PASSWORD) for r, e, *_ in STAFF])
+    with container.uow() as uow:
+        existing = uow.staff.get_by_email(STAFF[0][1])
+    if existing is not None:
+        result.existed = True
+        with container.uow() as uow:
+            result.orders = 0
+            result.cases = sum(uow.cases.count_by_status(store.id).values())
+        result.buyers = _buyers()
+        return result
+    principals: dict[Role, Principal] = {}
+    for role, email, name, language, tz in STAFF:
+        user = create_staff_user(
+            container.uow, container.hasher, container.clock, SYSTEM,
+            email=email, role=role, password=DEMO_PASSWORD, name=name,
+            language=language, timezone=tz,
+        )  # fmt: skip
+        principals.setdefault(role, staff_principal(user))
+    update_policy(
+        container.uow, SYSTEM, None, return_window_days=30, fault_window_days=365,
+        non_returnable_categories=frozenset({"hygiene"}),
+    )  # fmt: skip
+
+    statuses = list(PATHS)
+    order_index = 0
+    for market, (currency, scale, language, names) in MARKETS.items():
+        for i in range(6 if market in ("US", "BR") else 5):
+            order_index += 1
+            number = f"{market}{1000 + order_index}"
+            name = names[i % len(names)]
+            email = _email(name, market, i)
+            placed = now - timedelta(days=rng.randint(3, 55), hours=rng.randint(0, 23))
+            shipped = placed + timedelta(days=1)
+            delivered = shipped + timedelta(days=rng.randint(4, 12))
+            picks = rng.sample(PRODUCTS, k=rng.randint(1, 3))
+            target = statuses[result.cases % len(statuses)] if i < 4 else None
+            lines = []
+            for sku, title, category, usd in picks:
+                unit = _local_price(usd, scale, currency)
+                qty = rng.choice((1, 1, 1, 2, 3))
+                if target is S.partially_received:
+                    qty = max(qty, 2)
+                discount = unit * qty // 10 if rng.random() < 0.3 else 0
+                lines.append(LineInput(
+                    sku=sku, title=title, quantity=qty, unit_price=unit,
+                    paid_amount=unit * qty - discount, category=category,
+                    serial_numbers=tuple(
+                        f"SN{rng.randint(10**7, 10**8 - 1)}" for _ in range(qty)
+                    ) if category == "electronics" else (),
+                ))  # fmt: skip
+            delivered_at = delivered if delivered < now else None
+            upsert_order(
+                container.uow, SYSTEM,
+                OrderInput(
+                    number=number, email=email, market=market, currency=currency,
+                    language=language, placed_at=placed, buyer_name=name, lines=tuple(lines),
+                    shipments=(ShipmentInput(CARRIERS[market], f"{CARRIERS[market][:2].upper()}"
+                               f"{rng.randint(10**9, 10**10 - 1)}", shipped, delivered_at),),
+                ),
+            )  # fmt: skip
+            result.orders += 1
+            if i == 0:
+                result.buyers.append((market, number, email))
+            if target is None:  # some orders have no return yet, to try the wizard on
+                continue
+            _make_case(container, principals, number, email, lines, target, delivered, rng)
+            result.cases += 1
+    return result
+
+
+def _buyers() -> list[tuple[str, str, str]]:
+    found = []
+    order_index = 0
+    for market, (_, _, _, names) in MARKETS.items():
+        for i in range(6 if market in ("US", "BR") else 5):
+            order_index += 1
+            if i == 0:
+                found.append((market, f"{market}{1000 + order_index}", _email(names[0], market, 0)))
+    return found
+
+
+def _email(name: str, market: str, i: int) -> str:
+    folded = unicodedata.normalize("NFKD", name.lower())
+    ascii_name = "".join(c for c in folded if c.isascii() and c.isalpha())
+    return f"{ascii_name or 'buyer'}{i}.{market.lower()}@example.com"
+
+
+def _local_price(usd_minor: int, scale: float, currency: str) -> int:
+    if currency == "JPY":  # no minor unit: USD cents * 1.5 ~ yen, rounded to 10
+        return round(usd_minor * scale / 10) * 10
+    return round(usd_minor * scale / 100) * 100 - 1  # x.99 prices
+
+
+def _make_case(
+    container: Container,
+    principals: dict[Role, Principal],
+    number: str,
+    email: str,
+    lines: list[LineInput],
+    target: S,
+    delivered: datetime,
+    rng: random.Random,
+) -> None:
+    from returndesk.services.buyers import start_buyer_session
+
+    buyer = start_buyer_session(container.uow, number, email)
+    returnable = [ln for ln in lines if ln.category != "hygiene"] or lines
+    if target is S.partially_received:
+        returnable = [ln for ln in returnable if ln.quantity >= 2] or returnable
+    line = returnable[0]
+    needs_exchange = target is S.exchange_shipped
+    reason = rng.choice(
+        (ReasonCode.wrong_size,) if needs_exchange
+        else (ReasonCode.changed_mind, ReasonCode.defective, ReasonCode.color_differs,
+              ReasonCode.damaged_in_transit, ReasonCode.not_as_described)
+    )  # fmt: skip
+    if line.category == "hygiene":
+        reason = ReasonCode.defective
+    resolution = Resolution.exchange if needs_exchange else Resolution.refund
+    at = [
+        min(delivered + timedelta(days=rng.randint(1, 5)), datetime.now(UTC) - timedelta(hours=6))
+    ]
+    opened = open_return(
+        container.uow, lambda: _clock(at), buyer,
+        OpenReturn(number, (LineRequest(line.sku, line.quantity, reason, _comment(reason)),),
+                   resolution),
+    )  # fmt: skip
+    case = opened.case
+    for step in PATHS[target]:
+        actor = (
+            principals[Role.warehouse]
+            if step in (S.in_transit, S.partially_received, S.received, S.inspected)
+            else principals[Role.supervisor] if case.status is S.escalated
+            else buyer if step is S.canceled
+            else principals[Role.agent]
+        )  # fmt: skip
+        receipt: tuple[ReceiptLine, ...] = ()
+        if step is S.partially_received:
+            if line.quantity < 2:
+                continue
+            receipt = (ReceiptLine(line.sku, line.quantity - 1, ReceiptCondition.intact),)
+        case, _ = transition_case(
+            container.uow, lambda: _clock(at), actor,
+            MoveCase(case.id, step, case.version, NOTES.get(step, ""), receipt=receipt),
+        )  # fmt: skip
+
+
+def _comment(reason: ReasonCode) -> str:
+    return {
+        ReasonCode.defective: "It stopped working after two days.",
+        ReasonCode.color_differs: "The colour is much darker than in the photos.",
+        ReasonCode.damaged_in_transit: "The box was crushed and the item is scratched.",
+        ReasonCode.wrong_size: "Too small, I need the next size up.",
+    }.get(reason, "")

@@ -1,0 +1,1 @@
+"""The pure domain core. Imports nothing but the standard library and itself."""

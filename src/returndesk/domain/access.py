@@ -1,0 +1,79 @@
+"""Who may do what: roles, permissions and the role -> permission table.
+
+The web edge declares one permission per endpoint (see web/api/access.py); this table is the
+single source of which role holds which permission.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """A principal's role. `buyer` is a shopper holding an order-scoped token."""
+
+    buyer = "buyer"
+    agent = "agent"
+    warehouse = "warehouse"
+    supervisor = "supervisor"
+    admin = "admin"
+    platform_admin = "platform_admin"
+
+
+STAFF_ROLES = (Role.agent, Role.warehouse, Role.supervisor, Role.admin, Role.platform_admin)
+
+
+class Permission(StrEnum):
+    order_read = "order:read"
+    order_write = "order:write"
+    case_create = "case:create"
+    case_read = "case:read"
+    case_list = "case:list"
+    case_transition = "case:transition"
+    policy_read = "policy:read"
+    policy_write = "policy:write"
+    staff_read = "staff:read"
+    staff_write = "staff:write"
+    store_read = "store:read"
+    store_write = "store:write"
+
+
+_STAFF_COMMON = {
+    Permission.order_read,
+    Permission.case_read,
+    Permission.case_list,
+    Permission.case_transition,
+    Permission.policy_read,
+    Permission.store_read,
+}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.buyer: frozenset(
+        {
+            Permission.order_read,
+            Permission.case_create,
+            Permission.case_read,
+            Permission.case_transition,
+        }
+    ),
+    Role.warehouse: frozenset(_STAFF_COMMON),
+    Role.agent: frozenset(_STAFF_COMMON | {Permission.case_create}),
+    Role.supervisor: frozenset(
+        _STAFF_COMMON | {Permission.case_create, Permission.policy_write, Permission.staff_read}
+    ),
+    Role.admin: frozenset(
+        _STAFF_COMMON
+        | {
+            Permission.case_create,
+            Permission.policy_write,
+            Permission.staff_read,
+            Permission.staff_write,
+            Permission.order_write,
+        }
+    ),
+    Role.platform_admin: frozenset(Permission),
+}
+
+
+def has_permission(role: Role, permission: Permission) -> bool:
+    return permission in ROLE_PERMISSIONS[role]

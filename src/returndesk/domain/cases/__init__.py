@@ -1,0 +1,1 @@
+"""The return case aggregate: lines, status, transition table, guards, timeline."""

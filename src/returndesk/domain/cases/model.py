@@ -1,0 +1,405 @@
+"""The ReturnCase aggregate. Every change goes through it and leaves a timeline event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from returndesk.domain.access import Role
+from returndesk.domain.cases.reasons import FAULT_REASONS, ReasonCode
+from returndesk.domain.cases.status import (
+    RELEASES_QUANTITY,
+    CaseStatus,
+    ReceiptCondition,
+    Resolution,
+)
+from returndesk.domain.cases.transitions import TRANSITIONS, guards_for
+from returndesk.domain.errors import InvalidTransition, PermissionDenied, ValidationFailed
+from returndesk.domain.ids import new_id, new_reference
+from returndesk.domain.money import prorated_share
+from returndesk.domain.orders import Order, OrderLine
+from returndesk.domain.stores import StorePolicy
+
+MAX_COMMENT = 2000
+MAX_NOTE = 4000
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who did something: a buyer, a staff member, or the system (role None)."""
+
+    kind: str  # "buyer" | "staff" | "system"
+    id: str
+    name: str
+    role: Role | None
+
+    @classmethod
+    def system(cls, name: str = "ReturnDesk") -> Actor:
+        return cls("system", "system", name, None)
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEvent:
+    """One append-only entry: who, when, from what to what, why."""
+
+    id: str
+    case_id: str
+    at: datetime
+    kind: str
+    actor: Actor
+    from_status: CaseStatus | None = None
+    to_status: CaseStatus | None = None
+    note: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class CaseLine:
+    order_line_id: str
+    sku: str
+    title: str
+    quantity: int
+    reason: ReasonCode
+    comment: str
+    refundable_amount: int  # this case's share of what was paid for the line, minor units
+    received_quantity: int = 0
+    condition: ReceiptCondition | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LineRequest:
+    sku: str
+    quantity: int
+    reason: ReasonCode
+    comment: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptLine:
+    sku: str
+    quantity: int
+    condition: ReceiptCondition = ReceiptCondition.intact
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionRequest:
+    to: CaseStatus
+    actor_role: Role | None
+    note: str = ""
+    refund_amount: int | None = None
+    receipt: tuple[ReceiptLine, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LineUsage:
+    """Units of an order line already held by other open returns, and their refund share."""
+
+    quantity: int = 0
+    amount: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Returnability:
+    sku: str
+    returnable_quantity: int
+    change_of_mind_until: datetime | None  # None: window not started (not delivered yet)
+    fault_until: datetime | None
+    final_sale: bool
+    blocked_code: str | None  # why nothing can be returned now, if so
+
+
+def line_returnability(
+    order: Order, line: OrderLine, usage: LineUsage, policy: StorePolicy, now: datetime
+) -> Returnability:
+    delivered = order.delivered_at
+    cm_until = delivered + timedelta(days=policy.return_window_days) if delivered else None
+    fault_until = delivered + timedelta(days=policy.fault_window_days) if delivered else None
+    remaining = line.quantity - usage.quantity
+    final_sale = line.category in policy.non_returnable_categories
+    blocked: str | None = None
+    if remaining <= 0:
+        blocked = "already_returned"
+    elif fault_until is not None and now > fault_until:
+        blocked = "outside_return_window"
+    return Returnability(line.sku, max(remaining, 0), cm_until, fault_until, final_sale, blocked)
+
+
+def check_reason_allowed(r: Returnability, reason: ReasonCode, now: datetime) -> None:
+    if r.blocked_code == "already_returned":
+        raise ValidationFailed(
+            f"every unit of {r.sku} is already in a return",
+            code="quantity_exceeds_purchased",
+            sku=r.sku,
+        )
+    if reason in FAULT_REASONS:
+        if r.fault_until is not None and now > r.fault_until:
+            raise ValidationFailed(
+                f"{r.sku} is past the period for reporting faults",
+                code="outside_return_window",
+                sku=r.sku,
+            )
+        return
+    if r.final_sale:
+        raise ValidationFailed(
+            f"{r.sku} is final sale: it can be returned only if it is faulty",
+            code="final_sale",
+            sku=r.sku,
+        )
+    if r.change_of_mind_until is not None and now > r.change_of_mind_until:
+        raise ValidationFailed(
+            f"{r.sku} is past its return window", code="outside_return_window", sku=r.sku
+        )
+
+
+@dataclass(slots=True)
+class ReturnCase:
+    id: str
+    store_id: str
+    number: str
+    order_id: str
+    order_number: str
+    buyer_email: str
+    market: str
+    language: str
+    currency: str
+    status: CaseStatus
+    preferred_resolution: Resolution
+    lines: list[CaseLine]
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+    holds_quantity: bool = True
+    refund_amount: int | None = None
+    refunded_amount: int | None = None
+    new_events: list[TimelineEvent] = field(default_factory=list)
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        order: Order,
+        requests: list[LineRequest],
+        preferred_resolution: Resolution,
+        usage: dict[str, LineUsage],
+        policy: StorePolicy,
+        actor: Actor,
+        now: datetime,
+    ) -> ReturnCase:
+        if not requests:
+            raise ValidationFailed("a return needs at least one line", code="empty_return")
+        seen: set[str] = set()
+        lines: list[CaseLine] = []
+        for req in requests:
+            if req.sku in seen:
+                raise ValidationFailed(
+                    f"sku {req.sku!r} is listed twice", code="duplicate_sku", sku=req.sku
+                )
+            seen.add(req.sku)
+            if len(req.comment) > MAX_COMMENT:
+                raise ValidationFailed(
+                    "the comment is too long", code="comment_too_long", sku=req.sku
+                )
+            line = order.line_by_sku(req.sku)
+            used = usage.get(line.id, LineUsage())
+            r = line_returnability(order, line, used, policy, now)
+            check_reason_allowed(r, req.reason, now)
+            if not 1 <= req.quantity <= r.returnable_quantity:
+                raise ValidationFailed(
+                    f"you can return 1 to {r.returnable_quantity} of {req.sku}",
+                    code="quantity_exceeds_purchased",
+                    sku=req.sku,
+                    returnable=r.returnable_quantity,
+                    requested=req.quantity,
+                )
+            lines.append(
+                CaseLine(
+                    order_line_id=line.id,
+                    sku=line.sku,
+                    title=line.title,
+                    quantity=req.quantity,
+                    reason=req.reason,
+                    comment=req.comment.strip(),
+                    refundable_amount=refundable_share(line, used, req.quantity),
+                )
+            )
+        case = cls(
+            id=new_id(),
+            store_id=order.store_id,
+            number=new_reference("R-"),
+            order_id=order.id,
+            order_number=order.number,
+            buyer_email=order.email,
+            market=order.market,
+            language=order.language,
+            currency=order.currency,
+            status=CaseStatus.requested,
+            preferred_resolution=preferred_resolution,
+            lines=lines,
+            created_at=now,
+            updated_at=now,
+        )
+        case._record(
+            now,
+            "case_opened",
+            actor,
+            to_status=CaseStatus.requested,
+            data={
+                "lines": [
+                    {"sku": ln.sku, "quantity": ln.quantity, "reason": ln.reason.value}
+                    for ln in lines
+                ],
+                "preferred_resolution": preferred_resolution.value,
+            },
+        )
+        return case
+
+    # --- queries -----------------------------------------------------------------------------
+
+    def refund_bound(self) -> int:
+        """What may be refunded: the paid share of units received, or of all if none came back."""
+        if any(line.received_quantity for line in self.lines):
+            return sum(
+                prorated_share(line.refundable_amount, line.quantity, 0, line.received_quantity)
+                for line in self.lines
+            )
+        return sum(line.refundable_amount for line in self.lines)
+
+    def has_receipt_problem(self) -> bool:
+        return any(
+            line.condition not in (None, ReceiptCondition.intact) for line in self.lines
+        ) or any(
+            line.received_quantity < line.quantity for line in self.lines if line.received_quantity
+        )
+
+    def outstanding_after(self, receipt: tuple[ReceiptLine, ...]) -> dict[str, int]:
+        received = {line.sku: line.received_quantity for line in self.lines}
+        for item in receipt:
+            received[item.sku] = received.get(item.sku, 0) + item.quantity
+        if not receipt:
+            return {}  # moving to received without lines means every unit arrived
+        return {
+            line.sku: line.quantity - received[line.sku]
+            for line in self.lines
+            if received[line.sku] < line.quantity
+        }
+
+    # --- commands ----------------------------------------------------------------------------
+
+    def transition(self, actor: Actor, req: TransitionRequest, now: datetime) -> TimelineEvent:
+        source = self.status
+        move = TRANSITIONS[source].get(req.to)
+        if move is None:
+            raise InvalidTransition(
+                f"a case cannot go from {source} to {req.to}",
+                **{"from": source.value, "to": req.to.value},
+            )
+        if actor.role is not None and actor.role not in move.roles:
+            raise PermissionDenied(
+                f"a {actor.role} cannot move a case from {source} to {req.to}",
+                code="transition_not_permitted",
+            )
+        if len(req.note) > MAX_NOTE:
+            raise ValidationFailed("the note is too long", code="note_too_long")
+        self._check_receipt(req.receipt)
+        for guard in guards_for(source, req.to):
+            guard(self, req)
+        data: dict[str, Any] = {}
+        if req.to in (CaseStatus.partially_received, CaseStatus.received):
+            data["received"] = self._apply_receipt(req.receipt)
+        if req.to is CaseStatus.refund_pending:
+            self.refund_amount = (
+                self.refund_bound() if req.refund_amount is None else req.refund_amount
+            )
+            data["refund_amount"] = self.refund_amount
+            data["currency"] = self.currency
+        if req.to is CaseStatus.refunded:
+            self.refunded_amount = self.refund_amount
+            data["refunded_amount"] = self.refunded_amount
+            data["currency"] = self.currency
+        if req.to in RELEASES_QUANTITY:
+            self.holds_quantity = False
+        self.status = req.to
+        self.updated_at = now
+        return self._record(
+            now,
+            "status_changed",
+            actor,
+            from_status=source,
+            to_status=req.to,
+            note=req.note.strip(),
+            data=data,
+        )
+
+    def _check_receipt(self, receipt: tuple[ReceiptLine, ...]) -> None:
+        by_sku = {line.sku: line for line in self.lines}
+        seen: set[str] = set()
+        for item in receipt:
+            line = by_sku.get(item.sku)
+            if line is None:
+                raise ValidationFailed(
+                    f"sku {item.sku!r} is not in this return", code="unknown_sku", sku=item.sku
+                )
+            if item.sku in seen:
+                raise ValidationFailed(f"sku {item.sku!r} is listed twice", code="duplicate_sku")
+            seen.add(item.sku)
+            if item.quantity < 1 or line.received_quantity + item.quantity > line.quantity:
+                raise ValidationFailed(
+                    f"{item.sku}: more units received than are being returned",
+                    code="quantity_exceeds_returned",
+                    sku=item.sku,
+                    expected=line.quantity - line.received_quantity,
+                )
+
+    def _apply_receipt(self, receipt: tuple[ReceiptLine, ...]) -> list[dict[str, Any]]:
+        applied: list[dict[str, Any]] = []
+        if not receipt:  # "received" with no lines: everything outstanding arrived intact
+            receipt = tuple(
+                ReceiptLine(line.sku, line.quantity - line.received_quantity)
+                for line in self.lines
+                if line.quantity > line.received_quantity
+            )
+        by_sku = {line.sku: line for line in self.lines}
+        for item in receipt:
+            line = by_sku[item.sku]
+            line.received_quantity += item.quantity
+            if line.condition in (None, ReceiptCondition.intact):
+                line.condition = item.condition
+            applied.append(
+                {"sku": item.sku, "quantity": item.quantity, "condition": item.condition.value}
+            )
+        return applied
+
+    def _record(
+        self,
+        now: datetime,
+        kind: str,
+        actor: Actor,
+        *,
+        from_status: CaseStatus | None = None,
+        to_status: CaseStatus | None = None,
+        note: str = "",
+        data: dict[str, Any] | None = None,
+    ) -> TimelineEvent:
+        event = TimelineEvent(
+            id=new_id(),
+            case_id=self.id,
+            at=now,
+            kind=kind,
+            actor=actor,
+            from_status=from_status,
+            to_status=to_status,
+            note=note,
+            data=data or {},
+        )
+        self.new_events.append(event)
+        return event
+
+
+def refundable_share(line: OrderLine, used: LineUsage, quantity: int) -> int:
+    """This return's share of the line's paid amount; all returns of a line never exceed it."""
+    remaining_amount = line.paid_amount - used.amount
+    if used.quantity + quantity == line.quantity:
+        return remaining_amount
+    share = prorated_share(line.paid_amount, line.quantity, used.quantity, quantity)
+    return max(0, min(share, remaining_amount))

@@ -1,0 +1,54 @@
+"""Domain errors carry a stable machine-readable code; the web edge maps them to RFC 9457."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """A rule of the domain was broken. `code` is stable and part of the public API."""
+
+    code = "domain_error"
+    title = "The request breaks a rule"
+
+    def __init__(self, detail: str, *, code: str | None = None, **data: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code is not None:
+            self.code = code
+        self.data: dict[str, Any] = data
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    title = "Not found"
+
+
+class ValidationFailed(DomainError):
+    code = "validation_failed"
+    title = "The input is not valid"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    title = "The request conflicts with the current state"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+    title = "That status change is not allowed"
+
+
+class StaleVersion(DomainError):
+    code = "version_mismatch"
+    title = "The case was changed by someone else"
+
+
+class PermissionDenied(DomainError):
+    code = "forbidden"
+    title = "Not allowed"
+
+
+class AuthenticationFailed(DomainError):
+    code = "unauthenticated"
+    title = "Authentication required"

@@ -1,0 +1,79 @@
+"""Stores (tenants), their return policy basics, and staff accounts."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from returndesk.domain.access import Role
+from returndesk.domain.errors import ValidationFailed
+from returndesk.domain.money import check_currency
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,63}$")
+
+
+def normalize_email(value: str) -> str:
+    email = value.strip().lower()
+    if len(email) > 320 or not _EMAIL.match(email):
+        raise ValidationFailed(f"{value!r} is not an email address", code="invalid_email")
+    return email
+
+
+def check_slug(slug: str) -> str:
+    if not _SLUG.match(slug):
+        raise ValidationFailed(
+            "a store slug is 2-63 lowercase letters, digits and dashes", code="invalid_slug"
+        )
+    return slug
+
+
+@dataclass(slots=True)
+class StorePolicy:
+    """The basics a buyer needs to see what is returnable. The decision engine builds on it."""
+
+    return_window_days: int = 30
+    fault_window_days: int = 365
+    non_returnable_categories: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.return_window_days <= 3650 or not 0 <= self.fault_window_days <= 3650:
+            raise ValidationFailed("return windows are 0-3650 days", code="invalid_policy")
+
+
+@dataclass(slots=True)
+class Store:
+    id: str
+    slug: str
+    name: str
+    default_currency: str
+    timezone: str
+    created_at: datetime
+    policy: StorePolicy = field(default_factory=StorePolicy)
+
+    def __post_init__(self) -> None:
+        check_slug(self.slug)
+        check_currency(self.default_currency)
+
+
+@dataclass(slots=True)
+class StaffUser:
+    id: str
+    store_id: str | None  # None only for a platform admin, who sees every store
+    email: str
+    name: str
+    role: Role
+    password_hash: str
+    language: str
+    timezone: str
+    created_at: datetime
+    active: bool = True
+
+    def __post_init__(self) -> None:
+        if self.role is Role.buyer:
+            raise ValidationFailed("buyers are not staff", code="invalid_role")
+        if (self.store_id is None) != (self.role is Role.platform_admin):
+            raise ValidationFailed(
+                "staff belong to a store; only a platform admin spans stores", code="invalid_role"
+            )

@@ -1,0 +1,166 @@
+"""What the handlers need from the outside world, as small interfaces.
+
+The database adapter (adapters/db) implements these with SQLAlchemy; nothing here imports it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from returndesk.domain.cases.model import LineUsage, ReturnCase, TimelineEvent
+from returndesk.domain.cases.status import CaseStatus
+from returndesk.domain.orders import Order
+from returndesk.domain.stores import StaffUser, Store, StorePolicy
+
+
+class Clock(Protocol):
+    def __call__(self) -> datetime: ...
+
+
+class PasswordHasher(Protocol):
+    def hash(self, password: str) -> str: ...
+    def verify(self, password_hash: str, password: str) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CaseQuery:
+    store_id: str | None  # None: every store (platform admin)
+    statuses: tuple[CaseStatus, ...] = ()
+    market: str | None = None
+    language: str | None = None
+    q: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    sort: str = "-created_at"
+    cursor: tuple[str, str] | None = None  # (sort value as ISO text, id) of the last row seen
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class CaseSummary:
+    id: str
+    store_id: str
+    number: str
+    order_number: str
+    buyer_email: str
+    market: str
+    language: str
+    currency: str
+    status: CaseStatus
+    preferred_resolution: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    line_count: int
+    refundable_total: int
+
+
+@dataclass(frozen=True, slots=True)
+class CasePage:
+    items: list[CaseSummary]
+    next_cursor: tuple[str, str] | None
+
+
+@dataclass(slots=True)
+class IdempotencyRecord:
+    store_id: str
+    principal: str
+    key: str
+    request_hash: str
+    case_id: str
+    created_at: datetime
+
+
+@dataclass(slots=True)
+class OutboxMessage:
+    id: str
+    store_id: str
+    topic: str
+    payload: dict[str, Any]
+    created_at: datetime
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class StoreRepository(Protocol):
+    def get(self, store_id: str) -> Store | None: ...
+    def get_by_slug(self, slug: str) -> Store | None: ...
+    def list(self) -> list[Store]: ...
+    def add(self, store: Store) -> None: ...
+    def save_policy(self, store_id: str, policy: StorePolicy) -> None: ...
+
+
+class StaffRepository(Protocol):
+    def get(self, user_id: str) -> StaffUser | None: ...
+    def get_by_email(self, email: str) -> StaffUser | None: ...
+    def list(self, store_id: str | None) -> list[StaffUser]: ...
+    def add(self, user: StaffUser) -> None: ...
+    def update(self, user: StaffUser) -> None: ...
+
+
+class OrderRepository(Protocol):
+    def get_by_number(self, store_id: str, number: str) -> Order | None: ...
+    def get(self, order_id: str) -> Order | None: ...
+    def add(self, order: Order) -> None: ...
+    def replace(self, order: Order) -> None: ...
+    def lock(self, order_id: str) -> None:
+        """Serialize writers on one order (returns compete for its units)."""
+        ...
+
+    def line_usage(
+        self, order_id: str, exclude_case_id: str | None = None
+    ) -> dict[str, LineUsage]: ...
+
+
+class CaseRepository(Protocol):
+    def get(self, case_id: str) -> ReturnCase | None: ...
+    def get_for_update(self, case_id: str) -> ReturnCase | None: ...
+    def add(self, case: ReturnCase) -> None: ...
+    def save(self, case: ReturnCase, expected_version: int) -> None: ...
+    def timeline(self, case_id: str) -> list[TimelineEvent]: ...
+    def query(self, query: CaseQuery) -> CasePage: ...
+    def for_order(self, order_id: str) -> list[CaseSummary]: ...
+    def count_by_status(self, store_id: str | None) -> dict[CaseStatus, int]: ...
+
+
+class IdempotencyRepository(Protocol):
+    def get(self, store_id: str, principal: str, key: str) -> IdempotencyRecord | None: ...
+    def add(self, record: IdempotencyRecord) -> None: ...
+
+
+class Outbox(Protocol):
+    def add(self, messages: Sequence[OutboxMessage]) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    @property
+    def stores(self) -> StoreRepository: ...
+    @property
+    def staff(self) -> StaffRepository: ...
+    @property
+    def orders(self) -> OrderRepository: ...
+    @property
+    def cases(self) -> CaseRepository: ...
+    @property
+    def idempotency(self) -> IdempotencyRepository: ...
+    @property
+    def outbox(self) -> Outbox: ...
+
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, *, write: bool = False) -> UnitOfWork:
+        """write=True: the unit writes and must read the latest data (SQLite: BEGIN IMMEDIATE)."""
+        ...

@@ -1,0 +1,187 @@
+"""Return cases: open (idempotently), read, list, and move through the lifecycle."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, replace
+
+from returndesk.domain.access import Permission, Role
+from returndesk.domain.cases.model import (
+    LineRequest,
+    ReceiptLine,
+    ReturnCase,
+    TimelineEvent,
+    TransitionRequest,
+)
+from returndesk.domain.cases.status import CaseStatus, Resolution
+from returndesk.domain.errors import Conflict, NotFound, StaleVersion
+from returndesk.services.ports import (
+    CasePage,
+    CaseQuery,
+    Clock,
+    IdempotencyRecord,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from returndesk.services.principal import Principal
+from returndesk.services.stores import resolve_store
+
+
+@dataclass(frozen=True, slots=True)
+class OpenReturn:
+    order_number: str
+    lines: tuple[LineRequest, ...]
+    preferred_resolution: Resolution
+    store_slug: str | None = None
+
+    def fingerprint(self) -> str:
+        body = {
+            "order_number": self.order_number,
+            "lines": [[ln.sku, ln.quantity, ln.reason.value, ln.comment] for ln in self.lines],
+            "preferred_resolution": self.preferred_resolution.value,
+            "store": self.store_slug,
+        }
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    case: ReturnCase
+    replayed: bool  # True when an Idempotency-Key matched an earlier identical request
+
+
+def open_return(
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    principal: Principal,
+    command: OpenReturn,
+    idempotency_key: str | None = None,
+) -> Opened:
+    principal.require(Permission.case_create)
+    principal_key = f"{principal.kind}:{principal.id}"
+    with uow_factory(write=True) as uow:
+        store = resolve_store(uow, principal, command.store_slug)
+        if idempotency_key is not None:
+            previous = uow.idempotency.get(store.id, principal_key, idempotency_key)
+            if previous is not None:
+                return _replay(uow, previous, command)
+        order = uow.orders.get_by_number(store.id, command.order_number)
+        if order is None:
+            raise NotFound(f"order {command.order_number} not found", code="order_not_found")
+        principal.check_order(order.store_id, order.id)
+        uow.orders.lock(order.id)
+        case = ReturnCase.open(
+            order=order,
+            requests=list(command.lines),
+            preferred_resolution=command.preferred_resolution,
+            usage=uow.orders.line_usage(order.id),
+            policy=store.policy,
+            actor=principal.actor(),
+            now=clock(),
+        )
+        uow.cases.add(case)
+        if idempotency_key is not None:
+            uow.idempotency.add(
+                IdempotencyRecord(
+                    store.id,
+                    principal_key,
+                    idempotency_key,
+                    command.fingerprint(),
+                    case.id,
+                    clock(),
+                )
+            )
+        uow.commit()
+        return Opened(case, replayed=False)
+
+
+def _replay(uow: UnitOfWork, previous: IdempotencyRecord, command: OpenReturn) -> Opened:
+    if previous.request_hash != command.fingerprint():
+        raise Conflict(
+            "this Idempotency-Key was used with a different request",
+            code="idempotency_key_reused",
+        )
+    case = uow.cases.get(previous.case_id)
+    if case is None:  # pragma: no cover - cases are never deleted
+        raise NotFound("case not found", code="case_not_found")
+    return Opened(case, replayed=True)
+
+
+def _load(uow: UnitOfWork, principal: Principal, case_id: str) -> ReturnCase:
+    case = uow.cases.get(case_id)
+    if case is None:
+        raise NotFound("case not found", code="case_not_found")
+    try:
+        principal.check_order(case.store_id, case.order_id)
+    except NotFound:
+        raise NotFound("case not found", code="case_not_found") from None
+    return case
+
+
+def get_case(uow_factory: UnitOfWorkFactory, principal: Principal, case_id: str) -> ReturnCase:
+    principal.require(Permission.case_read)
+    with uow_factory() as uow:
+        return _load(uow, principal, case_id)
+
+
+def get_timeline(
+    uow_factory: UnitOfWorkFactory, principal: Principal, case_id: str
+) -> list[TimelineEvent]:
+    principal.require(Permission.case_read)
+    with uow_factory() as uow:
+        _load(uow, principal, case_id)
+        return uow.cases.timeline(case_id)
+
+
+def list_cases(uow_factory: UnitOfWorkFactory, principal: Principal, query: CaseQuery) -> CasePage:
+    principal.require(Permission.case_list)
+    if not principal.is_platform:
+        query = replace(query, store_id=principal.store_id)
+    with uow_factory() as uow:
+        return uow.cases.query(query)
+
+
+def count_by_status(uow_factory: UnitOfWorkFactory, principal: Principal) -> dict[CaseStatus, int]:
+    principal.require(Permission.case_list)
+    with uow_factory() as uow:
+        return uow.cases.count_by_status(principal.store_id)
+
+
+@dataclass(frozen=True, slots=True)
+class MoveCase:
+    case_id: str
+    to: CaseStatus
+    expected_version: int
+    note: str = ""
+    refund_amount: int | None = None
+    receipt: tuple[ReceiptLine, ...] = ()
+
+
+def transition_case(
+    uow_factory: UnitOfWorkFactory, clock: Clock, principal: Principal, command: MoveCase
+) -> tuple[ReturnCase, TimelineEvent]:
+    """Check the version, let the aggregate apply the table and guards, save or roll back."""
+    principal.require(Permission.case_transition)
+    with uow_factory(write=True) as uow:
+        case = _load(uow, principal, command.case_id)
+        if case.version != command.expected_version:
+            raise StaleVersion(
+                "the case changed since you loaded it: reload and try again",
+                current_version=case.version,
+            )
+        role: Role | None = principal.role if principal.kind != "system" else None
+        event = case.transition(
+            principal.actor(),
+            TransitionRequest(
+                to=command.to,
+                actor_role=role,
+                note=command.note,
+                refund_amount=command.refund_amount,
+                receipt=command.receipt,
+            ),
+            clock(),
+        )
+        uow.cases.save(case, command.expected_version)
+        uow.commit()
+        return case, event

@@ -1,0 +1,1 @@
+"""The HTTP edge: FastAPI app factory, API routes, server-rendered pages."""

@@ -1,0 +1,35 @@
+"""Every API endpoint's access rule, in one table. The app refuses to start if a route is missing.
+
+PUBLIC: no token needed. Otherwise the principal's role must hold the permission
+(domain/access.py says which roles do). Finer rules (a buyer sees only their own order; which
+role may make which status change) are enforced by the handlers and the domain.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from returndesk.domain.access import Permission
+
+PUBLIC: Final = "public"
+Rule = Permission | str
+
+ACCESS: dict[tuple[str, str], Rule] = {
+    ("GET", "/healthz"): PUBLIC,
+    ("POST", "/api/v1/auth/token"): PUBLIC,
+    ("POST", "/api/v1/buyer/session"): PUBLIC,
+    ("GET", "/api/v1/me"): PUBLIC,  # answers 401 without a token; any principal may ask
+    ("GET", "/api/v1/reasons"): PUBLIC,
+    ("POST", "/api/v1/orders"): Permission.order_write,
+    ("GET", "/api/v1/orders/{number}"): Permission.order_read,
+    ("POST", "/api/v1/returns"): Permission.case_create,
+    ("GET", "/api/v1/returns"): Permission.case_list,
+    ("GET", "/api/v1/returns/counts"): Permission.case_list,
+    ("GET", "/api/v1/returns/{case_id}"): Permission.case_read,
+    ("GET", "/api/v1/returns/{case_id}/timeline"): Permission.case_read,
+    ("POST", "/api/v1/returns/{case_id}/transitions"): Permission.case_transition,
+    ("GET", "/api/v1/policy"): Permission.policy_read,
+    ("PUT", "/api/v1/policy"): Permission.policy_write,
+    ("GET", "/api/v1/staff"): Permission.staff_read,
+    ("POST", "/api/v1/staff"): Permission.staff_write,
+}

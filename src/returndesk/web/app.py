@@ -1,0 +1,54 @@
+"""The FastAPI app factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from returndesk import __version__
+from returndesk.bootstrap import Container, bootstrap
+from returndesk.web.access import ACCESS
+from returndesk.web.api import admin, auth, orders, returns
+from returndesk.web.bodylimit import BodyLimitMiddleware
+from returndesk.web.deps import MaybePrincipal
+from returndesk.web.pages import STATIC_DIR
+from returndesk.web.pages import router as pages_router
+from returndesk.web.problems import install_problem_handlers
+from returndesk.web.ratelimit import GuessLimiter
+
+
+def create_app(container: Container | None = None) -> FastAPI:
+    container = container or bootstrap()
+    app = FastAPI(
+        title="ReturnDesk",
+        version=__version__,
+        description="After-sales for cross-border e-commerce: returns, decisions, evidence.",
+    )
+    app.state.container = container
+    app.state.limiter = GuessLimiter(container.settings.buyer_session_rate)
+    install_problem_handlers(app)
+
+    @app.get("/healthz", tags=["meta"])
+    def healthz(_: MaybePrincipal) -> dict[str, str]:
+        return {"status": "ok"}
+
+    for module in (auth, orders, returns, admin):
+        app.include_router(module.router)
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _check_access_table(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=container.settings.max_body_bytes)
+    return app
+
+
+def _check_access_table(app: FastAPI) -> None:
+    """Every API route must have exactly one entry in the access table, and vice versa."""
+    routes = {
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        for method in operations
+    }
+    missing = routes - ACCESS.keys()
+    stale = ACCESS.keys() - routes
+    if missing or stale:
+        raise RuntimeError(f"access table out of date: missing {missing}, stale {stale}")

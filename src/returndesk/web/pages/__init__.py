@@ -1,0 +1,15 @@
+"""Server-rendered pages: the buyer portal and the agent console."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+
+from returndesk.web.pages import console, portal
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+router = APIRouter(include_in_schema=False)
+router.include_router(portal.router)
+router.include_router(console.router)

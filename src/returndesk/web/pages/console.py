@@ -1,0 +1,265 @@
+"""The agent console: log-in, the queue, a case with its timeline and actions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import RedirectResponse, Response
+
+from returndesk.adapters.db.repositories import SORT_KEYS, decode_cursor, encode_cursor
+from returndesk.bootstrap import Container
+from returndesk.domain.access import Role
+from returndesk.domain.cases.model import ReceiptLine
+from returndesk.domain.cases.status import CaseStatus, ReceiptCondition
+from returndesk.domain.cases.transitions import allowed_targets
+from returndesk.domain.errors import AuthenticationFailed, DomainError, StaleVersion
+from returndesk.domain.money import Money
+from returndesk.services.ports import CaseQuery
+from returndesk.services.principal import Principal
+from returndesk.services.returns import (
+    MoveCase,
+    count_by_status,
+    get_case,
+    get_timeline,
+    list_cases,
+    transition_case,
+)
+from returndesk.services.staff import authenticate, staff_principal
+from returndesk.web.pages.forms import field, int_field, read_form
+from returndesk.web.pages.i18n import CONSOLE_LANGUAGES, negotiate
+from returndesk.web.pages.rendering import Page, check_csrf, csrf_token
+from returndesk.web.problems import HttpProblem
+from returndesk.web.ratelimit import limiter
+
+router = APIRouter(prefix="/console")
+COOKIE = "rd_staff"
+LANG_COOKIE = "rd_console_lang"
+TZ_COOKIE = "rd_tz"
+CaseId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
+MARKETS = ("US", "GB", "BR", "JP", "DE", "FR", "ES")
+LANGUAGES = ("en", "es", "pt-BR", "ja", "de", "fr", "zh")
+
+
+def _container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+def _staff(request: Request) -> tuple[Principal, str] | None:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    try:
+        principal = _container(request).tokens.read(token)
+    except AuthenticationFailed:
+        return None
+    if principal.kind != "staff":
+        return None
+    return principal, token
+
+
+def _page(request: Request, tz_default: str = "UTC") -> Page:
+    language = negotiate(
+        request.query_params.get("lang") or request.cookies.get(LANG_COOKIE),
+        request.headers.get("accept-language", ""),
+        CONSOLE_LANGUAGES,
+    )
+    return Page(language, request.cookies.get(TZ_COOKIE), tz_default, CONSOLE_LANGUAGES)
+
+
+def _remember(request: Request, response: Response) -> Response:
+    chosen = request.query_params.get("lang")
+    if chosen in CONSOLE_LANGUAGES:
+        response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+def _to_login() -> RedirectResponse:
+    return RedirectResponse("/console/login", status_code=303)
+
+
+@router.get("/login")
+def login_page(request: Request) -> Response:
+    return _remember(request, _page(request).render(request, "console/login.html", error=None))
+
+
+@router.post("/login")
+async def login_submit(request: Request) -> Response:
+    container = _container(request)
+    form = await read_form(request)
+    email, password = field(form, "email", 320), field(form, "password", 1024)
+    try:
+        limiter(request).check(request, "staff-login", email.lower())
+        user = authenticate(container.uow, container.hasher, email, password)
+    except (DomainError, HttpProblem) as exc:
+        code = "rate_limited" if exc.code == "rate_limited" else "invalid_credentials"
+        return _page(request).render(
+            request, "console/login.html", status_code=401, error=code, email=email
+        )
+    token = container.tokens.issue(
+        staff_principal(user), container.clock(), container.settings.token_ttl_seconds
+    )
+    response = RedirectResponse("/console", status_code=303)
+    response.set_cookie(COOKIE, token, httponly=True, samesite="lax", max_age=8 * 3600)
+    if user.language in CONSOLE_LANGUAGES and not request.cookies.get(LANG_COOKIE):
+        response.set_cookie(LANG_COOKIE, user.language, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+@router.post("/logout")
+def logout() -> Response:
+    response = _to_login()
+    response.delete_cookie(COOKIE)
+    return response
+
+
+@router.get("")
+def queue(request: Request) -> Response:
+    staff = _staff(request)
+    if staff is None:
+        return _to_login()
+    principal, _ = staff
+    container = _container(request)
+    params = request.query_params
+    statuses = tuple(CaseStatus(s) for s in params.getlist("status") if s in CaseStatus.__members__)
+    market = params.get("market") if params.get("market") in MARKETS else None
+    language = params.get("language") if params.get("language") in LANGUAGES else None
+    sort = params.get("sort") if params.get("sort") in SORT_KEYS else "-created_at"
+    q = (params.get("q") or "").replace("\x00", "")[:320].strip() or None
+    age = params.get("age", "")
+    now = container.clock()
+    created_before = now - timedelta(days=int(age)) if age in ("1", "3", "7", "14", "30") else None
+    raw_cursor = params.get("cursor")
+    cursor = decode_cursor(raw_cursor) if raw_cursor and len(raw_cursor) < 400 else None
+    query = CaseQuery(
+        store_id=principal.store_id,
+        statuses=statuses,
+        market=market,
+        language=language,
+        q=q,
+        created_before=created_before,
+        sort=sort or "-created_at",
+        cursor=cursor,
+        limit=50,
+    )
+    result = list_cases(container.uow, principal, query)
+    counts = count_by_status(container.uow, principal)
+    next_params = None
+    if result.next_cursor:
+        kept = [(k, v) for k, v in params.multi_items() if k != "cursor"]
+        next_params = [*kept, ("cursor", encode_cursor(result.next_cursor))]
+    page = _page(request)
+    return _remember(
+        request,
+        page.render(
+            request,
+            "console/queue.html",
+            principal=principal,
+            result=result,
+            counts=counts,
+            statuses=list(CaseStatus),
+            selected_statuses={s.value for s in statuses},
+            markets=MARKETS,
+            languages=LANGUAGES,
+            market=market,
+            language=language,
+            sort=sort,
+            sorts=SORT_KEYS,
+            q=q or "",
+            age=age,
+            next_params=next_params,
+            now=now,
+        ),
+    )
+
+
+def _case_page(
+    request: Request,
+    principal: Principal,
+    token: str,
+    case_id: str,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    container = _container(request)
+    try:
+        case = get_case(container.uow, principal, case_id)
+    except DomainError:
+        return RedirectResponse("/console", status_code=303)
+    timeline = get_timeline(container.uow, principal, case_id)
+    role: Role | None = principal.role
+    response = _page(request).render(
+        request,
+        "console/case.html",
+        status_code=status_code,
+        principal=principal,
+        case=case,
+        timeline=timeline,
+        targets=allowed_targets(case.status, role),
+        conditions=list(ReceiptCondition),
+        csrf=csrf_token(container.settings.secret_key, token),
+        error=error,
+    )
+    return _remember(request, response)
+
+
+@router.get("/cases/{case_id}")
+def case_page(request: Request, case_id: CaseId) -> Response:
+    staff = _staff(request)
+    if staff is None:
+        return _to_login()
+    return _case_page(request, *staff, case_id)
+
+
+@router.post("/cases/{case_id}/transition")
+async def transition(request: Request, case_id: CaseId) -> Response:
+    staff = _staff(request)
+    if staff is None:
+        return _to_login()
+    principal, token = staff
+    container = _container(request)
+    form = await read_form(request)
+    if not check_csrf(container.settings.secret_key, token, field(form, "csrf", 64)):
+        return _case_page(request, principal, token, case_id, "generic", 400)
+    try:
+        target = CaseStatus(field(form, "to", 40))
+        refund_raw = field(form, "refund_amount", 20)
+        refund = (
+            Money.from_decimal(refund_raw, field(form, "currency", 3)).amount
+            if refund_raw
+            else None
+        )
+        receipt = tuple(
+            ReceiptLine(
+                sku=field(form, f"sku_{i}", 100),
+                quantity=int_field(form, f"received_{i}"),
+                condition=ReceiptCondition(field(form, f"condition_{i}", 40) or "intact"),
+            )
+            for i in range(int_field(form, "line_count"))
+            if int_field(form, f"received_{i}") > 0
+        )
+    except (ValueError, DomainError):
+        return _case_page(request, principal, token, case_id, "invalid_form", 422)
+    if target not in (CaseStatus.received, CaseStatus.partially_received):
+        receipt = ()
+    try:
+        transition_case(
+            container.uow,
+            container.clock,
+            principal,
+            MoveCase(
+                case_id=case_id,
+                to=target,
+                expected_version=int_field(form, "version"),
+                note=field(form, "note", 4000),
+                refund_amount=refund if target is CaseStatus.refund_pending else None,
+                receipt=receipt,
+            ),
+        )
+    except StaleVersion:
+        return _case_page(request, principal, token, case_id, "version_mismatch", 409)
+    except DomainError as exc:
+        return _case_page(request, principal, token, case_id, exc.code, 422)
+    return RedirectResponse(f"/console/cases/{case_id}", status_code=303)

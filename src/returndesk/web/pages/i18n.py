@@ -1,0 +1,106 @@
+"""The one message catalogue (gettext via Babel), locale choice, and locale-aware formatting."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_datetime
+from babel.numbers import format_currency
+from babel.support import NullTranslations, Translations
+
+from returndesk.domain.money import minor_unit_exponent
+
+LOCALE_DIR = Path(__file__).resolve().parent.parent.parent / "locale"
+DOMAIN = "messages"
+
+# Language tags as the product uses them (pt-BR), with their gettext/Babel locale ids.
+BUYER_LANGUAGES = ("en", "es", "pt-BR", "ja", "de", "fr")
+CONSOLE_LANGUAGES = ("en", "zh")
+LANGUAGE_NAMES = {
+    "en": "English",
+    "es": "Español",
+    "pt-BR": "Português (Brasil)",
+    "ja": "日本語",
+    "de": "Deutsch",
+    "fr": "Français",
+    "zh": "中文",
+}
+MARKET_ZONES = {
+    "US": "America/New_York", "GB": "Europe/London", "BR": "America/Sao_Paulo",
+    "JP": "Asia/Tokyo", "DE": "Europe/Berlin", "FR": "Europe/Paris", "ES": "Europe/Madrid",
+    "CN": "Asia/Shanghai",
+}  # fmt: skip
+
+
+def babel_id(language: str) -> str:
+    return language.replace("-", "_")
+
+
+@cache
+def translations(language: str) -> NullTranslations:
+    if language == "en":
+        return NullTranslations()
+    return Translations.load(str(LOCALE_DIR), [babel_id(language)], DOMAIN)
+
+
+def negotiate(
+    requested: str | None, accept_language: str, allowed: tuple[str, ...], fallback: str = "en"
+) -> str:
+    """An explicit choice wins, then the browser's Accept-Language, then the fallback."""
+    if requested in allowed:
+        return requested
+    for part in accept_language.split(","):
+        tag = part.split(";")[0].strip()
+        if not tag:
+            continue
+        for lang in allowed:
+            if tag.lower() == lang.lower():
+                return lang
+        primary = tag.split("-")[0].lower()
+        for lang in allowed:
+            if lang.split("-")[0].lower() == primary:
+                return lang
+    return fallback if fallback in allowed else allowed[0]
+
+
+def zone(name: str | None, default: str = "UTC") -> ZoneInfo:
+    for candidate in (name, default, "UTC"):
+        if not candidate or len(candidate) > 64:
+            continue
+        try:
+            return ZoneInfo(candidate)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+    return ZoneInfo("UTC")
+
+
+class Formatter:
+    """Dates and money in the viewer's locale and time zone."""
+
+    def __init__(self, language: str, tz: ZoneInfo) -> None:
+        try:
+            self.locale = Locale.parse(babel_id(language))
+        except (UnknownLocaleError, ValueError):
+            self.locale = Locale.parse("en")
+        self.tz = tz
+
+    def datetime(self, value: dt.datetime | None, fmt: str = "medium") -> str:
+        if value is None:
+            return ""
+        return format_datetime(value, fmt, tzinfo=self.tz, locale=self.locale)
+
+    def date(self, value: dt.datetime | None) -> str:
+        if value is None:
+            return ""
+        return format_datetime(value, "yyyy-MM-dd", tzinfo=self.tz, locale=self.locale)
+
+    def money(self, amount: int | None, currency: str) -> str:
+        if amount is None:
+            return ""
+        value = Decimal(amount).scaleb(-minor_unit_exponent(currency))
+        return format_currency(value, currency, locale=self.locale)

@@ -1,0 +1,113 @@
+"""Catalogue labels for the domain's codes (statuses, reasons, resolutions, errors).
+
+The strings are marked with N_ so `pybabel extract` finds them; pages translate them at render.
+"""
+
+from __future__ import annotations
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, don't translate"
+    return message
+
+
+STATUS = {
+    "requested": N_("Requested"),
+    "under_review": N_("Under review"),
+    "needs_evidence": N_("Needs more information"),
+    "escalated": N_("Escalated"),
+    "approved": N_("Approved"),
+    "declined": N_("Declined"),
+    "awaiting_return": N_("Waiting for your parcel"),
+    "in_transit": N_("Parcel on its way"),
+    "partially_received": N_("Partly received"),
+    "received": N_("Received"),
+    "inspected": N_("Inspected"),
+    "refund_pending": N_("Refund on its way"),
+    "refunded": N_("Refunded"),
+    "exchange_shipped": N_("Replacement shipped"),
+    "resolved_without_return": N_("Resolved without a return"),
+    "closed": N_("Closed"),
+    "canceled": N_("Canceled"),
+}
+
+REASON_GROUPS = {
+    "preference": N_("I changed my mind or it doesn't fit"),
+    "not_as_expected": N_("It is not what I expected"),
+    "damaged_or_faulty": N_("It is damaged or doesn't work"),
+    "delivery_problem": N_("A problem with the delivery"),
+    "other": N_("Something else"),
+}
+
+REASONS = {
+    "changed_mind": N_("I changed my mind"),
+    "wrong_size": N_("Wrong size or fit"),
+    "not_as_described": N_("Not as described"),
+    "color_differs": N_("The colour differs from the photos"),
+    "damaged_in_transit": N_("Damaged in transit"),
+    "defective": N_("Defective or doesn't work"),
+    "wrong_item": N_("I received the wrong item"),
+    "missing_parts": N_("Parts or accessories are missing"),
+    "not_received": N_("I never received it"),
+    "arrived_late": N_("It arrived too late"),
+    "counterfeit_suspected": N_("I think it is not genuine"),
+    "other": N_("Other reason"),
+}
+
+RESOLUTIONS = {
+    "refund": N_("Refund to my payment method"),
+    "exchange": N_("Exchange for another size or item"),
+    "store_credit": N_("Store credit"),
+    "repair": N_("Repair or help me get it working"),
+}
+
+CONDITIONS = {
+    "intact": N_("Intact"),
+    "damaged": N_("Damaged"),
+    "wrong_item": N_("Wrong item"),
+    "empty_box": N_("Empty box"),
+}
+
+EVENT_KINDS = {
+    "case_opened": N_("Return requested"),
+    "status_changed": N_("Status changed"),
+}
+
+ROLES = {
+    "buyer": N_("Buyer"),
+    "agent": N_("Agent"),
+    "warehouse": N_("Warehouse"),
+    "supervisor": N_("Supervisor"),
+    "admin": N_("Admin"),
+    "platform_admin": N_("Platform admin"),
+    "system": N_("System"),
+}
+
+# Errors a person can meet on a page, by the domain's stable code.
+ERRORS = {
+    "invalid_order_credentials": N_(
+        "We could not find an order with that number and email. Check both and try again."
+    ),
+    "rate_limited": N_("Too many attempts. Please wait a minute and try again."),
+    "quantity_exceeds_purchased": N_("You cannot return more items than you bought."),
+    "outside_return_window": N_("The return period for this item has ended."),
+    "final_sale": N_("This item is final sale: it can only be returned if it is faulty."),
+    "empty_return": N_("Choose at least one item to return."),
+    "note_required": N_("Please add a note explaining why."),
+    "version_mismatch": N_(
+        "Someone else changed this case. The page now shows the latest version."
+    ),
+    "invalid_transition": N_("That change is not possible from the current status."),
+    "transition_not_permitted": N_("Your role cannot make that change."),
+    "invalid_credentials": N_("Wrong email or password."),
+    "refund_exceeds_paid": N_(
+        "The refund cannot be more than what was paid for the returned items."
+    ),
+    "receipt_incomplete": N_("Not every item has arrived: record a partial receipt."),
+    "receipt_complete": N_("Every item has arrived: mark the return as received."),
+    "receipt_required": N_("List the items that arrived."),
+    "resolution_mismatch": N_("The buyer asked for a different resolution."),
+    "nothing_received": N_("Nothing has arrived yet."),
+    "quantity_exceeds_returned": N_("More items received than are being returned."),
+    "invalid_form": N_("Some fields are missing or not valid."),
+    "generic": N_("Something went wrong. Please try again."),
+}

@@ -1,0 +1,251 @@
+"""The buyer portal: order look-up, the return wizard, case status with timeline."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import RedirectResponse, Response
+
+from returndesk.bootstrap import Container
+from returndesk.domain.access import Role
+from returndesk.domain.cases.model import LineRequest
+from returndesk.domain.cases.reasons import REASON_TREE, ReasonCode
+from returndesk.domain.cases.status import CaseStatus, Resolution
+from returndesk.domain.cases.transitions import allowed_targets
+from returndesk.domain.errors import AuthenticationFailed, DomainError
+from returndesk.services.buyers import start_buyer_session
+from returndesk.services.orders import get_order
+from returndesk.services.principal import Principal
+from returndesk.services.returns import (
+    MoveCase,
+    OpenReturn,
+    get_case,
+    get_timeline,
+    open_return,
+    transition_case,
+)
+from returndesk.web.pages.forms import field, int_field, read_form
+from returndesk.web.pages.i18n import BUYER_LANGUAGES, MARKET_ZONES, negotiate
+from returndesk.web.pages.rendering import Page, check_csrf, csrf_token
+from returndesk.web.problems import HttpProblem
+from returndesk.web.ratelimit import limiter
+
+router = APIRouter()
+COOKIE = "rd_buyer"
+LANG_COOKIE = "rd_lang"
+TZ_COOKIE = "rd_tz"
+CaseId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
+
+
+def _container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+def _buyer(request: Request) -> tuple[Principal, str] | None:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    try:
+        principal = _container(request).tokens.read(token)
+    except AuthenticationFailed:
+        return None
+    if principal.role is not Role.buyer:
+        return None
+    return principal, token
+
+
+def _page(request: Request, fallback_language: str = "en", market: str | None = None) -> Page:
+    language = negotiate(
+        request.query_params.get("lang") or request.cookies.get(LANG_COOKIE),
+        request.headers.get("accept-language", "") if fallback_language == "en" else "",
+        BUYER_LANGUAGES,
+        fallback_language,
+    )
+    default_tz = MARKET_ZONES.get(market or "", "UTC")
+    return Page(language, request.cookies.get(TZ_COOKIE), default_tz, BUYER_LANGUAGES)
+
+
+def _remember_language(request: Request, response: Response) -> Response:
+    chosen = request.query_params.get("lang")
+    if chosen in BUYER_LANGUAGES:
+        response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+def _to_lookup() -> RedirectResponse:
+    return RedirectResponse("/", status_code=303)
+
+
+@router.get("/")
+def lookup(request: Request) -> Response:
+    page = _page(request)
+    return _remember_language(request, page.render(request, "portal/lookup.html", error=None))
+
+
+@router.post("/portal/session")
+async def lookup_submit(request: Request) -> Response:
+    container = _container(request)
+    form = await read_form(request)
+    page = _page(request)
+    number, email = field(form, "order_number", 64), field(form, "email", 320)
+    try:
+        limiter(request).check(request, "buyer-session", number.lower())
+        principal = start_buyer_session(container.uow, number, email)
+    except (DomainError, HttpProblem) as exc:
+        code = exc.code if exc.code in ("rate_limited",) else "invalid_order_credentials"
+        status = 429 if code == "rate_limited" else 401
+        return page.render(
+            request,
+            "portal/lookup.html",
+            status_code=status,
+            error=code,
+            number=number,
+            email=email,
+        )
+    token = container.tokens.issue(
+        principal, container.clock(), container.settings.buyer_token_ttl_seconds
+    )
+    response = RedirectResponse("/portal/order", status_code=303)
+    response.set_cookie(COOKIE, token, httponly=True, samesite="lax", max_age=86400)
+    return response
+
+
+@router.post("/portal/logout")
+def logout() -> Response:
+    response = _to_lookup()
+    response.delete_cookie(COOKIE)
+    return response
+
+
+def _order_page(
+    request: Request,
+    principal: Principal,
+    token: str,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    container = _container(request)
+    with container.uow() as uow:
+        order = uow.orders.get(principal.order_id or "")
+    if order is None:
+        return _to_lookup()
+    view = get_order(container.uow, principal, order.number, container.clock)
+    page = _page(request, view.order.language, view.order.market)
+    response = page.render(
+        request,
+        "portal/order.html",
+        status_code=status_code,
+        view=view,
+        reason_tree=REASON_TREE,
+        resolutions=list(Resolution),
+        csrf=csrf_token(container.settings.secret_key, token),
+        submission_id=str(uuid.uuid4()),
+        error=error,
+    )
+    return _remember_language(request, response)
+
+
+@router.get("/portal/order")
+def order_page(request: Request) -> Response:
+    buyer = _buyer(request)
+    if buyer is None:
+        return _to_lookup()
+    return _order_page(request, *buyer)
+
+
+@router.post("/portal/returns")
+async def submit_return(request: Request) -> Response:
+    buyer = _buyer(request)
+    if buyer is None:
+        return _to_lookup()
+    principal, token = buyer
+    container = _container(request)
+    form = await read_form(request)
+    if not check_csrf(container.settings.secret_key, token, field(form, "csrf", 64)):
+        return _order_page(request, principal, token, "generic", 400)
+    try:
+        lines = tuple(
+            LineRequest(
+                sku=field(form, f"sku_{i}", 100),
+                quantity=int_field(form, f"qty_{i}"),
+                reason=ReasonCode(field(form, f"reason_{i}", 40)),
+                comment=field(form, "comment", 2000),
+            )
+            for i in range(int_field(form, "line_count"))
+            if field(form, f"pick_{i}") == "1"
+        )
+        resolution = Resolution(field(form, "resolution", 40))
+    except ValueError:
+        return _order_page(request, principal, token, "invalid_form", 422)
+    with container.uow() as uow:
+        order = uow.orders.get(principal.order_id or "")
+    if order is None:
+        return _to_lookup()
+    try:
+        opened = open_return(
+            container.uow,
+            container.clock,
+            principal,
+            OpenReturn(order.number, lines, resolution),
+            idempotency_key=field(form, "submission_id", 64) or None,
+        )
+    except DomainError as exc:
+        return _order_page(request, principal, token, exc.code, 422)
+    return RedirectResponse(f"/portal/returns/{opened.case.id}", status_code=303)
+
+
+def _case_page(
+    request: Request, principal: Principal, token: str, case_id: str, error: str | None = None
+) -> Response:
+    container = _container(request)
+    try:
+        case = get_case(container.uow, principal, case_id)
+    except DomainError:
+        return _to_lookup()
+    timeline = get_timeline(container.uow, principal, case_id)
+    page = _page(request, case.language, case.market)
+    return _remember_language(
+        request,
+        page.render(
+            request,
+            "portal/case.html",
+            case=case,
+            timeline=timeline,
+            can_cancel=CaseStatus.canceled in allowed_targets(case.status, Role.buyer),
+            csrf=csrf_token(container.settings.secret_key, token),
+            error=error,
+        ),
+    )
+
+
+@router.get("/portal/returns/{case_id}")
+def case_page(request: Request, case_id: CaseId) -> Response:
+    buyer = _buyer(request)
+    if buyer is None:
+        return _to_lookup()
+    return _case_page(request, *buyer, case_id)
+
+
+@router.post("/portal/returns/{case_id}/cancel")
+async def cancel_case(request: Request, case_id: CaseId) -> Response:
+    buyer = _buyer(request)
+    if buyer is None:
+        return _to_lookup()
+    principal, token = buyer
+    container = _container(request)
+    form = await read_form(request)
+    if not check_csrf(container.settings.secret_key, token, field(form, "csrf", 64)):
+        return _case_page(request, principal, token, case_id, "generic")
+    try:
+        transition_case(
+            container.uow,
+            container.clock,
+            principal,
+            MoveCase(case_id, CaseStatus.canceled, int_field(form, "version")),
+        )
+    except DomainError as exc:
+        return _case_page(request, principal, token, case_id, exc.code)
+    return RedirectResponse(f"/portal/returns/{case_id}", status_code=303)

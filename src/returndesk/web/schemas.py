@@ -1,0 +1,234 @@
+"""Request and response bodies of the JSON API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
+
+from returndesk.domain.access import Role
+from returndesk.domain.cases.model import ReturnCase, TimelineEvent
+from returndesk.domain.cases.reasons import ReasonCode
+from returndesk.domain.cases.status import CaseStatus, ReceiptCondition, Resolution
+from returndesk.domain.cases.transitions import allowed_targets
+from returndesk.domain.stores import StorePolicy
+from returndesk.services.ports import CaseSummary
+
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("text may not contain NUL characters")
+    return value
+
+
+def _sane_time(value: datetime) -> datetime:
+    if not _EARLIEST <= value < _LATEST:
+        raise ValueError("the date is out of range (1970-2199)")
+    return value
+
+
+def _text(max_length: int, min_length: int = 0) -> Any:
+    return Field(min_length=min_length, max_length=max_length)
+
+
+NoNul = AfterValidator(_no_nul)
+Email = Annotated[str, _text(320, 3), NoNul]
+Password = Annotated[str, _text(1024, 1), NoNul]
+OrderNumber = Annotated[str, _text(64, 1), NoNul]
+Slug = Annotated[str, _text(63, 1), NoNul]
+Sku = Annotated[str, _text(100, 1), NoNul]
+Title = Annotated[str, _text(300), NoNul]
+Label = Annotated[str, _text(60, 1), NoNul]
+Name = Annotated[str, _text(200), NoNul]
+Reference = Annotated[str, _text(100, 1), NoNul]
+Comment = Annotated[str, _text(2000), NoNul]
+Note = Annotated[str, _text(4000), NoNul]
+Market = Annotated[str, _text(2, 2), NoNul]
+Currency = Annotated[str, _text(3, 3), NoNul]
+Language = Annotated[str, _text(8, 2), NoNul]
+TimeZone = Annotated[str, _text(64, 1), NoNul]
+
+
+Timestamp = Annotated[AwareDatetime, AfterValidator(_sane_time)]
+MinorUnits = Annotated[StrictInt, Field(ge=0, le=10**13)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class TokenRequest(Body):
+    email: Email
+    password: Password
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105
+    expires_in: int
+
+
+class BuyerSessionRequest(Body):
+    order_number: OrderNumber
+    email: Email
+    store: Slug | None = None
+
+
+class LineIn(Body):
+    sku: Sku
+    title: Title = ""
+    quantity: Annotated[StrictInt, Field(ge=1, le=100_000)]
+    unit_price: MinorUnits
+    paid_amount: MinorUnits
+    category: Label = "general"
+    serial_numbers: list[Reference] = Field(default_factory=list, max_length=1000)
+
+
+class ShipmentIn(Body):
+    carrier: Label
+    tracking_number: Reference
+    shipped_at: Timestamp | None = None
+    delivered_at: Timestamp | None = None
+
+
+class OrderIn(Body):
+    number: OrderNumber
+    email: Email
+    market: Market
+    currency: Currency
+    language: Language | None = None
+    placed_at: Timestamp
+    buyer_name: Name = ""
+    lines: list[LineIn] = Field(min_length=1, max_length=500)
+    shipments: list[ShipmentIn] = Field(default_factory=list, max_length=50)
+    store: Slug | None = None
+
+
+class ReturnLineIn(Body):
+    sku: Sku
+    quantity: Annotated[StrictInt, Field(ge=1, le=100_000)]
+    reason: ReasonCode
+    comment: Comment = ""
+
+
+class ReturnIn(Body):
+    order_number: OrderNumber
+    lines: list[ReturnLineIn] = Field(min_length=1, max_length=500)
+    preferred_resolution: Resolution
+    store: Slug | None = None
+
+
+class ReceiptLineIn(Body):
+    sku: Sku
+    quantity: Annotated[StrictInt, Field(ge=1, le=100_000)]
+    condition: ReceiptCondition = ReceiptCondition.intact
+
+
+class TransitionIn(Body):
+    to: CaseStatus
+    note: Note = ""
+    refund_amount: MinorUnits | None = None
+    lines: list[ReceiptLineIn] = Field(default_factory=list, max_length=500)
+
+
+class PolicyIn(Body):
+    return_window_days: Annotated[StrictInt, Field(ge=0, le=3650)] | None = None
+    fault_window_days: Annotated[StrictInt, Field(ge=0, le=3650)] | None = None
+    non_returnable_categories: list[Label] | None = Field(default=None, max_length=200)
+    store: Slug | None = None
+
+
+class StaffIn(Body):
+    email: Email
+    role: Role
+    password: Password
+    name: Name = ""
+    language: Language = "en"
+    timezone: TimeZone = "UTC"
+    store: Slug | None = None
+
+
+def money(amount: int | None, currency: str) -> dict[str, Any] | None:
+    return None if amount is None else {"amount": amount, "currency": currency}
+
+
+def policy_out(policy: StorePolicy) -> dict[str, Any]:
+    return {
+        "return_window_days": policy.return_window_days,
+        "fault_window_days": policy.fault_window_days,
+        "non_returnable_categories": sorted(policy.non_returnable_categories),
+    }
+
+
+def case_out(case: ReturnCase, role: Role | None) -> dict[str, Any]:
+    return {
+        "id": case.id,
+        "number": case.number,
+        "status": case.status.value,
+        "version": case.version,
+        "order_number": case.order_number,
+        "buyer_email": case.buyer_email,
+        "market": case.market,
+        "language": case.language,
+        "currency": case.currency,
+        "preferred_resolution": case.preferred_resolution.value,
+        "created_at": case.created_at.isoformat(),
+        "updated_at": case.updated_at.isoformat(),
+        "lines": [
+            {
+                "sku": ln.sku,
+                "title": ln.title,
+                "quantity": ln.quantity,
+                "reason": ln.reason.value,
+                "comment": ln.comment,
+                "refundable_amount": money(ln.refundable_amount, case.currency),
+                "received_quantity": ln.received_quantity,
+                "condition": ln.condition.value if ln.condition else None,
+            }
+            for ln in case.lines
+        ],
+        "refundable_total": money(sum(ln.refundable_amount for ln in case.lines), case.currency),
+        "refund_amount": money(case.refund_amount, case.currency),
+        "refunded_amount": money(case.refunded_amount, case.currency),
+        "allowed_transitions": [s.value for s in allowed_targets(case.status, role)],
+    }
+
+
+def summary_out(item: CaseSummary) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "number": item.number,
+        "status": item.status.value,
+        "version": item.version,
+        "order_number": item.order_number,
+        "buyer_email": item.buyer_email,
+        "market": item.market,
+        "language": item.language,
+        "preferred_resolution": item.preferred_resolution,
+        "line_count": item.line_count,
+        "refundable_total": money(item.refundable_total, item.currency),
+        "created_at": item.created_at.isoformat(),
+        "updated_at": item.updated_at.isoformat(),
+    }
+
+
+def event_out(event: TimelineEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "at": event.at.isoformat(),
+        "kind": event.kind,
+        "actor": {
+            "kind": event.actor.kind,
+            "id": event.actor.id,
+            "name": event.actor.name,
+            "role": event.actor.role.value if event.actor.role else None,
+        },
+        "from_status": event.from_status.value if event.from_status else None,
+        "to_status": event.to_status.value if event.to_status else None,
+        "note": event.note,
+        "data": event.data,
+    }
