@@ -23,13 +23,14 @@ PYTEST_ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup system-packages venv messages lint test demo bench clean format
+.PHONY: help setup system-packages venv messages messages-update lint test demo bench clean format
 
 help:
 	@echo "make setup   install system packages (as root), .venv, compile translations"
 	@echo "make demo    migrate, seed demo data, serve on http://$(HOST):$(PORT)"
 	@echo "make test    lint + pytest (CI=true: skipped tests fail the run)"
 	@echo "make lint    ruff check, ruff format --check, mypy"
+	@echo "make messages-update  re-extract texts into the catalogue and merge every language"
 	@echo "make format  ruff format + ruff check --fix"
 	@echo "make bench   run bench/bench_cases.py"
 	@echo "make clean   remove var/ and caches (keeps .venv)"
@@ -78,6 +79,14 @@ else
 messages:
 	@:
 endif
+
+# After adding or changing texts: re-extract the catalogue and merge it into every language.
+messages-update: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -k _ --no-location --sort-output \
+	  --project ReturnDesk --copyright-holder "ReturnDesk contributors" \
+	  -o $(LOCALE_DIR)/messages.pot src
+	$(VENV)/bin/pybabel update -i $(LOCALE_DIR)/messages.pot -d $(LOCALE_DIR) -D messages \
+	  --no-fuzzy-matching --ignore-obsolete
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check $(CODE_DIRS)

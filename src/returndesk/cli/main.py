@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 from pathlib import Path
 from typing import Annotated
@@ -130,14 +131,10 @@ def orders_import(
 
     container = _container()
     try:
-        stream = file.open(encoding="utf-8-sig", newline="")
-        text = stream.read()
-        stream.close()
+        text = file.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         console.print("[red]invalid_encoding[/red]: the file is not UTF-8 text")
         raise typer.Exit(1) from None
-    import io
-
     total_rows = max(text.count("\n") - 1, 1)
     created = updated = 0
     rejected_orders: list[tuple[int, str, str, str]] = []

@@ -52,3 +52,8 @@ class PermissionDenied(DomainError):
 class AuthenticationFailed(DomainError):
     code = "unauthenticated"
     title = "Authentication required"
+
+
+class Busy(DomainError):
+    code = "busy"
+    title = "Busy: try again"

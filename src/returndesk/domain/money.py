@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 
 from returndesk.domain.errors import ValidationFailed
 
@@ -24,6 +25,10 @@ _EXPONENTS = {
     "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0,
     "RWF": 0, "UGX": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
 }  # fmt: skip
+
+
+# Plain ASCII decimals only: no exponents, digit separators or other scripts' digits.
+_AMOUNT = re.compile(r"^[+-]?[0-9]{1,18}(\.[0-9]{1,6})?$")
 
 
 def check_currency(code: str) -> str:
@@ -61,18 +66,15 @@ class Money:
     def from_decimal(cls, value: str | Decimal, currency: str) -> Money:
         """Parse a major-unit decimal string ("12.50") exactly; refuse sub-minor precision."""
         exponent = minor_unit_exponent(currency)
-        try:
-            dec = Decimal(str(value).strip())
-        except InvalidOperation as exc:
-            raise ValidationFailed(f"{value!r} is not an amount", code="invalid_money") from exc
-        if not dec.is_finite():
+        text = str(value).strip()
+        if not _AMOUNT.match(text):
             raise ValidationFailed(f"{value!r} is not an amount", code="invalid_money")
-        scaled = dec.scaleb(exponent)
+        scaled = Decimal(text).scaleb(exponent)
         if scaled != scaled.to_integral_value():
             raise ValidationFailed(
                 f"{value!r} has more decimals than {currency} allows", code="invalid_money"
             )
-        return cls(int(scaled.to_integral_value(rounding=ROUND_HALF_UP)), currency)
+        return cls(int(scaled), currency)
 
     def to_decimal(self) -> Decimal:
         return Decimal(self.amount).scaleb(-minor_unit_exponent(self.currency))
@@ -126,7 +128,7 @@ def check_refund_within_paid(refund: Money, paid: Money, already_refunded: Money
     """A refund can never exceed what was paid for a line, counting earlier refunds."""
     if refund.amount < 0:
         raise ValidationFailed("a refund cannot be negative", code="invalid_refund")
-    if (already_refunded + refund).amount > paid.amount:
+    if paid < already_refunded + refund:
         raise ValidationFailed(
             "the refund exceeds what was paid",
             code="refund_exceeds_paid",

@@ -106,7 +106,7 @@ def upsert_order(
 ) -> UpsertResult:
     """Create an order, or update it by number. Lines already in a return must stay."""
     principal.require(Permission.order_write)
-    with uow_factory() as uow:
+    with uow_factory(write=True) as uow:
         store = resolve_store(uow, principal, store_slug)
         existing = uow.orders.get_by_number(store.id, data.number.strip())
         order = build_order(store.id, data, existing)

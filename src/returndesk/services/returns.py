@@ -62,15 +62,16 @@ def open_return(
     principal_key = f"{principal.kind}:{principal.id}"
     with uow_factory(write=True) as uow:
         store = resolve_store(uow, principal, command.store_slug)
-        if idempotency_key is not None:
-            previous = uow.idempotency.get(store.id, principal_key, idempotency_key)
-            if previous is not None:
-                return _replay(uow, previous, command)
         order = uow.orders.get_by_number(store.id, command.order_number)
         if order is None:
             raise NotFound(f"order {command.order_number} not found", code="order_not_found")
         principal.check_order(order.store_id, order.id)
+        # Lock first: a concurrent request with the same key waits here, then sees its case.
         uow.orders.lock(order.id)
+        if idempotency_key is not None:
+            previous = uow.idempotency.get(store.id, principal_key, idempotency_key)
+            if previous is not None:
+                return _replay(uow, previous, command)
         case = ReturnCase.open(
             order=order,
             requests=list(command.lines),

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from returndesk.domain.errors import (
     AuthenticationFailed,
+    Busy,
     Conflict,
     DomainError,
     NotFound,
@@ -32,6 +33,7 @@ _STATUS_BY_ERROR: list[tuple[type[DomainError], int]] = [
     (ValidationFailed, 422),
     (PermissionDenied, 403),
     (AuthenticationFailed, 401),
+    (Busy, 503),
 ]
 _CODE_BY_STATUS = {
     400: "bad_request",

@@ -8,7 +8,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    tuple_,
+    union,
+    update,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from returndesk.adapters.db.tables import (
@@ -23,6 +34,7 @@ from returndesk.adapters.db.tables import (
     staff_users,
     stores,
 )
+from returndesk.adapters.db.types import UTCDateTime
 from returndesk.domain.access import Role
 from returndesk.domain.cases.model import (
     Actor,
@@ -434,6 +446,22 @@ def decode_cursor(text: str) -> tuple[str, str] | None:
     return None
 
 
+def _search(term: str, store_id: str | None) -> ColumnElement[bool]:
+    """Exact match on case number, order number or buyer email, as a union of index lookups.
+
+    The caller leaves the store out of the outer WHERE (it is in every branch), so the planner
+    drives from these few ids instead of scanning the store's cases in sort order.
+    """
+    c = return_cases.c
+    store = [c.store_id == store_id] if store_id is not None else []
+    by_number = select(c.id).where(*store, c.number == term.upper())
+    if "@" in term:
+        other = select(c.id).where(*store, c.buyer_email == term.lower())
+    else:
+        other = select(c.id).where(*store, c.order_number.in_({term, term.lstrip("#")}))
+    return c.id.in_(union(by_number, other))
+
+
 class SqlCaseRepository:
     def __init__(self, conn: Connection, outbox_: SqlOutbox) -> None:
         self._conn = conn
@@ -608,7 +636,7 @@ class SqlCaseRepository:
     def query(self, query: CaseQuery) -> CasePage:
         column, descending = _SORTS[query.sort]
         conds: list[ColumnElement[bool]] = []
-        if query.store_id is not None:
+        if query.store_id is not None and not query.q:
             conds.append(return_cases.c.store_id == query.store_id)
         if query.statuses:
             conds.append(return_cases.c.status.in_([s.value for s in query.statuses]))
@@ -621,26 +649,15 @@ class SqlCaseRepository:
         if query.created_before:
             conds.append(return_cases.c.created_at < query.created_before)
         if query.q:
-            term = query.q.strip()
-            conds.append(
-                or_(
-                    return_cases.c.number == term.upper(),
-                    return_cases.c.order_number == term,
-                    return_cases.c.order_number == term.lstrip("#"),
-                    return_cases.c.buyer_email == term.lower(),
-                )
-            )
+            conds.append(_search(query.q.strip(), query.store_id))
         if query.cursor is not None:
-            value = datetime.fromisoformat(query.cursor[0])
-            after_id = query.cursor[1]
-            if descending:
-                conds.append(
-                    or_(column < value, and_(column == value, return_cases.c.id < after_id))
-                )
-            else:
-                conds.append(
-                    or_(column > value, and_(column == value, return_cases.c.id > after_id))
-                )
+            # Row-value comparison: one index range scan on (store, sort key, id) at any depth.
+            key = tuple_(column, return_cases.c.id)
+            after = tuple_(
+                literal(datetime.fromisoformat(query.cursor[0]), UTCDateTime),
+                literal(query.cursor[1], return_cases.c.id.type),
+            )
+            conds.append(key < after if descending else key > after)
         order = (
             (column.desc(), return_cases.c.id.desc()) if descending else (column, return_cases.c.id)
         )
@@ -650,8 +667,8 @@ class SqlCaseRepository:
         next_cursor = None
         if len(rows) > query.limit:
             last = items[-1]
-            key = last.created_at if query.sort.endswith("created_at") else last.updated_at
-            next_cursor = (key.isoformat(), last.id)
+            last_at = last.created_at if query.sort.endswith("created_at") else last.updated_at
+            next_cursor = (last_at.isoformat(), last.id)
         return CasePage(items, next_cursor)
 
     def for_order(self, order_id: str) -> list[CaseSummary]:

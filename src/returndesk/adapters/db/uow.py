@@ -6,6 +6,7 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from returndesk.adapters.db.repositories import (
     SqlCaseRepository,
@@ -15,6 +16,7 @@ from returndesk.adapters.db.repositories import (
     SqlStaffRepository,
     SqlStoreRepository,
 )
+from returndesk.domain.errors import Busy, Conflict
 
 
 class SqlUnitOfWork:
@@ -60,6 +62,14 @@ class SqlUnitOfWork:
         finally:
             conn.close()
             self._conn = None
+        if isinstance(exc, IntegrityError):
+            # Two writers raced for the same unique row (an order number, an email): the loser
+            # rolled back; tell the caller to retry rather than failing with a server error.
+            raise Conflict(
+                "someone else changed this at the same time: try again", code="concurrent_write"
+            ) from exc
+        if isinstance(exc, OperationalError) and "locked" in str(exc.orig).lower():
+            raise Busy("the database is busy: try again in a moment") from exc
 
     def commit(self) -> None:
         assert self._conn is not None

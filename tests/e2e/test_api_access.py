@@ -1,0 +1,252 @@
+"""The access table, walked over real HTTP for every role, plus the finer per-object rules."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import httpx
+
+from returndesk.domain.access import ROLE_PERMISSIONS, STAFF_ROLES, Permission, Role
+from returndesk.services.principal import SYSTEM
+from returndesk.services.staff import create_staff_user
+from returndesk.services.stores import create_store
+from returndesk.web.access import ACCESS, PUBLIC
+
+if TYPE_CHECKING:  # tests/e2e/conftest.py, handed over by fixtures
+    from conftest import Api
+
+ANONYMOUS = "anonymous"
+EVERYONE = (ANONYMOUS, *(role.value for role in Role))
+# Documented in web/access.py: /me is public (any principal may ask) but answers 401 to nobody.
+ANSWERS_401_WITHOUT_TOKEN = {("GET", "/api/v1/me")}
+
+Call = Callable[[str | None], httpx.Response]
+
+
+def allowed(role: str, rule: str) -> bool:
+    return rule == PUBLIC or (role != ANONYMOUS and Permission(rule) in ROLE_PERMISSIONS[Role(role)])
+
+
+def build_requests(api: Api, case_id: str) -> dict[tuple[str, str], Call]:
+    """One valid-enough request per access table entry; `who` is a role name or None."""
+    new_staff = itertools.count()
+    now = api.container.clock()
+
+    def move(who: str | None) -> httpx.Response:
+        version = api.get("admin", f"/api/v1/returns/{case_id}").json()["version"]
+        # A well-formed request the lifecycle refuses (409): it passed authorization and
+        # changes nothing, so every role sees the same case.
+        return api.post(
+            who,
+            f"/api/v1/returns/{case_id}/transitions",
+            json={"to": "closed", "note": "access check"},
+            headers={"If-Match": f'"{version}"'},
+        )
+
+    def staff_create(who: str | None) -> httpx.Response:
+        body = {
+            "email": f"new-{next(new_staff)}@shop.example",
+            "role": "agent",
+            "password": api.PASSWORD,
+        }
+        return api.post(who, "/api/v1/staff", json=body)
+
+    return {
+        ("GET", "/healthz"): lambda who: api.get(who, "/healthz"),
+        ("POST", "/api/v1/auth/token"): lambda who: api.post(
+            who,
+            "/api/v1/auth/token",
+            json={"email": api.credentials["agent"], "password": api.PASSWORD},
+        ),
+        ("POST", "/api/v1/buyer/session"): lambda who: api.post(
+            who,
+            "/api/v1/buyer/session",
+            json={"order_number": api.ORDER_NUMBER, "email": api.BUYER_EMAIL},
+        ),
+        ("GET", "/api/v1/me"): lambda who: api.get(who, "/api/v1/me"),
+        ("GET", "/api/v1/reasons"): lambda who: api.get(who, "/api/v1/reasons"),
+        ("POST", "/api/v1/orders"): lambda who: api.post(
+            who, "/api/v1/orders", json=api.order_payload(now)
+        ),
+        ("GET", "/api/v1/orders/{number}"): lambda who: api.get(
+            who, f"/api/v1/orders/{api.ORDER_NUMBER}"
+        ),
+        ("POST", "/api/v1/returns"): lambda who: api.post(
+            who, "/api/v1/returns", json=api.return_payload()
+        ),
+        ("GET", "/api/v1/returns"): lambda who: api.get(who, "/api/v1/returns"),
+        ("GET", "/api/v1/returns/counts"): lambda who: api.get(who, "/api/v1/returns/counts"),
+        ("GET", "/api/v1/returns/{case_id}"): lambda who: api.get(
+            who, f"/api/v1/returns/{case_id}"
+        ),
+        ("GET", "/api/v1/returns/{case_id}/timeline"): lambda who: api.get(
+            who, f"/api/v1/returns/{case_id}/timeline"
+        ),
+        ("POST", "/api/v1/returns/{case_id}/transitions"): move,
+        ("GET", "/api/v1/policy"): lambda who: api.get(who, "/api/v1/policy"),
+        ("PUT", "/api/v1/policy"): lambda who: api.put(
+            who, "/api/v1/policy", json={"return_window_days": 30}
+        ),
+        ("GET", "/api/v1/staff"): lambda who: api.get(who, "/api/v1/staff"),
+        ("POST", "/api/v1/staff"): staff_create,
+    }
+
+
+def test_access_table_matches_the_app_routes(client: httpx.Client) -> None:
+    schema = client.get("/openapi.json")
+    assert schema.status_code == 200
+    routes = {
+        (method.upper(), path)
+        for path, operations in schema.json()["paths"].items()
+        for method in operations
+    }
+    assert routes == set(ACCESS)
+    assert all(path == "/healthz" or path.startswith("/api/v1/") for _, path in routes)
+
+
+def test_every_role_on_every_endpoint(api: Api) -> None:
+    case = api.open_return("buyer", api.return_payload(quantity=2))
+    requests = build_requests(api, case["id"])
+    assert set(requests) == set(ACCESS), "every access table entry needs a request here"
+
+    outcomes: dict[tuple[str, str, str], int] = {}
+    for (method, path), call in requests.items():
+        rule = ACCESS[(method, path)]
+        for who in EVERYONE:
+            response = call(None if who == ANONYMOUS else who)
+            outcomes[(method, path, who)] = response.status_code
+            where = (method, path, who, response.status_code, response.text[:300])
+            assert response.status_code < 500, where
+            if who == ANONYMOUS and (method, path) in ANSWERS_401_WITHOUT_TOKEN:
+                api.problem(response, 401, "unauthenticated")
+            elif rule == PUBLIC:
+                assert response.status_code not in (401, 403), where
+                assert response.status_code < 400, where
+            elif who == ANONYMOUS:
+                body = api.problem(response, 401, "unauthenticated")
+                assert response.headers["www-authenticate"] == "Bearer", where
+                assert body["detail"]
+            elif not allowed(who, rule):
+                api.problem(response, 403, "forbidden")
+            else:
+                assert response.status_code not in (401, 403), where
+                if path.endswith("/transitions"):
+                    api.problem(response, 409, "invalid_transition")
+                else:
+                    assert response.status_code < 400, where
+
+    # Spot checks of the table against the role model, so a typo in either shows up here.
+    assert outcomes[("PUT", "/api/v1/policy", "warehouse")] == 403
+    assert outcomes[("PUT", "/api/v1/policy", "supervisor")] == 200
+    assert outcomes[("POST", "/api/v1/orders", "agent")] == 403
+    assert outcomes[("POST", "/api/v1/orders", "admin")] == 200
+    assert outcomes[("POST", "/api/v1/returns", "warehouse")] == 403
+    assert outcomes[("POST", "/api/v1/returns", "buyer")] == 201
+    assert outcomes[("GET", "/api/v1/returns", "buyer")] == 403
+    assert outcomes[("GET", "/api/v1/staff", "agent")] == 403
+    assert outcomes[("POST", "/api/v1/staff", "supervisor")] == 403
+    assert outcomes[("POST", "/api/v1/staff", "platform_admin")] == 201
+    assert outcomes[("GET", "/api/v1/me", "buyer")] == 200
+    # The walk changed nothing it should not have: the case is as it was.
+    after = api.get("agent", f"/api/v1/returns/{case['id']}").json()
+    assert (after["status"], after["version"]) == ("requested", 1)
+
+
+def test_warehouse_cannot_change_the_policy(api: Api) -> None:
+    before = api.get("warehouse", "/api/v1/policy")
+    assert before.status_code == 200
+    refused = api.put("warehouse", "/api/v1/policy", json={"return_window_days": 3})
+    api.problem(refused, 403, "forbidden")
+    assert api.get("admin", "/api/v1/policy").json() == before.json()
+    changed = api.put("supervisor", "/api/v1/policy", json={"return_window_days": 14})
+    assert changed.status_code == 200
+    assert changed.json()["return_window_days"] == 14
+
+
+def test_buyer_sees_only_their_own_order_and_cases(api: Api) -> None:
+    now = api.container.clock()
+    other = api.put_order(
+        api.order_payload(now, number=api.OTHER_ORDER_NUMBER, email=api.OTHER_BUYER_EMAIL)
+    )
+    assert other.status_code == 201
+    theirs = api.open_return("agent", api.return_payload(api.OTHER_ORDER_NUMBER))
+    mine = api.open_return("buyer", api.return_payload())
+
+    own_order = api.get("buyer", f"/api/v1/orders/{api.ORDER_NUMBER}")
+    assert own_order.status_code == 200
+    assert [c["id"] for c in own_order.json()["returns"]] == [mine["id"]]
+    assert api.get("buyer", f"/api/v1/returns/{mine['id']}").status_code == 200
+
+    refusals = [
+        api.get("buyer", f"/api/v1/orders/{api.OTHER_ORDER_NUMBER}"),
+        api.get("buyer", f"/api/v1/returns/{theirs['id']}"),
+        api.get("buyer", f"/api/v1/returns/{theirs['id']}/timeline"),
+        api.move("buyer", theirs, "canceled"),
+        api.post("buyer", "/api/v1/returns", json=api.return_payload(api.OTHER_ORDER_NUMBER)),
+    ]
+    for response in refusals:
+        api.problem(response, 404)
+    # Indistinguishable from a case that does not exist at all.
+    missing = api.get("buyer", "/api/v1/returns/0190f4a2-0000-7000-8000-000000000000")
+    assert api.problem(missing, 404)["code"] == refusals[1].json()["code"] == "case_not_found"
+    assert missing.content == refusals[1].content
+    # Their case is untouched, and its own buyer still sees it.
+    other_buyer = api.buyer_token(api.OTHER_ORDER_NUMBER, api.OTHER_BUYER_EMAIL)
+    seen = api.client.get(
+        f"/api/v1/returns/{theirs['id']}", headers={"Authorization": f"Bearer {other_buyer}"}
+    )
+    assert seen.status_code == 200
+    assert (seen.json()["status"], seen.json()["version"]) == ("requested", 1)
+
+
+def test_staff_of_another_store_see_nothing_of_this_one(api: Api) -> None:
+    container = api.container
+    create_store(container.uow, container.clock, slug="other-shop", name="Other shop")
+    for role in (Role.agent, Role.admin):
+        email = f"{role.value}@other-shop.example"
+        create_staff_user(
+            container.uow, container.hasher, container.clock, SYSTEM,
+            email=email, role=role, password=api.PASSWORD, store_slug="other-shop",
+        )  # fmt: skip
+        api.tokens[f"other_{role.value}"] = api.staff_token(email)
+    case = api.open_return("buyer", api.return_payload())
+
+    for who in ("other_agent", "other_admin"):
+        for response in (
+            api.get(who, f"/api/v1/returns/{case['id']}"),
+            api.get(who, f"/api/v1/returns/{case['id']}/timeline"),
+            api.move(who, case, "approved"),
+            api.get(who, f"/api/v1/orders/{api.ORDER_NUMBER}"),
+            api.post(who, "/api/v1/returns", json=api.return_payload()),
+        ):
+            api.problem(response, 404)
+        queue = api.get(who, "/api/v1/returns")
+        assert queue.status_code == 200
+        assert queue.json()["items"] == []
+        counts = api.get(who, "/api/v1/returns/counts").json()["counts"]
+        assert set(counts.values()) == {0}
+    # Naming this store does not help either.
+    api.problem(api.get("other_agent", "/api/v1/policy", params={"store": "default"}), 404)
+    body = {"email": "sneaky@shop.example", "role": "agent", "password": api.PASSWORD,
+            "store": "default"}  # fmt: skip
+    api.problem(api.post("other_admin", "/api/v1/staff", json=body), 404)
+    emails = {u["email"] for u in api.get("other_admin", "/api/v1/staff").json()["items"]}
+    assert emails == {"agent@other-shop.example", "admin@other-shop.example"}
+
+    # This store's staff still see their case, unchanged; the platform admin sees every store.
+    mine = api.get("agent", f"/api/v1/returns/{case['id']}").json()
+    assert (mine["status"], mine["version"]) == ("requested", 1)
+    everywhere = api.get("platform_admin", "/api/v1/returns").json()["items"]
+    assert [item["id"] for item in everywhere] == [case["id"]]
+    order = api.get("platform_admin", f"/api/v1/orders/{api.ORDER_NUMBER}?store=default")
+    assert order.status_code == 200
+
+
+def test_staff_roles_are_what_the_tokens_say(api: Api) -> None:
+    for role in STAFF_ROLES:
+        me = api.get(role.value, "/api/v1/me").json()
+        assert me["role"] == role.value
+        assert (me["store_id"] is None) == (role is Role.platform_admin)
+
