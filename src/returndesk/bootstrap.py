@@ -46,6 +46,6 @@ def bootstrap(
         engine=engine,
         uow=SqlUnitOfWorkFactory(engine),
         hasher=hasher or Argon2Hasher(),
-        tokens=TokenIssuer(settings.secret_key),
+        tokens=TokenIssuer(settings.secret_key, clock),
         clock=clock,
     )

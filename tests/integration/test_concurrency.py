@@ -156,6 +156,7 @@ def test_racing_transitions_of_one_case(container: Container, clock) -> None:
         (CaseStatus.declined, "outside policy"),
         (CaseStatus.needs_evidence, "photo please"),
     ]
+    clock.advance(seconds=1)  # the timeline orders by time first
 
     def move(i: int) -> object:
         to, note = targets[i % len(targets)]

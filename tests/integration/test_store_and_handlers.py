@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -29,7 +29,7 @@ from returndesk.adapters.db.tables import (
 )
 from returndesk.bootstrap import Container
 from returndesk.domain.access import Role
-from returndesk.domain.cases.model import LineRequest
+from returndesk.domain.cases.model import LineRequest, ReturnCase
 from returndesk.domain.cases.reasons import ReasonCode
 from returndesk.domain.cases.status import CaseStatus, Resolution
 from returndesk.domain.errors import (
@@ -343,6 +343,11 @@ def test_idempotent_open_replays_the_same_case(container: Container, clock) -> N
         "idempotency_keys": 1,
     }
 
+    # Replays still work once the units are gone to other returns.
+    open_case(container, "1001", ("SKU-A", 2))
+    third = open_case(container, "1001", ("SKU-A", 1), key="key-1")
+    assert (third.replayed, third.case.id) == (True, first.case.id)
+
     with pytest.raises(Conflict) as failure:
         open_case(container, "1001", ("SKU-A", 2), key="key-1")
     assert failure.value.code == "idempotency_key_reused"
@@ -354,7 +359,7 @@ def test_idempotent_open_replays_the_same_case(container: Container, clock) -> N
             replace(open_command("1001", ("SKU-A", 1)), preferred_resolution=Resolution.repair),
             "key-1",
         )
-    assert count_rows(container.engine)["return_cases"] == 1
+    assert count_rows(container.engine)["return_cases"] == 2
 
 
 def test_idempotency_keys_belong_to_their_principal(container: Container, clock) -> None:
@@ -378,7 +383,17 @@ def test_idempotency_keys_belong_to_their_principal(container: Container, clock)
 # --- store isolation ---------------------------------------------------------------------------
 
 
-def _two_stores(container: Container, clock) -> dict[str, object]:
+@dataclass(frozen=True)
+class TwoStores:
+    agent_a: Principal
+    admin_a: Principal
+    agent_b: Principal
+    case_a: ReturnCase  # store "default", order 1001
+    case_a2: ReturnCase  # store "default", order 1002
+    case_b: ReturnCase  # store "second", its own order 1001
+
+
+def _two_stores(container: Container, clock) -> TwoStores:
     _, agent_a = add_staff(container, "agent@a.example")
     _, admin_a = add_staff(container, "admin@a.example", Role.admin)
     create_store(container.uow, clock, slug="second", name="Second shop", default_currency="EUR")
@@ -387,48 +402,43 @@ def _two_stores(container: Container, clock) -> dict[str, object]:
     add_order(container, "1002", store_slug="default", email="other@example.com")
     # The same order number and email in another store is another order.
     add_order(container, "1001", store_slug="second", market="DE", currency="EUR")
-    case_a = open_case(container, "1001", store_slug="default").case
-    case_a2 = open_case(container, "1002", store_slug="default").case
-    case_b = open_case(container, "1001", store_slug="second").case
-    return {
-        "agent_a": agent_a,
-        "admin_a": admin_a,
-        "agent_b": agent_b,
-        "case_a": case_a,
-        "case_a2": case_a2,
-        "case_b": case_b,
-    }
+    return TwoStores(
+        agent_a,
+        admin_a,
+        agent_b,
+        open_case(container, "1001", store_slug="default").case,
+        open_case(container, "1002", store_slug="default").case,
+        open_case(container, "1001", store_slug="second").case,
+    )
 
 
 def test_staff_never_see_another_store(container: Container, clock) -> None:
     world = _two_stores(container, clock)
-    agent_a: Principal = world["agent_a"]  # type: ignore[assignment]
-    agent_b: Principal = world["agent_b"]  # type: ignore[assignment]
-    admin_a: Principal = world["admin_a"]  # type: ignore[assignment]
-    case_a, case_a2, case_b = world["case_a"], world["case_a2"], world["case_b"]
+    agent_a, agent_b, admin_a = world.agent_a, world.agent_b, world.admin_a
+    case_a, case_a2, case_b = world.case_a, world.case_a2, world.case_b
 
     for reader, foreign in ((agent_a, case_b), (agent_b, case_a)):
         with pytest.raises(NotFound) as failure:
-            get_case(container.uow, reader, foreign.id)  # type: ignore[attr-defined]
+            get_case(container.uow, reader, foreign.id)
         assert failure.value.code == "case_not_found"
         assert not isinstance(failure.value, PermissionDenied)
         with pytest.raises(NotFound):
-            get_timeline(container.uow, reader, foreign.id)  # type: ignore[attr-defined]
+            get_timeline(container.uow, reader, foreign.id)
         with pytest.raises(NotFound):
             transition_case(
                 container.uow,
                 clock,
                 reader,
-                MoveCase(foreign.id, CaseStatus.under_review, 1),  # type: ignore[attr-defined]
+                MoveCase(foreign.id, CaseStatus.under_review, 1),
             )
-    assert get_case(container.uow, SYSTEM, case_b.id).version == 1  # type: ignore[attr-defined]
+    assert get_case(container.uow, SYSTEM, case_b.id).version == 1
 
     # Asking for the other store's queue explicitly still gets one's own.
-    for asked in (None, case_b.store_id):  # type: ignore[attr-defined]
+    for asked in (None, case_b.store_id):
         page = list_cases(container.uow, agent_a, CaseQuery(store_id=asked))
-        assert {s.id for s in page.items} == {case_a.id, case_a2.id}  # type: ignore[attr-defined]
-    page_b = list_cases(container.uow, agent_b, CaseQuery(store_id=case_a.store_id))  # type: ignore[attr-defined]
-    assert [s.id for s in page_b.items] == [case_b.id]  # type: ignore[attr-defined]
+        assert {s.id for s in page.items} == {case_a.id, case_a2.id}
+    page_b = list_cases(container.uow, agent_b, CaseQuery(store_id=case_a.store_id))
+    assert [s.id for s in page_b.items] == [case_b.id]
     assert count_by_status(container.uow, agent_b) == {CaseStatus.requested: 1}
     assert count_by_status(container.uow, agent_a) == {CaseStatus.requested: 2}
     # Orders of the other store are missing too, and a store's admin cannot write there.
@@ -444,11 +454,11 @@ def test_staff_never_see_another_store(container: Container, clock) -> None:
 
 def test_platform_admin_sees_every_store(container: Container, clock) -> None:
     world = _two_stores(container, clock)
-    everything = {world["case_a"].id, world["case_a2"].id, world["case_b"].id}  # type: ignore[attr-defined]
+    everything = {world.case_a.id, world.case_a2.id, world.case_b.id}
     page = list_cases(container.uow, SYSTEM, CaseQuery(store_id=None))
     assert {s.id for s in page.items} == everything
-    only_b = list_cases(container.uow, SYSTEM, CaseQuery(store_id=world["case_b"].store_id))  # type: ignore[attr-defined]
-    assert [s.id for s in only_b.items] == [world["case_b"].id]  # type: ignore[attr-defined]
+    only_b = list_cases(container.uow, SYSTEM, CaseQuery(store_id=world.case_b.store_id))
+    assert [s.id for s in only_b.items] == [world.case_b.id]
     assert count_by_status(container.uow, SYSTEM) == {CaseStatus.requested: 3}
     for case_id in everything:
         assert get_case(container.uow, SYSTEM, case_id).id == case_id
@@ -456,7 +466,7 @@ def test_platform_admin_sees_every_store(container: Container, clock) -> None:
         container.uow,
         clock,
         SYSTEM,
-        MoveCase(world["case_b"].id, CaseStatus.under_review, 1),  # type: ignore[attr-defined]
+        MoveCase(world.case_b.id, CaseStatus.under_review, 1),
     )
     assert moved.status is CaseStatus.under_review
 
@@ -465,20 +475,20 @@ def test_buyer_reads_only_cases_of_its_order(container: Container, clock) -> Non
     world = _two_stores(container, clock)
     buyer = start_buyer_session(container.uow, "1001", "buyer@example.com", "default")
     assert buyer.role is Role.buyer
-    own = get_case(container.uow, buyer, world["case_a"].id)  # type: ignore[attr-defined]
+    own = get_case(container.uow, buyer, world.case_a.id)
     assert own.order_number == "1001"
     assert len(get_timeline(container.uow, buyer, own.id)) == 1
-    for foreign in (world["case_a2"], world["case_b"]):  # same store other order; other store
+    for foreign in (world.case_a2, world.case_b):  # same store other order; other store
         with pytest.raises(NotFound):
-            get_case(container.uow, buyer, foreign.id)  # type: ignore[attr-defined]
+            get_case(container.uow, buyer, foreign.id)
         with pytest.raises(NotFound):
-            get_timeline(container.uow, buyer, foreign.id)  # type: ignore[attr-defined]
+            get_timeline(container.uow, buyer, foreign.id)
         with pytest.raises(NotFound):
             transition_case(
                 container.uow,
                 clock,
                 buyer,
-                MoveCase(foreign.id, CaseStatus.canceled, 1),  # type: ignore[attr-defined]
+                MoveCase(foreign.id, CaseStatus.canceled, 1),
             )
     with pytest.raises(NotFound):
         get_order(container.uow, buyer, "1002", clock)
@@ -491,7 +501,7 @@ def test_buyer_reads_only_cases_of_its_order(container: Container, clock) -> Non
     # The other store's buyer with the same number and email gets that store's order only.
     buyer_b = start_buyer_session(container.uow, "1001", "buyer@example.com", "second")
     assert buyer_b.order_id != buyer.order_id
-    assert get_case(container.uow, buyer_b, world["case_b"].id).market == "DE"  # type: ignore[attr-defined]
+    assert get_case(container.uow, buyer_b, world.case_b.id).market == "DE"
     with pytest.raises(NotFound):
         get_case(container.uow, buyer_b, own.id)
 
@@ -747,6 +757,16 @@ def test_case_events_are_append_only(container: Container, clock) -> None:
     # Deleting the case would cascade into its events: refused as well.
     with pytest.raises(DBAPIError), container.engine.begin() as conn:
         conn.execute(delete(return_cases))
+    assert count_rows(container.engine)["case_events"] == 1
+
+
+def test_case_events_cannot_be_wiped_in_bulk(container: Container, clock) -> None:
+    """TRUNCATE skips row triggers on PostgreSQL; the timeline must survive it too."""
+    add_order(container, "1001")
+    open_case(container, "1001")
+    wipe = "TRUNCATE case_events" if container.engine.dialect.name == "postgresql" else None
+    with pytest.raises(DBAPIError), container.engine.begin() as conn:
+        conn.execute(text(wipe or "DELETE FROM case_events"))
     assert count_rows(container.engine)["case_events"] == 1
 
 

@@ -111,12 +111,15 @@ def _buyer_asks_for_a_return(
     # A wrong email: a localized error, the number kept, and no session.
     page.get_by_test_id("order-number").fill(s.order_number)
     page.get_by_test_id("email").fill("someone.else@example.com")
-    page.get_by_test_id("lookup-submit").click()
+    with page.expect_response(lambda r: r.url.endswith("/portal/session")) as refused:
+        page.get_by_test_id("lookup-submit").click()
+    assert refused.value.status == 401
     expect(page.get_by_test_id("error")).to_have_text(
         pt("We could not find an order with that number and email. Check both and try again.")
     )
     expect(page.get_by_test_id("order-number")).to_have_value(s.order_number)
     assert not [c for c in context.cookies() if c["name"] == "rd_buyer"]
+    page.screenshot(path=str(shots / "buyer-lookup-error.png"), full_page=True)
     page.goto("/portal/order")
     assert page.url == f"{base}/", "the order page opened without a session"
 
@@ -155,7 +158,10 @@ def _buyer_asks_for_a_return(
     assert s.buds_title not in lines
     assert "R$ 49,99" in lines, lines
     assert BRL.search(lines)
-    assert pt("Wrong size or fit") not in lines  # the reason column is hidden on phones
+    assert pt("Wrong size or fit") in lines  # the buyer's own reason, also on a phone
+    expect(page.get_by_test_id("next-step")).to_have_text(
+        pt("We have your request and will review it shortly.")
+    )
     entries = page.get_by_test_id("timeline-entry")
     expect(entries).to_have_count(1)
     expect(entries.first).to_have_attribute("data-kind", "case_opened")

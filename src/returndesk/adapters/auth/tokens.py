@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import jwt
 
@@ -12,11 +14,17 @@ from returndesk.services.principal import Principal
 
 _ALGORITHM = "HS256"
 _AUDIENCE = "returndesk"
+# Times are checked below against the app's clock, not by PyJWT against the wall clock.
+_OPTIONS: Any = {"require": ["exp", "iat", "sub"], "verify_exp": False, "verify_iat": False}
+_LEEWAY = 60  # seconds of clock skew tolerated between the servers of one deployment
 
 
 class TokenIssuer:
-    def __init__(self, secret: str) -> None:
+    """Issues and reads tokens against the app's own clock (the same one that stamps them)."""
+
+    def __init__(self, secret: str, clock: Callable[[], datetime]) -> None:
         self._secret = secret
+        self._clock = clock
 
     def issue(self, principal: Principal, now: datetime, ttl_seconds: int) -> str:
         claims: dict[str, object] = {
@@ -35,7 +43,20 @@ class TokenIssuer:
 
     def read(self, token: str) -> Principal:
         try:
-            claims = jwt.decode(token, self._secret, algorithms=[_ALGORITHM], audience=_AUDIENCE)
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[_ALGORITHM],
+                audience=_AUDIENCE,
+                options={
+                    "require": ["exp", "iat", "sub"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                },
+            )
+            now = self._clock().timestamp()
+            if not int(claims["iat"]) - _LEEWAY <= now < int(claims["exp"]):
+                raise ValueError("expired or not yet valid")
             principal = Principal(
                 kind=str(claims["kind"]),
                 id=str(claims["sub"]),

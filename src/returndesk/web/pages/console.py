@@ -182,7 +182,9 @@ def _case_page(
     case_id: str,
     error: str | None = None,
     status_code: int = 200,
+    kept: dict[str, str] | None = None,
 ) -> Response:
+    """The case page; after a failed action it keeps what the agent typed (`kept`)."""
     container = _container(request)
     try:
         case = get_case(container.uow, principal, case_id)
@@ -201,6 +203,7 @@ def _case_page(
         conditions=list(ReceiptCondition),
         csrf=csrf_token(container.settings.secret_key, token),
         error=error,
+        **(kept or {}),
     )
     return _remember(request, response)
 
@@ -223,27 +226,29 @@ async def transition(request: Request, case_id: CaseId) -> Response:
     form = await read_form(request)
     if not check_csrf(container.settings.secret_key, token, field(form, "csrf", 64)):
         return _case_page(request, principal, token, case_id, "generic", 400)
+    note = field(form, "note", 4000)
+    refund_raw = field(form, "refund_amount", 20)
+    kept = {"note": note, "refund_amount": refund_raw}
     try:
         target = CaseStatus(field(form, "to", 40))
-        refund_raw = field(form, "refund_amount", 20)
-        refund = (
-            Money.from_decimal(refund_raw, field(form, "currency", 3)).amount
-            if refund_raw
-            else None
-        )
-        receipt = tuple(
-            ReceiptLine(
-                sku=field(form, f"sku_{i}", 100),
-                quantity=int_field(form, f"received_{i}"),
-                condition=ReceiptCondition(field(form, f"condition_{i}", 40) or "intact"),
+        refund = None
+        if target is CaseStatus.refund_pending and refund_raw:
+            if "," in refund_raw and "." not in refund_raw:  # "49,99" as typed in many locales
+                refund_raw = refund_raw.replace(",", ".")
+            refund = Money.from_decimal(refund_raw, field(form, "currency", 3)).amount
+        receipt: tuple[ReceiptLine, ...] = ()
+        if target in (CaseStatus.received, CaseStatus.partially_received):
+            receipt = tuple(
+                ReceiptLine(
+                    sku=field(form, f"sku_{i}", 100),
+                    quantity=int_field(form, f"received_{i}"),
+                    condition=ReceiptCondition(field(form, f"condition_{i}", 40) or "intact"),
+                )
+                for i in range(min(int_field(form, "line_count"), 500))
+                if int_field(form, f"received_{i}") > 0
             )
-            for i in range(int_field(form, "line_count"))
-            if int_field(form, f"received_{i}") > 0
-        )
     except (ValueError, DomainError):
-        return _case_page(request, principal, token, case_id, "invalid_form", 422)
-    if target not in (CaseStatus.received, CaseStatus.partially_received):
-        receipt = ()
+        return _case_page(request, principal, token, case_id, "invalid_form", 422, kept)
     try:
         transition_case(
             container.uow,
@@ -253,13 +258,13 @@ async def transition(request: Request, case_id: CaseId) -> Response:
                 case_id=case_id,
                 to=target,
                 expected_version=int_field(form, "version"),
-                note=field(form, "note", 4000),
-                refund_amount=refund if target is CaseStatus.refund_pending else None,
+                note=note,
+                refund_amount=refund,
                 receipt=receipt,
             ),
         )
     except StaleVersion:
-        return _case_page(request, principal, token, case_id, "version_mismatch", 409)
+        return _case_page(request, principal, token, case_id, "version_mismatch", 409, kept)
     except DomainError as exc:
-        return _case_page(request, principal, token, case_id, exc.code, 422)
+        return _case_page(request, principal, token, case_id, exc.code, 422, kept)
     return RedirectResponse(f"/console/cases/{case_id}", status_code=303)

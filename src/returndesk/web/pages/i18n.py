@@ -9,7 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_datetime
+from babel.dates import format_date, format_time
 from babel.numbers import format_currency
 from babel.support import NullTranslations, Translations
 
@@ -90,14 +90,17 @@ class Formatter:
         self.tz = tz
 
     def datetime(self, value: dt.datetime | None, fmt: str = "medium") -> str:
+        """The date in the locale's medium or short form and the time without seconds."""
         if value is None:
             return ""
-        return format_datetime(value, fmt, tzinfo=self.tz, locale=self.locale)
+        local = value.astimezone(self.tz)
+        day = format_date(local, fmt, locale=self.locale)
+        return f"{day} {format_time(local, 'short', locale=self.locale)}"
 
     def date(self, value: dt.datetime | None) -> str:
         if value is None:
             return ""
-        return format_datetime(value, "yyyy-MM-dd", tzinfo=self.tz, locale=self.locale)
+        return format_date(value.astimezone(self.tz), "medium", locale=self.locale)
 
     def money(self, amount: int | None, currency: str) -> str:
         if amount is None:

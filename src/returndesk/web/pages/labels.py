@@ -30,6 +30,32 @@ STATUS = {
     "canceled": N_("Canceled"),
 }
 
+# The console speaks of the same statuses from the store's side.
+STAFF_STATUS = {
+    **STATUS,
+    "needs_evidence": N_("Waiting for buyer"),
+    "awaiting_return": N_("Awaiting return parcel"),
+    "in_transit": N_("Return in transit"),
+    "refund_pending": N_("Refund pending"),
+}
+
+# What the buyer sees next to the status: what happens now.
+NEXT_STEP = {
+    "requested": N_("We have your request and will review it shortly."),
+    "under_review": N_("Our team is reviewing your request."),
+    "needs_evidence": N_("We need a little more information from you: please check your email."),
+    "escalated": N_("A senior member of our team is looking at your request."),
+    "approved": N_("Your return is approved. We will tell you what to do next."),
+    "awaiting_return": N_("Please pack the item and send it back as instructed in our email."),
+    "in_transit": N_("Your parcel is on its way to us."),
+    "partially_received": N_("Part of your return has arrived; we are waiting for the rest."),
+    "received": N_("Your parcel has arrived and will be checked soon."),
+    "inspected": N_("We have checked your item and will complete the return soon."),
+    "refund_pending": N_("Your refund has been approved and is on its way."),
+    "refunded": N_("Your refund has been issued."),
+    "exchange_shipped": N_("Your replacement is on its way."),
+}
+
 REASON_GROUPS = {
     "preference": N_("I changed my mind or it doesn't fit"),
     "not_as_expected": N_("It is not what I expected"),

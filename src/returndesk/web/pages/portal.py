@@ -167,15 +167,20 @@ async def submit_return(request: Request) -> Response:
     if not check_csrf(container.settings.secret_key, token, field(form, "csrf", 64)):
         return _order_page(request, principal, token, "generic", 400)
     try:
+        picked = [
+            i
+            for i in range(min(int_field(form, "line_count"), 500))
+            if field(form, f"pick_{i}") == "1"
+        ]
+        comment = field(form, "comment", 2000)
         lines = tuple(
             LineRequest(
                 sku=field(form, f"sku_{i}", 100),
                 quantity=int_field(form, f"qty_{i}"),
                 reason=ReasonCode(field(form, f"reason_{i}", 40)),
-                comment=field(form, "comment", 2000),
+                comment=comment if n == 0 else "",  # one comment for the request, kept once
             )
-            for i in range(int_field(form, "line_count"))
-            if field(form, f"pick_{i}") == "1"
+            for n, i in enumerate(picked)
         )
         resolution = Resolution(field(form, "resolution", 40))
     except ValueError:
