@@ -8,8 +8,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from servers import ThrowawayPostgres
-from servers.live import LiveServer
 
 from returndesk.adapters.auth.passwords import Argon2Hasher
 from returndesk.adapters.db.migrate import upgrade
@@ -17,6 +15,8 @@ from returndesk.bootstrap import Container, bootstrap
 from returndesk.config import Settings
 from returndesk.services.stores import ensure_default_store
 from returndesk.web.app import create_app
+from servers import ThrowawayPostgres
+from servers.live import LiveServer
 
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
 

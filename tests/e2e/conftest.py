@@ -187,6 +187,12 @@ class Api:
         token: str = response.json()["access_token"]
         return token
 
+    def refresh_tokens(self) -> None:
+        """Sign everyone in again (tokens expire by the app's clock, which tests move)."""
+        for role, email in self.credentials.items():
+            self.tokens[role] = self.staff_token(email)
+        self.tokens[Role.buyer.value] = self.buyer_token(ORDER_NUMBER, BUYER_EMAIL)
+
     def put_order(self, body: dict[str, Any]) -> httpx.Response:
         return self.post("admin", "/api/v1/orders", json=body)
 
@@ -240,11 +246,10 @@ def staff_emails(container: Container) -> dict[str, str]:
 def api(client: httpx.Client, container: Container, staff_emails: dict[str, str]) -> Api:
     """Staff tokens for every role, a seeded order (as admin) and a buyer token for it."""
     api = Api(client, container, credentials=dict(staff_emails))
-    for role, email in staff_emails.items():
-        api.tokens[role] = api.staff_token(email)
+    api.tokens["admin"] = api.staff_token(staff_emails["admin"])
     created = api.put_order(order_payload(container.clock()))
     assert created.status_code == 201, created.text
-    api.tokens[Role.buyer.value] = api.buyer_token(ORDER_NUMBER, BUYER_EMAIL)
+    api.refresh_tokens()
     return api
 
 

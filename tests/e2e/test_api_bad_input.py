@@ -447,11 +447,12 @@ def test_bad_tokens(api: Api, unchanged: None) -> None:
     claims = {"sub": admin.id, "kind": "staff", "role": "admin", "store": admin.store_id,
               "aud": "returndesk", "iat": int(now.timestamp()),
               "exp": int((now + timedelta(hours=1)).timestamp())}  # fmt: skip
-    other_secret = TokenIssuer("another-secret-key-that-is-long-enough-000")
+    other_secret = TokenIssuer("another-secret-key-that-is-long-enough-000", container.clock)
     headers = [
         "garbage",
         "Bearer",
-        "Bearer ",
+        "Bearer not a token",
+        "bearer\tx",
         "Bearer garbage",
         "Bearer a.b.c",
         "Basic YWRtaW46YWRtaW4=",
@@ -475,6 +476,13 @@ def test_bad_tokens(api: Api, unchanged: None) -> None:
             body = refused(api, response, 401, "invalid_token")
             assert response.headers["www-authenticate"] == "Bearer", header
             assert body["detail"]
+
+    # Tokens expire by the app's clock: staff after 8 hours, buyers after a day.
+    container.clock.advance(hours=9)  # type: ignore[attr-defined]
+    refused(api, api.get("admin", "/api/v1/me"), 401, "invalid_token")
+    assert api.get("buyer", "/api/v1/me").status_code == 200
+    container.clock.advance(hours=16)  # type: ignore[attr-defined]
+    refused(api, api.get("buyer", "/api/v1/me"), 401, "invalid_token")
 
 
 def test_buyer_token_on_staff_endpoints(api: Api, unchanged: None) -> None:

@@ -6,6 +6,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from builders import add_order, count_rows, open_case
 from sqlalchemy import Engine, delete, inspect, select, text
 from sqlalchemy.exc import DBAPIError
@@ -17,7 +18,7 @@ from returndesk.services.principal import SYSTEM
 from returndesk.services.returns import get_case
 from returndesk.services.stores import ensure_default_store
 
-HEAD = "0001"
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 TABLES = {table.name for table in metadata.sorted_tables}
 
 

@@ -164,7 +164,7 @@ def test_from_decimal_refuses_sub_minor_precision(value: str, currency: str) -> 
         "1E+2",
         "1_000",
         "\u0663",
-    ],  # fmt: skip
+    ],
 )
 def test_from_decimal_refuses_non_amounts(value: str) -> None:
     with expect_code("invalid_money"):

@@ -114,10 +114,11 @@ def upsert_order(
             uow.orders.add(order)
         else:
             usage = uow.orders.line_usage(existing.id)
-            by_id = {line.id: line for line in order.lines}
-            for line_id, used in usage.items():
-                line = by_id.get(line_id)
-                if used.quantity and (line is None or line.quantity < used.quantity):
+            kept = {line.id: line for line in order.lines}
+            for line_id in uow.orders.lines_in_returns(existing.id):
+                line = kept.get(line_id)
+                # Any return (even a canceled one) keeps its line; open ones keep their units.
+                if line is None or line.quantity < usage.get(line_id, LineUsage()).quantity:
                     raise ValidationFailed(
                         "a line that is being returned cannot be removed or reduced",
                         code="line_in_return",

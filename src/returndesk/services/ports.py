@@ -113,6 +113,9 @@ class OrderRepository(Protocol):
     def line_usage(
         self, order_id: str, exclude_case_id: str | None = None
     ) -> dict[str, LineUsage]: ...
+    def lines_in_returns(self, order_id: str) -> set[str]:
+        """Ids of the order's lines that any return refers to, whatever its status."""
+        ...
 
 
 class CaseRepository(Protocol):

@@ -137,6 +137,7 @@ def get_timeline(
 
 def list_cases(uow_factory: UnitOfWorkFactory, principal: Principal, query: CaseQuery) -> CasePage:
     principal.require(Permission.case_list)
+    query = replace(query, limit=max(1, min(query.limit, 500)))
     if not principal.is_platform:
         query = replace(query, store_id=principal.store_id)
     with uow_factory() as uow:

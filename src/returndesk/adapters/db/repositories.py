@@ -336,6 +336,16 @@ class SqlOrderRepository:
             .values(lock_version=orders.c.lock_version + 1)
         )
 
+    def lines_in_returns(self, order_id: str) -> set[str]:
+        return set(
+            self._conn.scalars(
+                select(return_case_lines.c.order_line_id)
+                .join(return_cases, return_cases.c.id == return_case_lines.c.case_id)
+                .where(return_cases.c.order_id == order_id)
+                .distinct()
+            )
+        )
+
     def line_usage(self, order_id: str, exclude_case_id: str | None = None) -> dict[str, LineUsage]:
         stmt = (
             select(

@@ -62,7 +62,7 @@ class SqlUnitOfWork:
         finally:
             conn.close()
             self._conn = None
-        if isinstance(exc, IntegrityError):
+        if isinstance(exc, IntegrityError) and _is_unique_violation(exc):
             # Two writers raced for the same unique row (an order number, an email): the loser
             # rolled back; tell the caller to retry rather than failing with a server error.
             raise Conflict(
@@ -86,3 +86,10 @@ class SqlUnitOfWorkFactory:
 
     def __call__(self, *, write: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, write=write)
+
+
+def _is_unique_violation(exc: IntegrityError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None)  # psycopg
+    if sqlstate is not None:
+        return bool(sqlstate == "23505")
+    return "UNIQUE constraint failed" in str(exc.orig)  # sqlite3
