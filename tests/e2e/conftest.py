@@ -8,6 +8,7 @@ the system), every token comes from the API itself.
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -18,7 +19,6 @@ from typing import Any
 
 import httpx
 import pytest
-from servers.live import LiveServer
 from sqlalchemy import func, select
 
 from returndesk.adapters.db.tables import (
@@ -38,6 +38,7 @@ from returndesk.domain.access import STAFF_ROLES, Role
 from returndesk.services.principal import SYSTEM
 from returndesk.services.staff import create_staff_user
 from returndesk.web.app import create_app
+from servers.live import LiveServer
 
 PROBLEM_JSON = "application/problem+json"
 PASSWORD = "correct-horse-battery-staple"
@@ -59,12 +60,27 @@ COUNTED_TABLES = (
 )
 
 
+def settle_after_server_error(response: httpx.Response) -> None:
+    """After a 5xx, give the server thread time to finish logging its traceback.
+
+    On Python 3.11 the `ast` module is not thread-safe, and both traceback formatting (in the
+    server thread) and pytest's failure report (in this one) parse source with it: without the
+    pause, the report of a test that caught a 500 can end in an INTERNALERROR.
+    """
+    if response.status_code >= 500:
+        time.sleep(0.5)
+
+
+HOOKS = {"response": [settle_after_server_error]}
+
+
 def iso(value: datetime) -> str:
     return value.isoformat()
 
 
-def order_payload(now: datetime, number: str = ORDER_NUMBER, email: str = BUYER_EMAIL,
-                  **overrides: Any) -> dict[str, Any]:  # fmt: skip
+def order_payload(
+    now: datetime, number: str = ORDER_NUMBER, email: str = BUYER_EMAIL, **overrides: Any
+) -> dict[str, Any]:
     """A valid order: two lines (20 shirts, one lamp), delivered yesterday."""
     body: dict[str, Any] = {
         "number": number,
@@ -103,9 +119,14 @@ def order_payload(now: datetime, number: str = ORDER_NUMBER, email: str = BUYER_
     return body
 
 
-def return_payload(order_number: str = ORDER_NUMBER, sku: str = "SHIRT-M", quantity: int = 1,
-                   reason: str = "wrong_size", resolution: str = "refund",
-                   **overrides: Any) -> dict[str, Any]:  # fmt: skip
+def return_payload(
+    order_number: str = ORDER_NUMBER,
+    sku: str = "SHIRT-M",
+    quantity: int = 1,
+    reason: str = "wrong_size",
+    resolution: str = "refund",
+    **overrides: Any,
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "order_number": order_number,
         "lines": [{"sku": sku, "quantity": quantity, "reason": reason, "comment": "too small"}],
@@ -115,7 +136,9 @@ def return_payload(order_number: str = ORDER_NUMBER, sku: str = "SHIRT-M", quant
     return body
 
 
-def assert_problem(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
+def assert_problem(
+    response: httpx.Response, status: int, code: str | None = None
+) -> dict[str, Any]:
     """The response is an RFC 9457 problem with this status (and code, when given)."""
     assert response.status_code == status, (response.status_code, response.text[:2000])
     assert response.headers["content-type"].startswith(PROBLEM_JSON), response.headers
@@ -159,10 +182,18 @@ class Api:
     def auth(self, who: str | None) -> dict[str, str]:
         return {} if who is None else {"Authorization": f"Bearer {self.tokens[who]}"}
 
-    def request(self, who: str | None, method: str, path: str, *,
-                headers: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response:  # fmt: skip
-        return self.client.request(method, path, headers={**self.auth(who), **(headers or {})},
-                                   **kwargs)  # fmt: skip
+    def request(
+        self,
+        who: str | None,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        return self.client.request(
+            method, path, headers={**self.auth(who), **(headers or {})}, **kwargs
+        )
 
     def get(self, who: str | None, path: str, **kwargs: Any) -> httpx.Response:
         return self.request(who, "GET", path, **kwargs)
@@ -174,7 +205,9 @@ class Api:
         return self.request(who, "PUT", path, **kwargs)
 
     def staff_token(self, email: str, password: str = PASSWORD) -> str:
-        response = self.client.post("/api/v1/auth/token", json={"email": email, "password": password})
+        response = self.client.post(
+            "/api/v1/auth/token", json={"email": email, "password": password}
+        )
         assert response.status_code == 200, response.text
         token: str = response.json()["access_token"]
         return token
@@ -196,8 +229,9 @@ class Api:
     def put_order(self, body: dict[str, Any]) -> httpx.Response:
         return self.post("admin", "/api/v1/orders", json=body)
 
-    def open_return(self, who: str = "buyer", body: dict[str, Any] | None = None,
-                    **kwargs: Any) -> dict[str, Any]:  # fmt: skip
+    def open_return(
+        self, who: str = "buyer", body: dict[str, Any] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
         response = self.post(who, "/api/v1/returns", json=body or return_payload(), **kwargs)
         assert response.status_code == 201, response.text
         case: dict[str, Any] = response.json()
@@ -224,7 +258,7 @@ class Api:
 
 @pytest.fixture
 def client(live_server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server.url, timeout=60) as http:
+    with httpx.Client(base_url=live_server.url, timeout=60, event_hooks=HOOKS) as http:
         yield http
 
 
@@ -235,9 +269,15 @@ def staff_emails(container: Container) -> dict[str, str]:
     for role in STAFF_ROLES:
         email = f"{role.value.replace('_', '-')}@shop.example"
         create_staff_user(
-            container.uow, container.hasher, container.clock, SYSTEM,
-            email=email, role=role, password=PASSWORD, name=f"{role.value} person",
-        )  # fmt: skip
+            container.uow,
+            container.hasher,
+            container.clock,
+            SYSTEM,
+            email=email,
+            role=role,
+            password=PASSWORD,
+            name=f"{role.value} person",
+        )
         emails[role.value] = email
     return emails
 

@@ -26,7 +26,9 @@ Call = Callable[[str | None], httpx.Response]
 
 
 def allowed(role: str, rule: str) -> bool:
-    return rule == PUBLIC or (role != ANONYMOUS and Permission(rule) in ROLE_PERMISSIONS[Role(role)])
+    return rule == PUBLIC or (
+        role != ANONYMOUS and Permission(rule) in ROLE_PERMISSIONS[Role(role)]
+    )
 
 
 def build_requests(api: Api, case_id: str) -> dict[tuple[str, str], Call]:
@@ -207,9 +209,15 @@ def test_staff_of_another_store_see_nothing_of_this_one(api: Api) -> None:
     for role in (Role.agent, Role.admin):
         email = f"{role.value}@other-shop.example"
         create_staff_user(
-            container.uow, container.hasher, container.clock, SYSTEM,
-            email=email, role=role, password=api.PASSWORD, store_slug="other-shop",
-        )  # fmt: skip
+            container.uow,
+            container.hasher,
+            container.clock,
+            SYSTEM,
+            email=email,
+            role=role,
+            password=api.PASSWORD,
+            store_slug="other-shop",
+        )
         api.tokens[f"other_{role.value}"] = api.staff_token(email)
     case = api.open_return("buyer", api.return_payload())
 
@@ -229,8 +237,12 @@ def test_staff_of_another_store_see_nothing_of_this_one(api: Api) -> None:
         assert set(counts.values()) == {0}
     # Naming this store does not help either.
     api.problem(api.get("other_agent", "/api/v1/policy", params={"store": "default"}), 404)
-    body = {"email": "sneaky@shop.example", "role": "agent", "password": api.PASSWORD,
-            "store": "default"}  # fmt: skip
+    body = {
+        "email": "sneaky@shop.example",
+        "role": "agent",
+        "password": api.PASSWORD,
+        "store": "default",
+    }
     api.problem(api.post("other_admin", "/api/v1/staff", json=body), 404)
     emails = {u["email"] for u in api.get("other_admin", "/api/v1/staff").json()["items"]}
     assert emails == {"agent@other-shop.example", "admin@other-shop.example"}
@@ -249,4 +261,3 @@ def test_staff_roles_are_what_the_tokens_say(api: Api) -> None:
         me = api.get(role.value, "/api/v1/me").json()
         assert me["role"] == role.value
         assert (me["store_id"] is None) == (role is Role.platform_admin)
-

@@ -34,8 +34,9 @@ def unchanged(row_counts: RowCounts) -> Iterator[None]:
     assert row_counts() == before
 
 
-def refused(api: Api, response: httpx.Response, status: int | None = None,
-            code: str | None = None) -> dict[str, Any]:  # fmt: skip
+def refused(
+    api: Api, response: httpx.Response, status: int | None = None, code: str | None = None
+) -> dict[str, Any]:
     if status is None:
         return api.client_error(response)
     return api.problem(response, status, code)
@@ -81,9 +82,11 @@ def test_every_error_is_a_problem_document(api: Api, unchanged: None) -> None:
         api.post("agent", "/api/v1/returns", content=b"x" * 2_000_000, headers=JSON),
         api.post("agent", f"/api/v1/returns/{MISSING_CASE}/transitions", json={"to": "closed"}),
         api.post(
-            "agent", f"/api/v1/returns/{MISSING_CASE}/transitions", json={"to": "closed"},
+            "agent",
+            f"/api/v1/returns/{MISSING_CASE}/transitions",
+            json={"to": "closed"},
             headers={"If-Match": '"1"'},
-        ),  # fmt: skip
+        ),
     ]
     statuses = [r.status_code for r in responses]
     assert statuses == [404, 405, 401, 403, 404, 400, 422, 413, 428, 404]
@@ -133,9 +136,11 @@ def test_bodies_that_are_not_json_objects(api: Api, unchanged: None) -> None:
             refused(api, response, status, code)
         # The right JSON sent as something else is not read as JSON.
         text = api.post(
-            "admin", path, content=json.dumps(api.return_payload()).encode(),
+            "admin",
+            path,
+            content=json.dumps(api.return_payload()).encode(),
             headers={"Content-Type": "text/plain"},
-        )  # fmt: skip
+        )
         refused(api, text, 422, "validation_error")
 
 
@@ -147,16 +152,26 @@ def test_wrong_types(api: Api, unchanged: None) -> None:
     for quantity in ("2", 2.5, True, None, [2], {"n": 2}, 0, -1, 100_001):
         body = with_line(good_return, quantity=quantity)
         invalid(api, api.post("buyer", "/api/v1/returns", json=body), "lines", "0", "quantity")
-    for field, value in (("order_number", 1001), ("preferred_resolution", 1),
-                         ("lines", {"sku": "SHIRT-M"}), ("lines", "SHIRT-M")):  # fmt: skip
-        invalid(api, api.post("buyer", "/api/v1/returns", json={**good_return, field: value}), field)
+    for field, value in (
+        ("order_number", 1001),
+        ("preferred_resolution", 1),
+        ("lines", {"sku": "SHIRT-M"}),
+        ("lines", "SHIRT-M"),
+    ):
+        invalid(
+            api, api.post("buyer", "/api/v1/returns", json={**good_return, field: value}), field
+        )
 
     good_order = api.order_payload(api.container.clock(), number="7007")
     for unit_price in ("12.50", 12.5, "1250", True, -1):
         body = with_line(good_order, unit_price=unit_price)
         invalid(api, api.put_order(body), "lines", "0", "unit_price")
-    for field, value in (("email", ["a@b.example"]), ("market", 1), ("placed_at", True),
-                         ("shipments", "UPS")):  # fmt: skip
+    for field, value in (
+        ("email", ["a@b.example"]),
+        ("market", 1),
+        ("placed_at", True),
+        ("shipments", "UPS"),
+    ):
         invalid(api, api.put_order({**good_order, field: value}), field)
     policy = api.put("admin", "/api/v1/policy", json={"return_window_days": "30"})
     invalid(api, policy, "return_window_days")
@@ -173,7 +188,9 @@ def test_missing_and_unknown_fields(api: Api, unchanged: None) -> None:
     for extra in ({"refund_now": True}, {"status": "approved"}, {"id": MISSING_CASE}):
         errors = invalid(api, api.post("buyer", "/api/v1/returns", json={**good_return, **extra}))
         assert any(e["type"] == "extra_forbidden" for e in errors), errors
-    invalid(api, api.post("buyer", "/api/v1/returns", json=with_line(good_return, price=1)), "price")
+    invalid(
+        api, api.post("buyer", "/api/v1/returns", json=with_line(good_return, price=1)), "price"
+    )
 
     good_order = api.order_payload(api.container.clock(), number="7007")
     for key in ("number", "email", "market", "currency", "placed_at", "lines"):
@@ -186,7 +203,9 @@ def test_missing_and_unknown_fields(api: Api, unchanged: None) -> None:
 
 def test_unknown_enums_and_empty_lists(api: Api, unchanged: None) -> None:
     good = api.return_payload()
-    invalid(api, api.post("buyer", "/api/v1/returns", json=with_line(good, reason="bored")), "reason")
+    invalid(
+        api, api.post("buyer", "/api/v1/returns", json=with_line(good, reason="bored")), "reason"
+    )
     invalid(api, api.post("buyer", "/api/v1/returns", json=with_line(good, reason="")), "reason")
     body = {**good, "preferred_resolution": "cash_in_hand"}
     invalid(api, api.post("buyer", "/api/v1/returns", json=body), "preferred_resolution")
@@ -204,29 +223,60 @@ def test_unknown_enums_and_empty_lists(api: Api, unchanged: None) -> None:
     staff = {"email": "x@shop.example", "password": "long-enough-password"}
     invalid(api, api.post("admin", "/api/v1/staff", json={**staff, "role": "overlord"}), "role")
     refused(api, api.post("admin", "/api/v1/staff", json={**staff, "role": "buyer"}), 422)
-    refused(api, api.post("admin", "/api/v1/staff", json={**staff, "role": "platform_admin"}),
-            422, "invalid_role")  # fmt: skip
+    refused(
+        api,
+        api.post("admin", "/api/v1/staff", json={**staff, "role": "platform_admin"}),
+        422,
+        "invalid_role",
+    )
 
-    for params in ({"status": "lost"}, {"status": ["requested", "lost"]}, {"sort": "price"},
-                   {"limit": 0}, {"limit": 201}, {"limit": "ten"}, {"min_age_days": -1},
-                   {"market": "USA"}, {"language": "english"}, {"q": "x" * 321}):  # fmt: skip
+    for params in (
+        {"status": "lost"},
+        {"status": ["requested", "lost"]},
+        {"sort": "price"},
+        {"limit": 0},
+        {"limit": 201},
+        {"limit": "ten"},
+        {"min_age_days": -1},
+        {"market": "USA"},
+        {"language": "english"},
+        {"q": "x" * 321},
+    ):
         invalid(api, api.get("agent", "/api/v1/returns", params=params), next(iter(params)))
 
 
 def test_domain_refusals_of_well_formed_returns(api: Api, unchanged: None) -> None:
     good = api.return_payload()
-    refused(api, api.post("buyer", "/api/v1/returns", json=with_line(good, sku="NOPE")),
-            422, "unknown_sku")  # fmt: skip
-    refused(api, api.post("buyer", "/api/v1/returns", json=with_line(good, quantity=21)),
-            422, "quantity_exceeds_purchased")  # fmt: skip
+    refused(
+        api,
+        api.post("buyer", "/api/v1/returns", json=with_line(good, sku="NOPE")),
+        422,
+        "unknown_sku",
+    )
+    refused(
+        api,
+        api.post("buyer", "/api/v1/returns", json=with_line(good, quantity=21)),
+        422,
+        "quantity_exceeds_purchased",
+    )
     lamp = with_line(good, sku="LAMP-1", quantity=2)
     refused(api, api.post("buyer", "/api/v1/returns", json=lamp), 422, "quantity_exceeds_purchased")
-    refused(api, api.post("buyer", "/api/v1/returns", json=with_line(good, comment="x" * 2001)), 422)
+    refused(
+        api, api.post("buyer", "/api/v1/returns", json=with_line(good, comment="x" * 2001)), 422
+    )
     refused(api, api.post("buyer", "/api/v1/returns", json={**good, "store": "elsewhere"}), 404)
 
 
-def test_transition_bodies(api: Api) -> None:
+def test_idempotency_key_header(api: Api, unchanged: None) -> None:
+    body = api.return_payload()
+    for key in ("has space", "x" * 256, "tab\there", "é".encode(), b"\xff"):
+        response = api.post("buyer", "/api/v1/returns", json=body, headers={"Idempotency-Key": key})
+        invalid(api, response, "idempotency-key")
+
+
+def test_transition_bodies(api: Api, row_counts: RowCounts) -> None:
     case = api.open_return("buyer", api.return_payload(quantity=2))
+    before = row_counts()
     path = f"/api/v1/returns/{case['id']}/transitions"
     if_match = {"If-Match": '"1"'}
     bodies: list[Any] = [
@@ -251,14 +301,19 @@ def test_transition_bodies(api: Api) -> None:
         response = api.post("agent", path, json=body, headers=if_match)
         assert response.status_code < 500, (body, response.text[:300])
         refused(api, response, 422)
-    refused(api, api.post("agent", path, content=b"{", headers={**JSON, **if_match}),
-            400, "malformed_json")  # fmt: skip
+    refused(
+        api,
+        api.post("agent", path, content=b"{", headers={**JSON, **if_match}),
+        400,
+        "malformed_json",
+    )
     for value in ('"9999999999"', "*", "", '"1", "2"', "W/", '"-1"'):
         response = api.post("agent", path, json={"to": "approved"}, headers={"If-Match": value})
         assert 400 <= response.status_code < 500 and response.status_code != 200, value
     after = api.get("agent", f"/api/v1/returns/{case['id']}").json()
     assert (after["status"], after["version"]) == ("requested", 1)
     assert len(api.get("agent", f"/api/v1/returns/{case['id']}/timeline").json()["items"]) == 1
+    assert row_counts() == before
 
 
 # --- text that databases dislike -------------------------------------------------------------
@@ -299,8 +354,11 @@ def test_nul_characters(api: Api, unchanged: None) -> None:
 
 def test_lone_surrogates_and_odd_unicode(api: Api, unchanged: None) -> None:
     raw = json.dumps(api.return_payload())
-    for needle, replacement in (('"too small"', '"\\ud800"'), ('"SHIRT-M"', '"\\udfff"'),
-                                ('"1001"', '"\\ud83d"')):  # fmt: skip
+    for needle, replacement in (
+        ('"too small"', '"\\ud800"'),
+        ('"SHIRT-M"', '"\\udfff"'),
+        ('"1001"', '"\\ud83d"'),
+    ):
         content = raw.replace(needle, replacement).encode()
         refused(api, api.post("buyer", "/api/v1/returns", content=content, headers=JSON))
     for params in ({"q": "\u202e1001"}, {"q": "💩"}, {"q": "ß" * 320}):
@@ -333,17 +391,32 @@ def test_huge_bodies(api: Api, unchanged: None) -> None:
 def test_huge_numbers(api: Api, unchanged: None) -> None:
     good = api.return_payload()
     for quantity in (10**30, 2**63, -(2**63)):
-        invalid(api, api.post("buyer", "/api/v1/returns", json=with_line(good, quantity=quantity)),
-                "quantity")  # fmt: skip
+        invalid(
+            api,
+            api.post("buyer", "/api/v1/returns", json=with_line(good, quantity=quantity)),
+            "quantity",
+        )
     order = api.order_payload(api.container.clock(), number="7007")
-    for field, value in (("unit_price", 10**30), ("paid_amount", 10**13 + 1),
-                         ("quantity", 10**30), ("unit_price", 2**63)):  # fmt: skip
+    for field, value in (
+        ("unit_price", 10**30),
+        ("paid_amount", 10**13 + 1),
+        ("quantity", 10**30),
+        ("unit_price", 2**63),
+    ):
         invalid(api, api.put_order(with_line(order, **{field: value})), field)
-    for params in ({"min_age_days": 10**30}, {"max_age_days": 10**30}, {"limit": 10**30},
-                   {"min_age_days": 3651}, {"limit": "1e3"}):  # fmt: skip
+    for params in (
+        {"min_age_days": 10**30},
+        {"max_age_days": 10**30},
+        {"limit": 10**30},
+        {"min_age_days": 3651},
+        {"limit": "1e3"},
+    ):
         invalid(api, api.get("agent", "/api/v1/returns", params=params), next(iter(params)))
-    invalid(api, api.put("admin", "/api/v1/policy", json={"fault_window_days": 10**30}),
-            "fault_window_days")  # fmt: skip
+    invalid(
+        api,
+        api.put("admin", "/api/v1/policy", json={"fault_window_days": 10**30}),
+        "fault_window_days",
+    )
 
 
 def test_dates_out_of_range_or_without_zone(api: Api, unchanged: None) -> None:
@@ -362,8 +435,11 @@ def test_dates_out_of_range_or_without_zone(api: Api, unchanged: None) -> None:
         "",
     ):
         invalid(api, api.put_order({**order, "placed_at": placed_at}), "placed_at")
-    for delivered_at in ("2024-01-01T10:00:00", "0001-01-01T00:00:00+00:00",
-                         "9999-12-31T23:59:59+00:00"):  # fmt: skip
+    for delivered_at in (
+        "2024-01-01T10:00:00",
+        "0001-01-01T00:00:00+00:00",
+        "9999-12-31T23:59:59+00:00",
+    ):
         shipment = {"carrier": "UPS", "tracking_number": "1Z9", "delivered_at": delivered_at}
         invalid(api, api.put_order({**order, "shipments": [shipment]}), "delivered_at")
     backwards = {
@@ -394,10 +470,12 @@ def test_odd_paths(api: Api, unchanged: None) -> None:
     for case_id in case_ids:
         for method, suffix in (("GET", ""), ("GET", "/timeline"), ("POST", "/transitions")):
             response = api.request(
-                "agent", method, f"/api/v1/returns/{case_id}{suffix}",
+                "agent",
+                method,
+                f"/api/v1/returns/{case_id}{suffix}",
                 json={"to": "approved"} if method == "POST" else None,
                 headers={"If-Match": '"1"'},
-            )  # fmt: skip
+            )
             assert response.status_code in (404, 422), (case_id, suffix, response.text[:300])
             refused(api, response)
 
@@ -444,9 +522,15 @@ def test_bad_tokens(api: Api, unchanged: None) -> None:
     staff_me = api.get("admin", "/api/v1/me").json()
     admin = Principal("staff", staff_me["id"], Role.admin, staff_me["store_id"], "admin")
     expired = container.tokens.issue(admin, now - timedelta(days=2), 60)
-    claims = {"sub": admin.id, "kind": "staff", "role": "admin", "store": admin.store_id,
-              "aud": "returndesk", "iat": int(now.timestamp()),
-              "exp": int((now + timedelta(hours=1)).timestamp())}  # fmt: skip
+    claims = {
+        "sub": admin.id,
+        "kind": "staff",
+        "role": "admin",
+        "store": admin.store_id,
+        "aud": "returndesk",
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(hours=1)).timestamp()),
+    }
     other_secret = TokenIssuer("another-secret-key-that-is-long-enough-000", container.clock)
     headers = [
         "garbage",
@@ -470,9 +554,11 @@ def test_bad_tokens(api: Api, unchanged: None) -> None:
     for header in headers:
         for method, path in (("GET", "/api/v1/returns"), ("POST", "/api/v1/orders")):
             response = api.client.request(
-                method, path, headers={"Authorization": header},
+                method,
+                path,
+                headers={"Authorization": header},
                 json=api.order_payload(now, number="7007"),
-            )  # fmt: skip
+            )
             body = refused(api, response, 401, "invalid_token")
             assert response.headers["www-authenticate"] == "Bearer", header
             assert body["detail"]
@@ -493,8 +579,11 @@ def test_buyer_token_on_staff_endpoints(api: Api, unchanged: None) -> None:
         ("GET", "/api/v1/policy", None),
         ("PUT", "/api/v1/policy", {"return_window_days": 999}),
         ("GET", "/api/v1/staff", None),
-        ("POST", "/api/v1/staff", {"email": "me@buyer.example", "role": "admin",
-                                   "password": "long-enough-password"}),  # fmt: skip
+        (
+            "POST",
+            "/api/v1/staff",
+            {"email": "me@buyer.example", "role": "admin", "password": "long-enough-password"},
+        ),
         ("POST", "/api/v1/orders", api.order_payload(now, number="7007")),
     ]
     for method, path, body in staff_only:
@@ -504,10 +593,28 @@ def test_buyer_token_on_staff_endpoints(api: Api, unchanged: None) -> None:
 # --- fuzz ------------------------------------------------------------------------------------
 
 FIELD_NAMES = [
-    "order_number", "lines", "preferred_resolution", "store", "sku", "quantity", "reason",
-    "comment", "number", "email", "market", "currency", "language", "placed_at", "buyer_name",
-    "shipments", "unit_price", "paid_amount", "title", "category", "serial_numbers",
-]  # fmt: skip
+    "order_number",
+    "lines",
+    "preferred_resolution",
+    "store",
+    "sku",
+    "quantity",
+    "reason",
+    "comment",
+    "number",
+    "email",
+    "market",
+    "currency",
+    "language",
+    "placed_at",
+    "buyer_name",
+    "shipments",
+    "unit_price",
+    "paid_amount",
+    "title",
+    "category",
+    "serial_numbers",
+]
 scalars = (
     st.none()
     | st.booleans()
@@ -518,12 +625,15 @@ scalars = (
 )
 json_values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.sampled_from(FIELD_NAMES) | st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.sampled_from(FIELD_NAMES) | st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
-json_objects = st.dictionaries(st.sampled_from(FIELD_NAMES) | st.text(max_size=10), json_values,
-                               max_size=8)  # fmt: skip
+json_objects = st.dictionaries(
+    st.sampled_from(FIELD_NAMES) | st.text(max_size=10), json_values, max_size=8
+)
 
 
 def mutations(base: Callable[[], dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]]:
@@ -543,8 +653,12 @@ def mutations(base: Callable[[], dict[str, Any]]) -> st.SearchStrategy[dict[str,
     return mutate()
 
 
-@settings(max_examples=100, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
+@settings(
+    max_examples=100,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=st.data())
 def test_fuzz_returns_and_orders(api: Api, data: st.DataObject) -> None:
     now = api.container.clock()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import json
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import httpx
 from sqlalchemy import func, select
@@ -103,6 +103,17 @@ def test_order_create_update_and_returnable_quantities(api: Api) -> None:
     assert api.get("agent", "/api/v1/orders/5005").json()["lines"] == after["lines"]
 
 
+def test_every_accepted_order_number_can_be_read_back(api: Api) -> None:
+    """Order numbers may hold '#', '.', '_', '-' and '/': whatever was stored is addressable."""
+    now = api.container.clock()
+    for number in ("#9001", "B-9.0_1", "SO/2024/0042"):
+        created = api.put_order(api.order_payload(now, number=number))
+        assert created.status_code == 201, created.text
+        read = api.get("agent", "/api/v1/orders/" + quote(number, safe=""))
+        assert read.status_code == 200, (number, read.text)
+        assert read.json()["number"] == number
+
+
 # --- opening returns, idempotency ------------------------------------------------------------
 
 
@@ -185,6 +196,32 @@ def test_open_return_refusals(api: Api, row_counts: Any) -> None:
     twice["lines"] = twice["lines"] * 2
     api.problem(api.post("buyer", "/api/v1/returns", json=twice), 422, "duplicate_sku")
     assert row_counts() == before
+
+
+def test_policy_windows_and_final_sale(api: Api, clock: Any) -> None:
+    """What the store's policy says decides what can be returned, and why not."""
+    policy = api.put("admin", "/api/v1/policy", json={"non_returnable_categories": ["Home"]})
+    assert policy.status_code == 200, policy.text
+    assert policy.json()["non_returnable_categories"] == ["home"]
+    lamp = api.get("buyer", f"/api/v1/orders/{api.ORDER_NUMBER}").json()["lines"][1]
+    assert (lamp["sku"], lamp["final_sale"]) == ("LAMP-1", True)
+    final = api.return_payload(sku="LAMP-1", reason="changed_mind")
+    api.problem(api.post("buyer", "/api/v1/returns", json=final), 422, "final_sale")
+
+    clock.advance(days=31)  # the order was delivered a day before the test began
+    api.refresh_tokens()
+    late = api.return_payload(reason="changed_mind")
+    api.problem(api.post("buyer", "/api/v1/returns", json=late), 422, "outside_return_window")
+    # Faults have a longer window, and final sale does not bar them.
+    api.open_return("buyer", api.return_payload(reason="defective"))
+    api.open_return("buyer", api.return_payload(sku="LAMP-1", reason="defective"))
+
+    clock.advance(days=365)
+    api.refresh_tokens()
+    line = api.get("buyer", f"/api/v1/orders/{api.ORDER_NUMBER}").json()["lines"][0]
+    assert line["blocked_code"] == "outside_return_window"
+    faulty = api.return_payload(reason="defective")
+    api.problem(api.post("buyer", "/api/v1/returns", json=faulty), 422, "outside_return_window")
 
 
 # --- the lifecycle ---------------------------------------------------------------------------
@@ -316,8 +353,12 @@ def test_full_lifecycle_with_timeline(api: Api, clock: Any) -> None:
     assert items[0]["kind"] == "case_opened"
     assert all(e["kind"] == "status_changed" for e in items[1:])
     assert items[1]["actor"]["name"] == "agent person" and items[1]["actor"]["kind"] == "staff"
-    assert items[4]["data"]["received"] == [{"sku": "SHIRT-M", "quantity": 1, "condition": "intact"}]
-    assert items[5]["data"]["received"] == [{"sku": "SHIRT-M", "quantity": 2, "condition": "intact"}]
+    assert items[4]["data"]["received"] == [
+        {"sku": "SHIRT-M", "quantity": 1, "condition": "intact"}
+    ]
+    assert items[5]["data"]["received"] == [
+        {"sku": "SHIRT-M", "quantity": 2, "condition": "intact"}
+    ]
     assert count_rows(api.container, case_events) == 10
 
 
@@ -332,7 +373,9 @@ def test_partial_receipt_bounds_the_refund(api: Api) -> None:
         "receipt_incomplete",
     )
     api.problem(
-        api.move("warehouse", case, "partially_received", lines=[{"sku": "SHIRT-M", "quantity": 5}]),
+        api.move(
+            "warehouse", case, "partially_received", lines=[{"sku": "SHIRT-M", "quantity": 5}]
+        ),
         422,
         "quantity_exceeds_returned",
     )
@@ -364,9 +407,19 @@ def test_partial_receipt_bounds_the_refund(api: Api) -> None:
 
 def test_queue_filters_sorting_and_pagination(api: Api, clock: Any) -> None:
     now = clock()
-    for number, email, market in (("3003", "dora@example.de", "DE"), ("4004", "eri@example.jp", "JP")):
-        response = api.put_order(api.order_payload(now, number=number, email=email, market=market,
-                                                   currency="EUR" if market == "DE" else "JPY"))  # fmt: skip
+    for number, email, market in (
+        ("3003", "dora@example.de", "DE"),
+        ("4004", "eri@example.jp", "JP"),
+    ):
+        response = api.put_order(
+            api.order_payload(
+                now,
+                number=number,
+                email=email,
+                market=market,
+                currency="EUR" if market == "DE" else "JPY",
+            )
+        )
         assert response.status_code == 201, response.text
     old = [
         api.open_return("agent", api.return_payload("1001")),
@@ -515,7 +568,7 @@ def test_buyer_session_does_not_reveal_orders(api: Api) -> None:
 
 
 def test_buyer_session_rate_limit(start_app: AppFactory) -> None:
-    server, container = start_app(buyer_session_rate="3/minute")
+    server, _ = start_app(buyer_session_rate="3/minute")
     path = "/api/v1/buyer/session"
     with httpx.Client(base_url=server.url, timeout=60) as http:
         statuses = []
@@ -543,10 +596,9 @@ def test_concurrent_requests_keep_their_promises(api: Api) -> None:
     """Eight identical keyed requests open one case; eight moves from one version: one wins."""
     body = api.return_payload(quantity=2)
     headers = {**api.auth("buyer"), "Idempotency-Key": "tap-tap-tap"}
-    url = str(api.client.base_url)
 
     def post(_: int) -> httpx.Response:
-        return httpx.post(f"{url}/api/v1/returns", json=body, headers=headers, timeout=60)
+        return api.client.post("/api/v1/returns", json=body, headers=headers)
 
     with ThreadPoolExecutor(8) as pool:
         opened = list(pool.map(post, range(8)))
@@ -556,11 +608,10 @@ def test_concurrent_requests_keep_their_promises(api: Api) -> None:
     case = opened[0].json()
 
     def move(_: int) -> httpx.Response:
-        return httpx.post(
-            f"{url}/api/v1/returns/{case['id']}/transitions",
+        return api.client.post(
+            f"/api/v1/returns/{case['id']}/transitions",
             json={"to": "under_review"},
             headers={**api.auth("agent"), "If-Match": '"1"'},
-            timeout=60,
         )
 
     with ThreadPoolExecutor(8) as pool:

@@ -23,7 +23,7 @@ class Principal:
         return self.role is Role.platform_admin
 
     def actor(self) -> Actor:
-        return Actor(self.kind, self.id, self.name, self.role)
+        return Actor(self.kind, self.id, self.name[:200], self.role)
 
     def require(self, permission: Permission) -> None:
         if not has_permission(self.role, permission):

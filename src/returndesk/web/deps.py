@@ -36,7 +36,7 @@ def authorize(request: Request, container: ContainerDep) -> Principal | None:
     """Apply the access table entry of the matched route."""
     route = request.scope.get("route")
     assert isinstance(route, APIRoute)
-    rule = ACCESS[(request.method, route.path)]
+    rule = ACCESS[(request.method, route.path_format)]
     principal = bearer_principal(request, container)
     if rule == PUBLIC:
         return principal

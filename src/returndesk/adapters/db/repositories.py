@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -449,10 +449,15 @@ def decode_cursor(text: str) -> tuple[str, str] | None:
         and all(isinstance(part, str) and len(part) <= 64 for part in data)
     ):
         try:
-            datetime.fromisoformat(data[0])
-        except ValueError:
+            at = datetime.fromisoformat(data[0])
+            if at.utcoffset() is None:
+                return None
+            at = at.astimezone(UTC)
+        except (ValueError, OverflowError):
             return None
-        return data[0], data[1]
+        if not data[1] or "\x00" in data[1]:
+            return None
+        return at.isoformat(), data[1]
     return None
 
 

@@ -104,7 +104,7 @@ def create_or_update_order(
     return order_out(view)
 
 
-@router.get("/orders/{number}")
+@router.get("/orders/{number:path}")
 def read_order(
     principal: PrincipalDep,
     container: ContainerDep,
