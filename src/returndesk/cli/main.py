@@ -126,8 +126,8 @@ def orders_import(
     store: StoreOption = None,
 ) -> None:
     """Import a Shopify order export (CSV). Each order is all or nothing; bad rows are listed."""
-    from returndesk.adapters.importers.shopify_csv import parse_shopify_csv
-    from returndesk.services.orders import upsert_order
+    from returndesk.adapters.importers.shopify_csv import parse_shopify_csv, start_report
+    from returndesk.services.imports import import_orders
 
     container = _container()
     try:
@@ -136,8 +136,6 @@ def orders_import(
         console.print("[red]invalid_encoding[/red]: the file is not UTF-8 text")
         raise typer.Exit(1) from None
     total_rows = max(text.count("\n") - 1, 1)
-    created = updated = 0
-    rejected_orders: list[tuple[int, str, str, str]] = []
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=console,
@@ -151,32 +149,30 @@ def orders_import(
             raise _fail(exc) from None
         progress.update(read_task, completed=parsed.rows_read, total=parsed.rows_read)
         save_task = progress.add_task("saving orders", total=len(parsed.orders))
-        for item in parsed.orders:
-            try:
-                result = upsert_order(container.uow, SYSTEM, item.order, store)
-            except DomainError as exc:
-                rejected_orders.append((item.first_row, item.order.number, exc.code, exc.detail))
-            else:
-                created += result.created
-                updated += not result.created
-            progress.advance(save_task)
-    rows = [(r.row, r.order_number, r.code, r.message) for r in parsed.rejected] + rejected_orders
+        report = import_orders(
+            container.uow,
+            SYSTEM,
+            ((item.first_row, item.order) for item in parsed.orders),
+            start_report(parsed),
+            store_slug=store,
+            on_saved=lambda: progress.advance(save_task),
+        )
     summary = Table(title=f"Import of {file.name}")
     summary.add_column("result")
     summary.add_column("count", justify="right")
-    summary.add_row("rows read", str(parsed.rows_read))
-    summary.add_row("orders created", str(created))
-    summary.add_row("orders updated", str(updated))
-    summary.add_row("orders rejected", str(len({number for _, number, _, _ in rows})))
-    summary.add_row("rows rejected", str(len(rows)))
+    summary.add_row("rows read", str(report.rows_read))
+    summary.add_row("orders created", str(report.created))
+    summary.add_row("orders updated", str(report.updated))
+    summary.add_row("orders rejected", str(report.orders_rejected))
+    summary.add_row("rows rejected", str(len(report.rejected)))
     console.print(summary)
-    if rows:
+    if report.rejected:
         why = Table(title="Rejected rows")
         for column in ("line", "order", "code", "why"):
             why.add_column(column)
-        for line, number, code, message in sorted(rows):
-            why.add_row(str(line), number, code, message)
+        for r in report.rejected:
+            why.add_row(str(r.row), r.order_number, r.code, r.message)
         console.print(why)
-        by_code = Counter(code for _, _, code, _ in rows)
+        by_code = Counter(r.code for r in report.rejected)
         console.print(", ".join(f"{code}: {n}" for code, n in by_code.most_common()))
-    raise typer.Exit(1 if rows and not (created or updated) else 0)
+    raise typer.Exit(1 if report.rejected and not (report.created or report.updated) else 0)

@@ -6,7 +6,7 @@ The database adapter (adapters/db) implements these with SQLAlchemy; nothing her
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -82,7 +82,6 @@ class OutboxMessage:
     topic: str
     payload: dict[str, Any]
     created_at: datetime
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class StoreRepository(Protocol):
@@ -110,9 +109,10 @@ class OrderRepository(Protocol):
         """Serialize writers on one order (returns compete for its units)."""
         ...
 
-    def line_usage(
-        self, order_id: str, exclude_case_id: str | None = None
-    ) -> dict[str, LineUsage]: ...
+    def line_usage(self, order_id: str) -> dict[str, LineUsage]:
+        """Units and refund shares of each line held by returns that still hold them."""
+        ...
+
     def lines_in_returns(self, order_id: str) -> set[str]:
         """Ids of the order's lines that any return refers to, whatever its status."""
         ...
@@ -120,7 +120,6 @@ class OrderRepository(Protocol):
 
 class CaseRepository(Protocol):
     def get(self, case_id: str) -> ReturnCase | None: ...
-    def get_for_update(self, case_id: str) -> ReturnCase | None: ...
     def add(self, case: ReturnCase) -> None: ...
     def save(self, case: ReturnCase, expected_version: int) -> None: ...
     def timeline(self, case_id: str) -> list[TimelineEvent]: ...

@@ -13,6 +13,7 @@ from returndesk.web.bodylimit import BodyLimitMiddleware
 from returndesk.web.deps import MaybePrincipal
 from returndesk.web.pages import STATIC_DIR
 from returndesk.web.pages import router as pages_router
+from returndesk.web.pages.admin import MAX_IMPORT_BYTES
 from returndesk.web.problems import install_problem_handlers
 from returndesk.web.ratelimit import GuessLimiter
 
@@ -37,7 +38,11 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _check_access_table(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=container.settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=container.settings.max_body_bytes,
+        larger={"/console/admin/import": MAX_IMPORT_BYTES + 65_536},  # room for the form parts
+    )
     return app
 
 

@@ -96,6 +96,11 @@ def pt_br() -> Catalogue:
     return Catalogue("pt-BR")
 
 
+@pytest.fixture(scope="session")
+def zh() -> Catalogue:
+    return Catalogue("zh")
+
+
 @pytest.fixture
 def browser_server(sqlite_container: Container) -> Iterator[LiveServer]:
     """The real app over real HTTP on the embedded SQLite database."""

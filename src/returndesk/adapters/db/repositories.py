@@ -346,7 +346,7 @@ class SqlOrderRepository:
             )
         )
 
-    def line_usage(self, order_id: str, exclude_case_id: str | None = None) -> dict[str, LineUsage]:
+    def line_usage(self, order_id: str) -> dict[str, LineUsage]:
         stmt = (
             select(
                 return_case_lines.c.order_line_id,
@@ -357,8 +357,6 @@ class SqlOrderRepository:
             .where(return_cases.c.order_id == order_id, return_cases.c.holds_quantity.is_(True))
             .group_by(return_case_lines.c.order_line_id)
         )
-        if exclude_case_id is not None:
-            stmt = stmt.where(return_cases.c.id != exclude_case_id)
         return {
             line_id: LineUsage(int(qty), int(amount))
             for line_id, qty, amount in self._conn.execute(stmt)
@@ -527,9 +525,6 @@ class SqlCaseRepository:
             refund_amount=row.refund_amount,
             refunded_amount=row.refunded_amount,
         )
-
-    def get_for_update(self, case_id: str) -> ReturnCase | None:
-        return self.get(case_id)
 
     def _row_values(self, case: ReturnCase) -> dict[str, Any]:
         return {

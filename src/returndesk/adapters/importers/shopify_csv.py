@@ -60,6 +60,7 @@ from returndesk.domain.errors import ValidationFailed
 from returndesk.domain.money import Money, check_currency
 from returndesk.domain.orders import check_market, check_order_number
 from returndesk.domain.stores import normalize_email
+from returndesk.services.imports import ImportReport, Rejection
 from returndesk.services.orders import LineInput, OrderInput, ShipmentInput
 
 if TYPE_CHECKING:
@@ -523,3 +524,11 @@ def _datetime(row: _Row, column: str) -> datetime | None:
     if value.utcoffset() is None:
         raise _RowError("naive_datetime", f"{column} {text!r} has no UTC offset")
     return value
+
+
+def start_report(parsed: ShopifyImport) -> ImportReport:
+    """The import report, holding what the parser already refused."""
+    return ImportReport(
+        rows_read=parsed.rows_read,
+        rejected=[Rejection(r.row, r.order_number, r.code, r.message) for r in parsed.rejected],
+    )

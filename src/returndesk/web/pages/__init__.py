@@ -6,10 +6,11 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from returndesk.web.pages import console, portal
+from returndesk.web.pages import admin, console, portal
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 router = APIRouter(include_in_schema=False)
 router.include_router(portal.router)
 router.include_router(console.router)
+router.include_router(admin.router)

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from returndesk.adapters.db.repositories import SORT_KEYS, decode_cursor, encode_cursor
 from returndesk.bootstrap import Container
-from returndesk.domain.access import Role
+from returndesk.domain.access import Permission, Role, has_permission
 from returndesk.domain.cases.model import ReceiptLine
 from returndesk.domain.cases.status import CaseStatus, ReceiptCondition
 from returndesk.domain.cases.transitions import allowed_targets
@@ -42,17 +42,25 @@ MARKETS = ("US", "GB", "BR", "JP", "DE", "FR", "ES")
 LANGUAGES = ("en", "es", "pt-BR", "ja", "de", "fr", "zh")
 
 
-def _container(request: Request) -> Container:
+SETTINGS_PERMISSIONS = (Permission.policy_write, Permission.staff_read, Permission.order_write)
+
+
+def can_open_settings(principal: Principal) -> bool:
+    """Supervisors and admins see the settings page (each section by its own permission)."""
+    return any(has_permission(principal.role, p) for p in SETTINGS_PERMISSIONS)
+
+
+def container_of(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 
 
-def _staff(request: Request) -> tuple[Principal, str] | None:
+def signed_in_staff(request: Request) -> tuple[Principal, str] | None:
     token = request.cookies.get(COOKIE)
     if not token:
         return None
     try:
-        principal = _container(request).tokens.read(token)
+        principal = container_of(request).tokens.read(token)
     except AuthenticationFailed:
         return None
     if principal.kind != "staff":
@@ -60,7 +68,7 @@ def _staff(request: Request) -> tuple[Principal, str] | None:
     return principal, token
 
 
-def _page(request: Request, tz_default: str = "UTC") -> Page:
+def console_page(request: Request, tz_default: str = "UTC") -> Page:
     language = negotiate(
         request.query_params.get("lang") or request.cookies.get(LANG_COOKIE),
         request.headers.get("accept-language", ""),
@@ -69,25 +77,27 @@ def _page(request: Request, tz_default: str = "UTC") -> Page:
     return Page(language, request.cookies.get(TZ_COOKIE), tz_default, CONSOLE_LANGUAGES)
 
 
-def _remember(request: Request, response: Response) -> Response:
+def remember_language(request: Request, response: Response) -> Response:
     chosen = request.query_params.get("lang")
     if chosen in CONSOLE_LANGUAGES:
         response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 86400, samesite="lax")
     return response
 
 
-def _to_login() -> RedirectResponse:
+def to_login() -> RedirectResponse:
     return RedirectResponse("/console/login", status_code=303)
 
 
 @router.get("/login")
 def login_page(request: Request) -> Response:
-    return _remember(request, _page(request).render(request, "console/login.html", error=None))
+    return remember_language(
+        request, console_page(request).render(request, "console/login.html", error=None)
+    )
 
 
 @router.post("/login")
 async def login_submit(request: Request) -> Response:
-    container = _container(request)
+    container = container_of(request)
     form = await read_form(request)
     email, password = field(form, "email", 320), field(form, "password", 1024)
     try:
@@ -95,7 +105,7 @@ async def login_submit(request: Request) -> Response:
         user = authenticate(container.uow, container.hasher, email, password)
     except (DomainError, HttpProblem) as exc:
         code = "rate_limited" if exc.code == "rate_limited" else "invalid_credentials"
-        return _page(request).render(
+        return console_page(request).render(
             request, "console/login.html", status_code=401, error=code, email=email
         )
     token = container.tokens.issue(
@@ -110,18 +120,18 @@ async def login_submit(request: Request) -> Response:
 
 @router.post("/logout")
 def logout() -> Response:
-    response = _to_login()
+    response = to_login()
     response.delete_cookie(COOKIE)
     return response
 
 
 @router.get("")
 def queue(request: Request) -> Response:
-    staff = _staff(request)
+    staff = signed_in_staff(request)
     if staff is None:
-        return _to_login()
+        return to_login()
     principal, _ = staff
-    container = _container(request)
+    container = container_of(request)
     params = request.query_params
     statuses = tuple(CaseStatus(s) for s in params.getlist("status") if s in CaseStatus.__members__)
     market = params.get("market") if params.get("market") in MARKETS else None
@@ -150,13 +160,14 @@ def queue(request: Request) -> Response:
     if result.next_cursor:
         kept = [(k, v) for k, v in params.multi_items() if k != "cursor"]
         next_params = [*kept, ("cursor", encode_cursor(result.next_cursor))]
-    page = _page(request)
-    return _remember(
+    page = console_page(request)
+    return remember_language(
         request,
         page.render(
             request,
             "console/queue.html",
             principal=principal,
+            can_settings=can_open_settings(principal),
             result=result,
             counts=counts,
             statuses=list(CaseStatus),
@@ -185,18 +196,19 @@ def _case_page(
     kept: dict[str, str] | None = None,
 ) -> Response:
     """The case page; after a failed action it keeps what the agent typed (`kept`)."""
-    container = _container(request)
+    container = container_of(request)
     try:
         case = get_case(container.uow, principal, case_id)
     except DomainError:
         return RedirectResponse("/console", status_code=303)
     timeline = get_timeline(container.uow, principal, case_id)
     role: Role | None = principal.role
-    response = _page(request).render(
+    response = console_page(request).render(
         request,
         "console/case.html",
         status_code=status_code,
         principal=principal,
+        can_settings=can_open_settings(principal),
         case=case,
         timeline=timeline,
         targets=allowed_targets(case.status, role),
@@ -205,24 +217,24 @@ def _case_page(
         error=error,
         **(kept or {}),
     )
-    return _remember(request, response)
+    return remember_language(request, response)
 
 
 @router.get("/cases/{case_id}")
 def case_page(request: Request, case_id: CaseId) -> Response:
-    staff = _staff(request)
+    staff = signed_in_staff(request)
     if staff is None:
-        return _to_login()
+        return to_login()
     return _case_page(request, *staff, case_id)
 
 
 @router.post("/cases/{case_id}/transition")
 async def transition(request: Request, case_id: CaseId) -> Response:
-    staff = _staff(request)
+    staff = signed_in_staff(request)
     if staff is None:
-        return _to_login()
+        return to_login()
     principal, token = staff
-    container = _container(request)
+    container = container_of(request)
     form = await read_form(request)
     if not check_csrf(container.settings.secret_key, token, field(form, "csrf", 64)):
         return _case_page(request, principal, token, case_id, "generic", 400)

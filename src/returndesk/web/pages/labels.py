@@ -108,6 +108,12 @@ ROLES = {
     "system": N_("System"),
 }
 
+# Confirmations shown after a settings change.
+MESSAGES = {
+    "policy_saved": N_("The return policy was saved."),
+    "staff_created": N_("The account was created."),
+}
+
 # Errors a person can meet on a page, by the domain's stable code.
 ERRORS = {
     "invalid_order_credentials": N_(
@@ -135,5 +141,16 @@ ERRORS = {
     "nothing_received": N_("Nothing has arrived yet."),
     "quantity_exceeds_returned": N_("More items received than are being returned."),
     "invalid_form": N_("Some fields are missing or not valid."),
+    "forbidden": N_("Your role cannot do this."),
+    "email_taken": N_("That email address already has an account."),
+    "weak_password": N_("The password needs at least 10 characters."),
+    "invalid_email": N_("That is not a valid email address."),
+    "invalid_policy": N_("Return windows are between 0 and 3650 days."),
+    "invalid_role": N_("That role cannot be given here."),
+    "unsupported_language": N_("That language is not supported."),
+    "file_required": N_("Choose a CSV file to import."),
+    "file_too_large": N_("The file is too large (at most 20 MB)."),
+    "invalid_encoding": N_("The file is not UTF-8 text. Export it again as CSV (UTF-8)."),
+    "missing_column": N_("This is not a Shopify order export: required columns are missing."),
     "generic": N_("Something went wrong. Please try again."),
 }

@@ -1,0 +1,201 @@
+"""Store settings in the console: return policy basics, staff accounts, order import."""
+
+from __future__ import annotations
+
+import io
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import UploadFile
+
+from returndesk.adapters.importers.shopify_csv import parse_shopify_csv, start_report
+from returndesk.domain.access import STAFF_ROLES, Permission, Role, has_permission
+from returndesk.domain.errors import DomainError
+from returndesk.services.imports import ImportReport, import_orders
+from returndesk.services.principal import Principal
+from returndesk.services.staff import create_staff_user, list_staff
+from returndesk.services.stores import get_policy, update_policy
+from returndesk.web.pages.console import (
+    can_open_settings,
+    console_page,
+    container_of,
+    remember_language,
+    signed_in_staff,
+    to_login,
+)
+from returndesk.web.pages.forms import field, int_field, read_form
+from returndesk.web.pages.i18n import CONSOLE_LANGUAGES
+from returndesk.web.pages.rendering import check_csrf, csrf_token
+
+router = APIRouter(prefix="/console/admin")
+MAX_IMPORT_BYTES = 20_000_000
+
+
+def _render(
+    request: Request,
+    principal: Principal,
+    token: str,
+    *,
+    status_code: int = 200,
+    message: str | None = None,
+    error: str | None = None,
+    report: ImportReport | None = None,
+    form: dict[str, str] | None = None,
+) -> Response:
+    container = container_of(request)
+    role = principal.role
+    policy = (
+        get_policy(container.uow, principal, None)
+        if has_permission(role, Permission.policy_read)
+        else None
+    )
+    staff = (
+        list_staff(container.uow, principal)
+        if has_permission(role, Permission.staff_read)
+        else None
+    )
+    creatable = [r for r in STAFF_ROLES if r is not Role.platform_admin or principal.is_platform]
+    response = console_page(request).render(
+        request,
+        "console/admin.html",
+        status_code=status_code,
+        principal=principal,
+        can_settings=True,
+        policy=policy,
+        can_edit_policy=has_permission(role, Permission.policy_write),
+        staff=staff,
+        can_create_staff=has_permission(role, Permission.staff_write),
+        can_import=has_permission(role, Permission.order_write),
+        roles=creatable,
+        console_languages=CONSOLE_LANGUAGES,
+        csrf=csrf_token(container.settings.secret_key, token),
+        message=message,
+        error=error,
+        report=report,
+        form=form or {},
+    )
+    return remember_language(request, response)
+
+
+def _signed_in(request: Request) -> tuple[Principal, str] | None:
+    staff = signed_in_staff(request)
+    if staff is None or not can_open_settings(staff[0]):
+        return None
+    return staff
+
+
+@router.get("")
+def settings_page(request: Request) -> Response:
+    staff = _signed_in(request)
+    if staff is None:
+        return to_login() if signed_in_staff(request) is None else _to_queue()
+    return _render(request, *staff)
+
+
+def _to_queue() -> Response:
+    return RedirectResponse("/console", status_code=303)
+
+
+@router.post("/policy")
+async def save_policy(request: Request) -> Response:
+    staff = _signed_in(request)
+    if staff is None:
+        return to_login()
+    principal, token = staff
+    container = container_of(request)
+    form = await read_form(request)
+    if not check_csrf(container.settings.secret_key, token, field(form, "csrf", 64)):
+        return _render(request, principal, token, status_code=400, error="generic")
+    categories = frozenset(
+        c.strip().lower() for c in field(form, "non_returnable_categories", 2000).split(",")
+    )
+    try:
+        update_policy(
+            container.uow,
+            principal,
+            None,
+            return_window_days=int_field(form, "return_window_days", -1),
+            fault_window_days=int_field(form, "fault_window_days", -1),
+            non_returnable_categories=frozenset(c[:60] for c in categories if c),
+        )
+    except DomainError as exc:
+        status = 403 if exc.code == "forbidden" else 422
+        return _render(request, principal, token, status_code=status, error=exc.code)
+    return _render(request, principal, token, message="policy_saved")
+
+
+@router.post("/staff")
+async def add_staff(request: Request) -> Response:
+    staff = _signed_in(request)
+    if staff is None:
+        return to_login()
+    principal, token = staff
+    container = container_of(request)
+    form = await read_form(request)
+    kept = {
+        "email": field(form, "email", 320),
+        "name": field(form, "name", 200),
+        "role": field(form, "role", 32),
+        "language": field(form, "language", 8),
+    }
+    if not check_csrf(container.settings.secret_key, token, field(form, "csrf", 64)):
+        return _render(request, principal, token, status_code=400, error="generic", form=kept)
+    try:
+        create_staff_user(
+            container.uow,
+            container.hasher,
+            container.clock,
+            principal,
+            email=kept["email"],
+            role=Role(kept["role"]),
+            password=field(form, "password", 1024),
+            name=kept["name"],
+            language=kept["language"] or "en",
+        )
+    except ValueError:
+        return _render(request, principal, token, status_code=422, error="invalid_form", form=kept)
+    except DomainError as exc:
+        status = 403 if exc.code == "forbidden" else 422
+        return _render(request, principal, token, status_code=status, error=exc.code, form=kept)
+    return _render(request, principal, token, message="staff_created")
+
+
+@router.post("/import")
+async def import_file(request: Request) -> Response:
+    staff = _signed_in(request)
+    if staff is None:
+        return to_login()
+    principal, token = staff
+    container = container_of(request)
+    try:
+        form = await request.form(max_files=1, max_fields=10)
+    except Exception:
+        return _render(request, principal, token, status_code=400, error="invalid_form")
+    try:
+        if not check_csrf(container.settings.secret_key, token, field(form, "csrf", 64)):
+            return _render(request, principal, token, status_code=400, error="generic")
+        if not has_permission(principal.role, Permission.order_write):
+            return _render(request, principal, token, status_code=403, error="forbidden")
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            return _render(request, principal, token, status_code=422, error="file_required")
+        data = await upload.read(MAX_IMPORT_BYTES + 1)
+    finally:
+        await form.close()  # uploads are spooled to temporary files
+    if len(data) > MAX_IMPORT_BYTES:
+        return _render(request, principal, token, status_code=413, error="file_too_large")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return _render(request, principal, token, status_code=422, error="invalid_encoding")
+    try:
+        parsed = parse_shopify_csv(io.StringIO(text))
+    except DomainError as exc:
+        return _render(request, principal, token, status_code=422, error=exc.code)
+    report = import_orders(
+        container.uow,
+        principal,
+        ((item.first_row, item.order) for item in parsed.orders),
+        start_report(parsed),
+    )
+    return _render(request, principal, token, report=report)
