@@ -16,6 +16,7 @@ from returndesk.domain.cases.status import CaseStatus, ReceiptCondition
 from returndesk.domain.cases.transitions import allowed_targets
 from returndesk.domain.errors import AuthenticationFailed, DomainError, StaleVersion
 from returndesk.domain.money import Money
+from returndesk.domain.orders import SUPPORTED_LANGUAGES
 from returndesk.services.ports import CaseQuery
 from returndesk.services.principal import Principal
 from returndesk.services.returns import (
@@ -39,7 +40,6 @@ LANG_COOKIE = "rd_console_lang"
 TZ_COOKIE = "rd_tz"
 CaseId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
 MARKETS = ("US", "GB", "BR", "JP", "DE", "FR", "ES")
-LANGUAGES = ("en", "es", "pt-BR", "ja", "de", "fr", "zh")
 
 
 SETTINGS_PERMISSIONS = (Permission.policy_write, Permission.staff_read, Permission.order_write)
@@ -135,7 +135,7 @@ def queue(request: Request) -> Response:
     params = request.query_params
     statuses = tuple(CaseStatus(s) for s in params.getlist("status") if s in CaseStatus.__members__)
     market = params.get("market") if params.get("market") in MARKETS else None
-    language = params.get("language") if params.get("language") in LANGUAGES else None
+    language = params.get("language") if params.get("language") in SUPPORTED_LANGUAGES else None
     sort = params.get("sort") if params.get("sort") in SORT_KEYS else "-created_at"
     q = (params.get("q") or "").replace("\x00", "")[:320].strip() or None
     age = params.get("age", "")
@@ -173,7 +173,7 @@ def queue(request: Request) -> Response:
             statuses=list(CaseStatus),
             selected_statuses={s.value for s in statuses},
             markets=MARKETS,
-            languages=LANGUAGES,
+            languages=SUPPORTED_LANGUAGES,
             market=market,
             language=language,
             sort=sort,
