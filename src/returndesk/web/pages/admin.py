@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from returndesk.adapters.importers.shopify_csv import parse_shopify_csv, start_report
+from returndesk.bootstrap import Container
 from returndesk.domain.access import STAFF_ROLES, Permission, Role, has_permission
 from returndesk.domain.errors import DomainError
 from returndesk.services.imports import ImportReport, import_orders
@@ -96,68 +98,82 @@ def _to_queue() -> Response:
     return RedirectResponse("/console", status_code=303)
 
 
-@router.post("/policy")
-async def save_policy(request: Request) -> Response:
+@dataclass(frozen=True, slots=True)
+class _Post:
+    principal: Principal
+    token: str
+    container: Container
+    form: FormData
+    kept: dict[str, str]  # what the person typed, shown again if the action fails
+
+
+async def _checked_post(request: Request, keep: dict[str, int] | None = None) -> _Post | Response:
+    """A settings form post from a signed-in user with a valid CSRF token, or the page to show."""
     staff = _signed_in(request)
     if staff is None:
         return to_login()
     principal, token = staff
     container = container_of(request)
     form = await read_form(request)
+    kept = {name: field(form, name, size) for name, size in (keep or {}).items()}
     if not check_csrf(container.settings.secret_key, token, field(form, "csrf", 64)):
-        return _render(request, principal, token, status_code=400, error="generic")
+        return _render(request, principal, token, status_code=400, error="generic", form=kept)
+    return _Post(principal, token, container, form, kept)
+
+
+def _refused(request: Request, post: _Post, error: DomainError | str) -> Response:
+    code = error if isinstance(error, str) else error.code
+    status = 403 if code == "forbidden" else 422
+    return _render(
+        request, post.principal, post.token, status_code=status, error=code, form=post.kept
+    )
+
+
+@router.post("/policy")
+async def save_policy(request: Request) -> Response:
+    post = await _checked_post(request)
+    if isinstance(post, Response):
+        return post
     categories = frozenset(
-        c.strip().lower() for c in field(form, "non_returnable_categories", 2000).split(",")
+        c.strip().lower() for c in field(post.form, "non_returnable_categories", 2000).split(",")
     )
     try:
         update_policy(
-            container.uow,
-            principal,
+            post.container.uow,
+            post.principal,
             None,
-            return_window_days=int_field(form, "return_window_days", -1),
-            fault_window_days=int_field(form, "fault_window_days", -1),
+            return_window_days=int_field(post.form, "return_window_days", -1),
+            fault_window_days=int_field(post.form, "fault_window_days", -1),
             non_returnable_categories=frozenset(c[:60] for c in categories if c),
         )
     except DomainError as exc:
-        status = 403 if exc.code == "forbidden" else 422
-        return _render(request, principal, token, status_code=status, error=exc.code)
-    return _render(request, principal, token, message="policy_saved")
+        return _refused(request, post, exc)
+    return _render(request, post.principal, post.token, message="policy_saved")
 
 
 @router.post("/staff")
 async def add_staff(request: Request) -> Response:
-    staff = _signed_in(request)
-    if staff is None:
-        return to_login()
-    principal, token = staff
-    container = container_of(request)
-    form = await read_form(request)
-    kept = {
-        "email": field(form, "email", 320),
-        "name": field(form, "name", 200),
-        "role": field(form, "role", 32),
-        "language": field(form, "language", 8),
-    }
-    if not check_csrf(container.settings.secret_key, token, field(form, "csrf", 64)):
-        return _render(request, principal, token, status_code=400, error="generic", form=kept)
+    post = await _checked_post(request, {"email": 320, "name": 200, "role": 32, "language": 8})
+    if isinstance(post, Response):
+        return post
+    container, kept = post.container, post.kept
     try:
         create_staff_user(
             container.uow,
             container.hasher,
             container.clock,
-            principal,
+            post.principal,
             email=kept["email"],
             role=Role(kept["role"]),
-            password=field(form, "password", 1024),
+            password=field(post.form, "password", 1024),
             name=kept["name"],
             language=kept["language"] or "en",
         )
     except ValueError:
-        return _render(request, principal, token, status_code=422, error="invalid_form", form=kept)
+        return _refused(request, post, "invalid_form")
     except DomainError as exc:
-        status = 403 if exc.code == "forbidden" else 422
-        return _render(request, principal, token, status_code=status, error=exc.code, form=kept)
-    return _render(request, principal, token, message="staff_created")
+        return _refused(request, post, exc)
+    return _render(request, post.principal, post.token, message="staff_created")
 
 
 @router.post("/import")
