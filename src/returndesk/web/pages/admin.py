@@ -20,7 +20,6 @@ from returndesk.services.stores import get_policy, update_policy
 from returndesk.web.pages.console import (
     can_open_settings,
     console_page,
-    container_of,
     remember_language,
     signed_in_staff,
     to_login,
@@ -28,6 +27,7 @@ from returndesk.web.pages.console import (
 from returndesk.web.pages.forms import field, int_field, read_form
 from returndesk.web.pages.i18n import CONSOLE_LANGUAGES
 from returndesk.web.pages.rendering import check_csrf, csrf_token
+from returndesk.web.pages.sessions import container_of
 
 router = APIRouter(prefix="/console/admin")
 MAX_IMPORT_BYTES = 20_000_000

@@ -9,12 +9,11 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
 from returndesk.adapters.db.repositories import SORT_KEYS, decode_cursor, encode_cursor
-from returndesk.bootstrap import Container
 from returndesk.domain.access import Permission, Role, has_permission
 from returndesk.domain.cases.model import ReceiptLine
 from returndesk.domain.cases.status import CaseStatus, ReceiptCondition
 from returndesk.domain.cases.transitions import allowed_targets
-from returndesk.domain.errors import AuthenticationFailed, DomainError, StaleVersion
+from returndesk.domain.errors import DomainError, StaleVersion
 from returndesk.domain.money import Money
 from returndesk.domain.orders import SUPPORTED_LANGUAGES
 from returndesk.services.ports import CaseQuery
@@ -31,6 +30,7 @@ from returndesk.services.staff import authenticate, staff_principal
 from returndesk.web.pages.forms import field, int_field, read_form
 from returndesk.web.pages.i18n import CONSOLE_LANGUAGES, negotiate
 from returndesk.web.pages.rendering import Page, check_csrf, csrf_token
+from returndesk.web.pages.sessions import container_of, cookie_session
 from returndesk.web.problems import HttpProblem
 from returndesk.web.ratelimit import limiter
 
@@ -50,22 +50,8 @@ def can_open_settings(principal: Principal) -> bool:
     return any(has_permission(principal.role, p) for p in SETTINGS_PERMISSIONS)
 
 
-def container_of(request: Request) -> Container:
-    container: Container = request.app.state.container
-    return container
-
-
 def signed_in_staff(request: Request) -> tuple[Principal, str] | None:
-    token = request.cookies.get(COOKIE)
-    if not token:
-        return None
-    try:
-        principal = container_of(request).tokens.read(token)
-    except AuthenticationFailed:
-        return None
-    if principal.kind != "staff":
-        return None
-    return principal, token
+    return cookie_session(request, COOKIE, "staff")
 
 
 def console_page(request: Request, tz_default: str = "UTC") -> Page:

@@ -8,13 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
-from returndesk.bootstrap import Container
 from returndesk.domain.access import Role
 from returndesk.domain.cases.model import LineRequest
 from returndesk.domain.cases.reasons import REASON_TREE, ReasonCode
 from returndesk.domain.cases.status import CaseStatus, Resolution
 from returndesk.domain.cases.transitions import allowed_targets
-from returndesk.domain.errors import AuthenticationFailed, DomainError
+from returndesk.domain.errors import DomainError
 from returndesk.services.buyers import start_buyer_session
 from returndesk.services.orders import get_order
 from returndesk.services.principal import Principal
@@ -29,6 +28,7 @@ from returndesk.services.returns import (
 from returndesk.web.pages.forms import field, int_field, read_form
 from returndesk.web.pages.i18n import BUYER_LANGUAGES, MARKET_ZONES, negotiate
 from returndesk.web.pages.rendering import Page, check_csrf, csrf_token
+from returndesk.web.pages.sessions import container_of, cookie_session
 from returndesk.web.problems import HttpProblem
 from returndesk.web.ratelimit import limiter
 
@@ -39,22 +39,8 @@ TZ_COOKIE = "rd_tz"
 CaseId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
 
 
-def _container(request: Request) -> Container:
-    container: Container = request.app.state.container
-    return container
-
-
 def _buyer(request: Request) -> tuple[Principal, str] | None:
-    token = request.cookies.get(COOKIE)
-    if not token:
-        return None
-    try:
-        principal = _container(request).tokens.read(token)
-    except AuthenticationFailed:
-        return None
-    if principal.role is not Role.buyer:
-        return None
-    return principal, token
+    return cookie_session(request, COOKIE, "buyer")
 
 
 def _page(request: Request, fallback_language: str = "en", market: str | None = None) -> Page:
@@ -87,7 +73,7 @@ def lookup(request: Request) -> Response:
 
 @router.post("/portal/session")
 async def lookup_submit(request: Request) -> Response:
-    container = _container(request)
+    container = container_of(request)
     form = await read_form(request)
     page = _page(request)
     number, email = field(form, "order_number", 64), field(form, "email", 320)
@@ -127,7 +113,7 @@ def _order_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    container = _container(request)
+    container = container_of(request)
     with container.uow() as uow:
         order = uow.orders.get(principal.order_id or "")
     if order is None:
@@ -162,7 +148,7 @@ async def submit_return(request: Request) -> Response:
     if buyer is None:
         return _to_lookup()
     principal, token = buyer
-    container = _container(request)
+    container = container_of(request)
     form = await read_form(request)
     if not check_csrf(container.settings.secret_key, token, field(form, "csrf", 64)):
         return _order_page(request, principal, token, "generic", 400)
@@ -205,7 +191,7 @@ async def submit_return(request: Request) -> Response:
 def _case_page(
     request: Request, principal: Principal, token: str, case_id: str, error: str | None = None
 ) -> Response:
-    container = _container(request)
+    container = container_of(request)
     try:
         case = get_case(container.uow, principal, case_id)
     except DomainError:
@@ -240,7 +226,7 @@ async def cancel_case(request: Request, case_id: CaseId) -> Response:
     if buyer is None:
         return _to_lookup()
     principal, token = buyer
-    container = _container(request)
+    container = container_of(request)
     form = await read_form(request)
     if not check_csrf(container.settings.secret_key, token, field(form, "csrf", 64)):
         return _case_page(request, principal, token, case_id, "generic")
