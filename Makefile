@@ -32,7 +32,7 @@ help:
 	@echo "make lint    ruff check, ruff format --check, mypy"
 	@echo "make messages-update  re-extract texts into the catalogue and merge every language"
 	@echo "make format  ruff format + ruff check --fix"
-	@echo "make bench   run bench/bench_cases.py"
+	@echo "make bench   run the benchmarks in bench/"
 	@echo "make clean   remove var/ and caches (keeps .venv)"
 
 setup: system-packages venv messages
@@ -117,6 +117,8 @@ demo: setup
 
 bench: setup
 	$(PY) bench/bench_cases.py
+	$(PY) bench/bench_decisions.py
+	$(PY) bench/bench_simulation.py
 
 clean:
 	rm -rf var .mypy_cache .ruff_cache .pytest_cache .hypothesis build

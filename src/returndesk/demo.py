@@ -6,9 +6,12 @@ Everything goes through the same handlers as the web and the CLI, so the timelin
 from __future__ import annotations
 
 import random
+import tomllib
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from importlib import resources
+from typing import Any
 
 from returndesk.bootstrap import Container
 from returndesk.domain.access import Role
@@ -17,10 +20,11 @@ from returndesk.domain.cases.reasons import ReasonCode
 from returndesk.domain.cases.status import CaseStatus as S
 from returndesk.domain.cases.status import ReceiptCondition, Resolution
 from returndesk.services.orders import LineInput, OrderInput, ShipmentInput, upsert_order
+from returndesk.services.policies import save_policy
 from returndesk.services.principal import SYSTEM, Principal
 from returndesk.services.returns import MoveCase, OpenReturn, open_return, transition_case
 from returndesk.services.staff import create_staff_user, staff_principal
-from returndesk.services.stores import ensure_default_store, update_policy
+from returndesk.services.stores import ensure_default_store
 
 DEMO_PASSWORD = "returndesk-demo"  # noqa: S105 - printed for the demo on purpose
 
@@ -129,10 +133,11 @@ def seed(container: Container, *, now: datetime | None = None) -> SeedResult:
             language=language, timezone=tz,
         )  # fmt: skip
         principals.setdefault(role, staff_principal(user))
-    update_policy(
-        container.uow, SYSTEM, None, return_window_days=30, fault_window_days=365,
-        non_returnable_categories=frozenset({"hygiene"}),
-    )  # fmt: skip
+    # The history is seeded with decisions as suggestions only, so that agents moved every case
+    # (and every status shows up); then automation is turned on for returns filed from now on.
+    document = demo_policy_document()
+    manual = {**document, "automation": {"apply": False}}
+    save_policy(container.uow, container.clock, SYSTEM, None, manual, note="Demo policy")
 
     statuses = list(PATHS)
     order_index = 0
@@ -174,11 +179,20 @@ def seed(container: Container, *, now: datetime | None = None) -> SeedResult:
             result.orders += 1
             if i == 0:
                 result.buyers.append((market, number, email))
-            if target is None:  # some orders have no return yet, to try the wizard on
+            if target is None or delivered_at is None:  # no return yet: try the wizard on it
                 continue
             _make_case(container, principals, number, email, lines, target, delivered, rng)
             result.cases += 1
+    save_policy(
+        container.uow, container.clock, SYSTEM, None, document,
+        note="Automation on: approve, keep-the-item and evidence requests move cases by themselves",
+    )  # fmt: skip
     return result
+
+
+def demo_policy_document() -> dict[str, Any]:
+    text = (resources.files("returndesk.policies") / "demo.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
 
 
 def _buyers() -> list[tuple[str, str, str]]:

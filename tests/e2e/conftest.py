@@ -27,6 +27,7 @@ from returndesk.adapters.db.tables import (
     order_lines,
     orders,
     outbox,
+    policy_versions,
     return_case_lines,
     return_cases,
     shipments,
@@ -48,6 +49,7 @@ OTHER_ORDER_NUMBER = "2002"
 OTHER_BUYER_EMAIL = "bo@example.net"
 COUNTED_TABLES = (
     stores,
+    policy_versions,
     staff_users,
     orders,
     order_lines,

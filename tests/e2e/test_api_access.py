@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import httpx
 
 from returndesk.domain.access import ROLE_PERMISSIONS, STAFF_ROLES, Permission, Role
+from returndesk.domain.policy.document import DEFAULT_DOCUMENT
+from returndesk.services.policies import save_policy
 from returndesk.services.principal import SYSTEM
 from returndesk.services.staff import create_staff_user
 from returndesk.services.stores import create_store
@@ -45,6 +48,17 @@ def build_requests(api: Api, case_id: str) -> dict[tuple[str, str], Call]:
             f"/api/v1/returns/{case_id}/transitions",
             json={"to": "closed", "note": "access check"},
             headers={"If-Match": f'"{version}"'},
+        )
+
+    def override(who: str | None) -> httpx.Response:
+        case = api.get("admin", f"/api/v1/returns/{case_id}").json()
+        # Overriding with the outcome the case already has: authorized, refused (422), and
+        # nothing changes.
+        return api.post(
+            who,
+            f"/api/v1/returns/{case_id}/decision/override",
+            json={"outcome": case["decision"]["outcome"], "note": "access check"},
+            headers={"If-Match": f'"{case["version"]}"'},
         )
 
     def staff_create(who: str | None) -> httpx.Response:
@@ -87,9 +101,28 @@ def build_requests(api: Api, case_id: str) -> dict[tuple[str, str], Call]:
             who, f"/api/v1/returns/{case_id}/timeline"
         ),
         ("POST", "/api/v1/returns/{case_id}/transitions"): move,
+        ("POST", "/api/v1/returns/{case_id}/decision/override"): override,
         ("GET", "/api/v1/policy"): lambda who: api.get(who, "/api/v1/policy"),
         ("PUT", "/api/v1/policy"): lambda who: api.put(
-            who, "/api/v1/policy", json={"return_window_days": 30}
+            who, "/api/v1/policy", json={"document": DEFAULT_DOCUMENT, "note": "access check"}
+        ),
+        ("GET", "/api/v1/policy/versions"): lambda who: api.get(who, "/api/v1/policy/versions"),
+        ("GET", "/api/v1/policy/versions/{number}"): lambda who: api.get(
+            who, "/api/v1/policy/versions/1", params={"against": 1}
+        ),
+        ("POST", "/api/v1/policy/evaluate"): lambda who: api.post(
+            who,
+            "/api/v1/policy/evaluate",
+            json={
+                "order_number": api.ORDER_NUMBER,
+                "lines": [{"sku": "SHIRT-M", "quantity": 1, "reason": "wrong_size"}],
+                "requested_at": now.isoformat(),
+            },
+        ),
+        ("POST", "/api/v1/policy/simulate"): lambda who: api.post(
+            who,
+            "/api/v1/policy/simulate",
+            json={"document": DEFAULT_DOCUMENT, "since": (now - timedelta(days=30)).isoformat()},
         ),
         ("GET", "/api/v1/staff"): lambda who: api.get(who, "/api/v1/staff"),
         ("POST", "/api/v1/staff"): staff_create,
@@ -110,6 +143,8 @@ def test_access_table_matches_the_app_routes(client: httpx.Client) -> None:
 
 def test_every_role_on_every_endpoint(api: Api) -> None:
     case = api.open_return("buyer", api.return_payload(quantity=2))
+    container = api.container
+    save_policy(container.uow, container.clock, SYSTEM, None, DEFAULT_DOCUMENT, note="v1")
     requests = build_requests(api, case["id"])
     assert set(requests) == set(ACCESS), "every access table entry needs a request here"
 
@@ -136,6 +171,8 @@ def test_every_role_on_every_endpoint(api: Api) -> None:
                 assert response.status_code not in (401, 403), where
                 if path.endswith("/transitions"):
                     api.problem(response, 409, "invalid_transition")
+                elif path.endswith("/decision/override"):
+                    api.problem(response, 422, "override_unchanged")
                 else:
                     assert response.status_code < 400, where
 
@@ -151,6 +188,19 @@ def test_every_role_on_every_endpoint(api: Api) -> None:
     assert outcomes[("POST", "/api/v1/staff", "supervisor")] == 403
     assert outcomes[("POST", "/api/v1/staff", "platform_admin")] == 201
     assert outcomes[("GET", "/api/v1/me", "buyer")] == 200
+    assert outcomes[("GET", "/api/v1/policy", "buyer")] == 403
+    assert outcomes[("POST", "/api/v1/policy/evaluate", "warehouse")] == 200
+    assert outcomes[("POST", "/api/v1/policy/evaluate", "buyer")] == 403
+    assert outcomes[("POST", "/api/v1/policy/simulate", "agent")] == 403
+    assert outcomes[("POST", "/api/v1/policy/simulate", "supervisor")] == 200
+    assert outcomes[("POST", "/api/v1/returns/{case_id}/decision/override", "warehouse")] == 403
+    assert outcomes[("POST", "/api/v1/returns/{case_id}/decision/override", "buyer")] == 403
+    assert outcomes[("POST", "/api/v1/returns/{case_id}/decision/override", "agent")] == 422
+    # Every PUT that was let through saved a new version on top of the one saved above.
+    writers = [who for who in EVERYONE if outcomes[("PUT", "/api/v1/policy", who)] == 200]
+    assert sorted(writers) == ["admin", "platform_admin", "supervisor"]
+    active = api.get("admin", "/api/v1/policy").json()
+    assert (active["version"], active["note"]) == (1 + len(writers), "access check")
     # The walk changed nothing it should not have: the case is as it was.
     after = api.get("agent", f"/api/v1/returns/{case['id']}").json()
     assert (after["status"], after["version"]) == ("requested", 1)
@@ -159,12 +209,19 @@ def test_every_role_on_every_endpoint(api: Api) -> None:
 def test_warehouse_cannot_change_the_policy(api: Api) -> None:
     before = api.get("warehouse", "/api/v1/policy")
     assert before.status_code == 200
-    refused = api.put("warehouse", "/api/v1/policy", json={"return_window_days": 3})
-    api.problem(refused, 403, "forbidden")
+    assert before.json()["version"] == 0
+    short = {**DEFAULT_DOCUMENT, "windows": {"change_of_mind_days": 3, "fault_days": 365}}
+    for who in ("warehouse", "agent"):
+        refused = api.put(who, "/api/v1/policy", json={"document": short})
+        api.problem(refused, 403, "forbidden")
     assert api.get("admin", "/api/v1/policy").json() == before.json()
-    changed = api.put("supervisor", "/api/v1/policy", json={"return_window_days": 14})
+    assert api.get("admin", "/api/v1/policy/versions").json() == {"items": []}
+    longer = {**DEFAULT_DOCUMENT, "windows": {"change_of_mind_days": 14, "fault_days": 365}}
+    changed = api.put("supervisor", "/api/v1/policy", json={"document": longer})
     assert changed.status_code == 200
-    assert changed.json()["return_window_days"] == 14
+    assert changed.json()["version"] == 1
+    assert changed.json()["document"]["windows"]["change_of_mind_days"] == 14
+    assert api.get("warehouse", "/api/v1/policy").json() == changed.json()
 
 
 def test_buyer_sees_only_their_own_order_and_cases(api: Api) -> None:
@@ -237,6 +294,18 @@ def test_staff_of_another_store_see_nothing_of_this_one(api: Api) -> None:
         assert set(counts.values()) == {0}
     # Naming this store does not help either.
     api.problem(api.get("other_agent", "/api/v1/policy", params={"store": "default"}), 404)
+    foreign_policy = {"document": DEFAULT_DOCUMENT, "store": "default"}
+    api.problem(api.put("other_admin", "/api/v1/policy", json=foreign_policy), 404)
+    api.problem(api.get("other_agent", "/api/v1/policy/versions", params={"store": "default"}), 404)
+    api.problem(
+        api.post(
+            "other_agent",
+            f"/api/v1/returns/{case['id']}/decision/override",
+            json={"outcome": "decline", "note": "not yours"},
+            headers={"If-Match": f'"{case["version"]}"'},
+        ),
+        404,
+    )
     body = {
         "email": "sneaky@shop.example",
         "role": "agent",

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from returndesk.adapters.auth.tokens import TokenIssuer
 from returndesk.domain.access import Role
+from returndesk.domain.policy.document import DEFAULT_DOCUMENT
 from returndesk.services.principal import Principal
 
 if TYPE_CHECKING:  # tests/e2e/conftest.py, handed over by fixtures
@@ -173,8 +174,21 @@ def test_wrong_types(api: Api, unchanged: None) -> None:
         ("shipments", "UPS"),
     ):
         invalid(api, api.put_order({**good_order, field: value}), field)
-    policy = api.put("admin", "/api/v1/policy", json={"return_window_days": "30"})
-    invalid(api, policy, "return_window_days")
+    for body, field in (
+        ({"document": "windows.change_of_mind_days = 30"}, "document"),
+        ({"document": [DEFAULT_DOCUMENT]}, "document"),
+        ({"document": DEFAULT_DOCUMENT, "expected_version": "0"}, "expected_version"),
+        ({"document": DEFAULT_DOCUMENT, "expected_version": 0.5}, "expected_version"),
+        ({"document": DEFAULT_DOCUMENT, "note": 5}, "note"),
+        ({"document": DEFAULT_DOCUMENT, "store": 5}, "store"),
+    ):
+        invalid(api, api.put("admin", "/api/v1/policy", json=body), field)
+    # Inside the document, a wrong type is the policy's own problem, naming its path.
+    bad_document = {**DEFAULT_DOCUMENT, "windows": {"change_of_mind_days": "30"}}
+    body = api.problem(
+        api.put("admin", "/api/v1/policy", json={"document": bad_document}), 422, "invalid_policy"
+    )
+    assert body["path"] == "windows.change_of_mind_days"
 
 
 def test_missing_and_unknown_fields(api: Api, unchanged: None) -> None:
@@ -312,7 +326,8 @@ def test_transition_bodies(api: Api, row_counts: RowCounts) -> None:
         assert 400 <= response.status_code < 500 and response.status_code != 200, value
     after = api.get("agent", f"/api/v1/returns/{case['id']}").json()
     assert (after["status"], after["version"]) == ("requested", 1)
-    assert len(api.get("agent", f"/api/v1/returns/{case['id']}/timeline").json()["items"]) == 1
+    timeline = api.get("agent", f"/api/v1/returns/{case['id']}/timeline").json()["items"]
+    assert [e["kind"] for e in timeline] == ["case_opened", "decision_made"]
     assert row_counts() == before
 
 
@@ -414,9 +429,18 @@ def test_huge_numbers(api: Api, unchanged: None) -> None:
         invalid(api, api.get("agent", "/api/v1/returns", params=params), next(iter(params)))
     invalid(
         api,
-        api.put("admin", "/api/v1/policy", json={"fault_window_days": 10**30}),
-        "fault_window_days",
+        api.put(
+            "admin",
+            "/api/v1/policy",
+            json={"document": DEFAULT_DOCUMENT, "expected_version": 10**30},
+        ),
+        "expected_version",
     )
+    huge = {**DEFAULT_DOCUMENT, "windows": {"change_of_mind_days": 30, "fault_days": 10**30}}
+    body = api.problem(
+        api.put("admin", "/api/v1/policy", json={"document": huge}), 422, "invalid_policy"
+    )
+    assert body["path"] == "windows.fault_days"
 
 
 def test_dates_out_of_range_or_without_zone(api: Api, unchanged: None) -> None:
@@ -577,7 +601,23 @@ def test_buyer_token_on_staff_endpoints(api: Api, unchanged: None) -> None:
         ("GET", "/api/v1/returns", None),
         ("GET", "/api/v1/returns/counts", None),
         ("GET", "/api/v1/policy", None),
-        ("PUT", "/api/v1/policy", {"return_window_days": 999}),
+        ("PUT", "/api/v1/policy", {"document": DEFAULT_DOCUMENT}),
+        ("GET", "/api/v1/policy/versions", None),
+        ("GET", "/api/v1/policy/versions/1", None),
+        (
+            "POST",
+            "/api/v1/policy/evaluate",
+            {
+                "order_number": api.ORDER_NUMBER,
+                "lines": [{"sku": "SHIRT-M", "quantity": 1, "reason": "wrong_size"}],
+                "requested_at": now.isoformat(),
+            },
+        ),
+        (
+            "POST",
+            "/api/v1/policy/simulate",
+            {"document": DEFAULT_DOCUMENT, "since": now.isoformat()},
+        ),
         ("GET", "/api/v1/staff", None),
         (
             "POST",

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from returndesk.adapters.db.tables import case_events, idempotency_keys, return_cases
 from returndesk.bootstrap import Container
 from returndesk.domain.cases.status import CaseStatus
+from returndesk.domain.policy.document import DEFAULT_DOCUMENT
 
 if TYPE_CHECKING:  # tests/e2e/conftest.py, handed over by fixtures
     from conftest import Api, AppFactory
@@ -198,20 +199,35 @@ def test_open_return_refusals(api: Api, row_counts: Any) -> None:
     assert row_counts() == before
 
 
+def save_policy(api: Api, **sections: Any) -> dict[str, Any]:
+    response = api.put(
+        "admin", "/api/v1/policy", json={"document": {**DEFAULT_DOCUMENT, **sections}}
+    )
+    assert response.status_code == 200, response.text
+    saved: dict[str, Any] = response.json()
+    return saved
+
+
 def test_policy_windows_and_final_sale(api: Api, clock: Any) -> None:
-    """What the store's policy says decides what can be returned, and why not."""
-    policy = api.put("admin", "/api/v1/policy", json={"non_returnable_categories": ["Home"]})
-    assert policy.status_code == 200, policy.text
-    assert policy.json()["non_returnable_categories"] == ["home"]
+    """What the store's policy says decides what can be returned, and why not (US: no statute)."""
+    saved = save_policy(
+        api,
+        windows={"change_of_mind_days": 30, "fault_days": 365},
+        categories={"final_sale": ["home"], "non_returnable": []},
+    )
+    assert saved["version"] == 1
+    assert saved["document"]["categories"]["final_sale"] == ["home"]
     lamp = api.get("buyer", f"/api/v1/orders/{api.ORDER_NUMBER}").json()["lines"][1]
     assert (lamp["sku"], lamp["final_sale"]) == ("LAMP-1", True)
     final = api.return_payload(sku="LAMP-1", reason="changed_mind")
-    api.problem(api.post("buyer", "/api/v1/returns", json=final), 422, "final_sale")
+    refused = api.problem(api.post("buyer", "/api/v1/returns", json=final), 422, "final_sale")
+    assert refused["sku"] == "LAMP-1"
+    assert count_rows(api.container, return_cases) == 0  # a declined return is not filed
 
     clock.advance(days=31)  # the order was delivered a day before the test began
     api.refresh_tokens()
     late = api.return_payload(reason="changed_mind")
-    api.problem(api.post("buyer", "/api/v1/returns", json=late), 422, "outside_return_window")
+    api.problem(api.post("buyer", "/api/v1/returns", json=late), 422, "window_ended")
     # Faults have a longer window, and final sale does not bar them.
     api.open_return("buyer", api.return_payload(reason="defective"))
     api.open_return("buyer", api.return_payload(sku="LAMP-1", reason="defective"))
@@ -219,9 +235,112 @@ def test_policy_windows_and_final_sale(api: Api, clock: Any) -> None:
     clock.advance(days=365)
     api.refresh_tokens()
     line = api.get("buyer", f"/api/v1/orders/{api.ORDER_NUMBER}").json()["lines"][0]
-    assert line["blocked_code"] == "outside_return_window"
+    assert line["blocked_code"] == "window_ended"
     faulty = api.return_payload(reason="defective")
-    api.problem(api.post("buyer", "/api/v1/returns", json=faulty), 422, "outside_return_window")
+    api.problem(api.post("buyer", "/api/v1/returns", json=faulty), 422, "window_ended")
+
+
+def test_the_statutory_floor_outlasts_a_short_store_window(api: Api, clock: Any) -> None:
+    """Changed with the policy engine: EU buyers may withdraw for 14 days, UK faults have 30."""
+    save_policy(
+        api,
+        windows={"change_of_mind_days": 7, "fault_days": 10},
+        categories={"final_sale": ["home"], "non_returnable": []},
+    )
+    now = clock()
+    for number, market, currency in (("DE-1", "DE", "EUR"), ("GB-1", "GB", "GBP")):
+        created = api.put_order(
+            api.order_payload(now, number=number, market=market, currency=currency)
+        )
+        assert created.status_code == 201, created.text
+    clock.advance(days=12)  # 13 days after delivery
+    api.refresh_tokens()
+    us = api.return_payload(reason="changed_mind")
+    api.problem(api.post("agent", "/api/v1/returns", json=us), 422, "window_ended")
+    eu = api.open_return("agent", api.return_payload("DE-1", reason="changed_mind"))
+    assert eu["decision"]["rights"] == {"SHIRT-M": "withdrawal"}
+    assert "Directive 2011/83/EU Art. 9" in eu["decision"]["legal_basis"]
+    # Final sale gives way to the withdrawal right as well, while it lasts.
+    lamp = api.get("agent", "/api/v1/orders/DE-1").json()["lines"][1]
+    assert lamp["final_sale"] is False
+    api.open_return("agent", api.return_payload("DE-1", sku="LAMP-1", reason="changed_mind"))
+
+    uk_fault = api.open_return("agent", api.return_payload("GB-1", reason="defective"))
+    assert uk_fault["decision"]["rights"] == {"SHIRT-M": "statutory_fault"}
+    api.problem(
+        api.post("agent", "/api/v1/returns", json=api.return_payload(reason="defective")),
+        422,
+        "window_ended",
+    )
+
+    clock.advance(days=20)  # 33 days after delivery: past every floor but the EU's fault right
+    api.refresh_tokens()
+    for number in ("DE-1", "GB-1"):
+        late = api.return_payload(number, quantity=1, reason="changed_mind")
+        late["lines"][0]["quantity"] = 1
+        api.problem(api.post("agent", "/api/v1/returns", json=late), 422, "window_ended")
+    api.problem(
+        api.post("agent", "/api/v1/returns", json=api.return_payload("GB-1", reason="defective")),
+        422,
+        "window_ended",
+    )
+    eu_fault = api.open_return("agent", api.return_payload("DE-1", reason="defective"))
+    assert eu_fault["decision"]["rights"] == {"SHIRT-M": "statutory_fault"}
+
+
+def test_each_case_records_the_decision_and_buyers_see_less_of_it(api: Api) -> None:
+    case = api.open_return("buyer", api.return_payload(quantity=2))
+    # The default policy only suggests: the case waits for a person.
+    assert case["status"] == "requested"
+    staff = api.get("agent", f"/api/v1/returns/{case['id']}").json()["decision"]
+    assert staff["outcome"] == "approve_return"
+    assert staff["policy_version"] == 0
+    assert staff["responsibility"] == "buyer"
+    assert staff["refund"]["amount"] == 4500
+    assert [r["code"] for r in staff["reasons"]] == ["store_window"]
+    buyer = api.get("buyer", f"/api/v1/returns/{case['id']}").json()["decision"]
+    assert set(buyer) == {
+        "outcome",
+        "decline_reason",
+        "refund",
+        "return_shipping_paid_by",
+        "evidence_requested",
+        "legal_basis",
+        "return_address",
+    }
+    assert {key: staff[key] for key in buyer} == buyer
+    timeline = api.get("agent", f"/api/v1/returns/{case['id']}/timeline").json()["items"]
+    assert [e["kind"] for e in timeline] == ["case_opened", "decision_made"]
+    assert timeline[1]["actor"]["kind"] == "system"
+    assert timeline[1]["data"] == staff
+
+
+def test_automation_moves_new_cases_on_by_the_decision(api: Api) -> None:
+    save_policy(api, automation={"apply": True})
+    approved = api.open_return("buyer", api.return_payload(quantity=2))
+    assert approved["decision"]["outcome"] == "approve_return"
+    # Opened and moved on in one write: still the case's first version.
+    assert (approved["status"], approved["version"]) == ("awaiting_return", 1)
+    timeline = api.get("agent", f"/api/v1/returns/{approved['id']}/timeline").json()["items"]
+    assert [(e["kind"], e["to_status"]) for e in timeline] == [
+        ("case_opened", "requested"),
+        ("decision_made", None),
+        ("status_changed", "approved"),
+        ("status_changed", "awaiting_return"),
+    ]
+    assert timeline[2]["actor"]["kind"] == "system"
+    assert "policy version 1" in timeline[2]["note"]
+    api.moved("warehouse", approved, "in_transit", note="UPS scan")
+
+    save_policy(api, automation={"apply": True}, evidence={"by_reason": {"defective": "photo"}})
+    evidence = api.open_return("buyer", api.return_payload(reason="defective"))
+    assert evidence["decision"]["outcome"] == "request_evidence"
+    assert evidence["decision"]["evidence_requested"] == "photo"
+    assert evidence["status"] == "needs_evidence"
+
+    exchange = api.open_return("buyer", api.return_payload(resolution="exchange"))
+    assert exchange["decision"]["outcome"] == "offer_exchange"
+    assert exchange["status"] == "awaiting_return"
 
 
 # --- the lifecycle ---------------------------------------------------------------------------
@@ -258,7 +377,8 @@ def test_transition_preconditions_and_refusals(api: Api) -> None:
     assert read.json()["status"] == "requested"
     assert read.json()["version"] == 1
     assert read.headers["etag"] == '"1"'
-    assert len(api.get("agent", f"/api/v1/returns/{case['id']}/timeline").json()["items"]) == 1
+    timeline = api.get("agent", f"/api/v1/returns/{case['id']}/timeline").json()["items"]
+    assert [e["kind"] for e in timeline] == ["case_opened", "decision_made"]
 
     # A weak or bare ETag is accepted too.
     moved = api.post("agent", path, json={"to": "under_review"}, headers={"If-Match": 'W/"1"'})
@@ -300,7 +420,7 @@ def test_full_lifecycle_with_timeline(api: Api, clock: Any) -> None:
         ("warehouse", "received", {}),
         ("warehouse", "inspected", {"note": "all three intact"}),
     ]
-    times = [clock()]
+    times = [clock(), clock()]  # opened and decided at once
     for who, to, body in steps:
         clock.advance(minutes=10)
         times.append(clock())
@@ -336,6 +456,7 @@ def test_full_lifecycle_with_timeline(api: Api, clock: Any) -> None:
     items = timeline.json()["items"]
     expected = [
         (None, "requested", "buyer", ""),
+        (None, None, None, ""),  # decision_made, by the system
         ("requested", "approved", "agent", "looks fine"),
         ("approved", "awaiting_return", "agent", ""),
         ("awaiting_return", "in_transit", "warehouse", "UPS scan"),
@@ -350,16 +471,17 @@ def test_full_lifecycle_with_timeline(api: Api, clock: Any) -> None:
         (e["from_status"], e["to_status"], e["actor"]["role"], e["note"]) for e in items
     ] == expected
     assert [e["at"] for e in items] == [t.isoformat() for t in times]
-    assert items[0]["kind"] == "case_opened"
-    assert all(e["kind"] == "status_changed" for e in items[1:])
-    assert items[1]["actor"]["name"] == "agent person" and items[1]["actor"]["kind"] == "staff"
-    assert items[4]["data"]["received"] == [
+    assert [e["kind"] for e in items[:2]] == ["case_opened", "decision_made"]
+    assert all(e["kind"] == "status_changed" for e in items[2:])
+    assert items[1]["actor"]["kind"] == "system"
+    assert items[2]["actor"]["name"] == "agent person" and items[2]["actor"]["kind"] == "staff"
+    assert items[5]["data"]["received"] == [
         {"sku": "SHIRT-M", "quantity": 1, "condition": "intact"}
     ]
-    assert items[5]["data"]["received"] == [
+    assert items[6]["data"]["received"] == [
         {"sku": "SHIRT-M", "quantity": 2, "condition": "intact"}
     ]
-    assert count_rows(api.container, case_events) == 10
+    assert count_rows(api.container, case_events) == 11
 
 
 def test_partial_receipt_bounds_the_refund(api: Api) -> None:
@@ -622,7 +744,7 @@ def test_concurrent_requests_keep_their_promises(api: Api) -> None:
             api.problem(response, 412, "version_mismatch")
     read = api.get("agent", f"/api/v1/returns/{case['id']}").json()
     assert (read["status"], read["version"]) == ("under_review", 2)
-    assert count_rows(api.container, case_events) == 2
+    assert count_rows(api.container, case_events) == 3  # case_opened, decision_made, the move
 
 
 # --- buyers as they come ---------------------------------------------------------------------

@@ -25,6 +25,18 @@ def buyer_session(api: Any) -> Iterator[httpx.Client]:
         yield client
 
 
+@contextmanager
+def staff_session(api: Any, role: str) -> Iterator[httpx.Client]:
+    """A cookie-carrying client signed in to the console as the staff member of this role."""
+    with httpx.Client(base_url=str(api.client.base_url), timeout=60) as client:
+        response = client.post(
+            "/console/login", data={"email": api.credentials[role], "password": api.PASSWORD}
+        )
+        assert response.status_code == 303, response.text
+        assert response.headers["location"] == "/console"
+        yield client
+
+
 def test_pages_without_a_session_send_people_to_sign_in(api: Any) -> None:
     for path, target in (
         ("/portal/order", "/"),
@@ -104,3 +116,23 @@ def test_a_form_post_without_the_session_csrf_token_changes_nothing(api: Any) ->
     assert 'data-testid="error"' in response.text
     after = api.get("agent", f"/api/v1/returns/{case['id']}").json()
     assert after["status"] == "requested" and after["version"] == 1
+
+
+def test_settings_show_the_active_policy_version_and_link_to_the_editor(api: Any) -> None:
+    document = {"windows": {"change_of_mind_days": 20, "fault_days": 365}}
+    saved = api.put("admin", "/api/v1/policy", json={"document": document})
+    assert saved.status_code == 200, saved.text
+    with staff_session(api, "supervisor") as supervisor:
+        page = supervisor.get("/console/admin")
+        assert page.status_code == 200, page.text[:500]
+        assert 'data-testid="policy-card"' in page.text
+        assert "Active version: 1" in page.text
+        assert 'href="/console/policy"' in page.text
+        assert 'data-testid="policy-form"' not in page.text  # the basic form is gone
+    with staff_session(api, "warehouse") as warehouse:
+        refused = warehouse.get("/console/admin")
+        assert refused.status_code == 303
+        assert refused.headers["location"] == "/console"
+        forged = warehouse.post("/console/admin/policy", data={"return_window_days": "1"})
+        assert forged.status_code in (404, 405)
+    assert api.get("agent", "/api/v1/policy").json()["version"] == 1

@@ -16,6 +16,7 @@ from returndesk.adapters.db.engine import build_engine
 from returndesk.adapters.db.tables import (
     order_lines,
     orders,
+    policy_versions,
     return_cases,
     shipments,
     staff_users,
@@ -24,6 +25,7 @@ from returndesk.adapters.db.tables import (
 from returndesk.adapters.db.uow import SqlUnitOfWorkFactory
 from returndesk.cli.main import app
 from returndesk.config import DEFAULT_SECRET
+from returndesk.demo import demo_policy_document
 from returndesk.domain.access import Role
 from returndesk.domain.cases.status import CaseStatus
 from returndesk.domain.errors import AuthenticationFailed
@@ -231,6 +233,32 @@ def test_seed_demo_fills_every_status_once(engine: Engine) -> None:
     assert count(engine, orders) == 37
     assert count(engine, return_cases) == cases
     assert count(engine, stores) == 1
+
+
+def test_seed_demo_saves_the_demo_policy_and_decides_every_case(engine: Engine) -> None:
+    ok("seed-demo")
+    with engine.connect() as conn:
+        versions = conn.execute(select(policy_versions)).all()
+        active = conn.execute(select(stores.c.policy_version, stores.c.policy)).one()
+        decided = conn.execute(
+            select(return_cases.c.decision_outcome, return_cases.c.decision)
+        ).all()
+    # The history is seeded with automation off (agents moved every case), then it is turned on.
+    manual, automated = sorted(versions, key=lambda v: v.version)
+    assert (manual.version, manual.note) == (1, "Demo policy")
+    assert manual.document == {**demo_policy_document(), "automation": {"apply": False}}
+    assert automated.version == 2
+    assert automated.document == demo_policy_document()
+    assert automated.document["automation"] == {"apply": True}
+    assert (active.policy_version, active.policy) == (2, automated.document)
+    assert decided
+    for outcome, decision in decided:
+        assert outcome is not None
+        assert decision["outcome"] == outcome
+        assert decision["policy_version"] == 1
+
+    ok("seed-demo")
+    assert count(engine, policy_versions) == 2
 
 
 @pytest.mark.parametrize(

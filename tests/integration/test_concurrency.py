@@ -78,9 +78,10 @@ def test_stale_version_is_refused(container: Container, clock) -> None:
     now = get_case(container.uow, SYSTEM, opened.case.id)
     assert (now.status, now.version) == (CaseStatus.approved, 2)
     timeline = get_timeline(container.uow, SYSTEM, opened.case.id)
-    assert [(e.to_status, e.actor.id) for e in timeline] == [
-        (CaseStatus.requested, "system"),
-        (CaseStatus.approved, agent_a.id),
+    assert [(e.kind, e.to_status, e.actor.id) for e in timeline] == [
+        ("case_opened", CaseStatus.requested, "system"),
+        ("decision_made", None, "system"),
+        ("status_changed", CaseStatus.approved, agent_a.id),
     ]
     # Reloading and retrying with the current version works.
     moved, _ = transition_case(
@@ -107,8 +108,8 @@ def test_racing_for_the_last_unit(container: Container, clock) -> None:
     assert winners[0].case.lines[0].refundable_amount == 1000 - 666
     after = count_rows(container.engine)
     assert after["return_cases"] == before["return_cases"] + 1
-    assert after["case_events"] == before["case_events"] + 1
-    assert after["outbox"] == before["outbox"] + 1
+    assert after["case_events"] == before["case_events"] + 2  # case_opened, decision_made
+    assert after["outbox"] == before["outbox"] + 2
     view = get_order(container.uow, SYSTEM, "1001", clock)
     assert view.returnability["SKU-A"].returnable_quantity == 0
     assert sum(c.refundable_total for c in view.cases) == 1000
@@ -174,5 +175,6 @@ def test_racing_transitions_of_one_case(container: Container, clock) -> None:
     stored = get_case(container.uow, SYSTEM, opened.case.id)
     assert (stored.status, stored.version) == (case.status, 2)
     timeline = get_timeline(container.uow, SYSTEM, opened.case.id)
-    assert [e.id for e in timeline][1:] == [event.id]
-    assert count_rows(container.engine)["outbox"] == 2
+    assert [e.kind for e in timeline][:2] == ["case_opened", "decision_made"]
+    assert [e.id for e in timeline][2:] == [event.id]
+    assert count_rows(container.engine)["outbox"] == 3

@@ -8,12 +8,16 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from builders import add_order, count_rows, open_case
-from sqlalchemy import Engine, delete, inspect, select, text
+from sqlalchemy import Engine, delete, insert, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
+from returndesk.adapters.db.engine import build_engine
 from returndesk.adapters.db.migrate import alembic_config, upgrade
-from returndesk.adapters.db.tables import case_events, metadata, stores
+from returndesk.adapters.db.tables import case_events, metadata, policy_versions, stores
+from returndesk.adapters.db.uow import SqlUnitOfWorkFactory
 from returndesk.bootstrap import Container
+from returndesk.services.policies import get_active
+from returndesk.services.ports import Clock
 from returndesk.services.principal import SYSTEM
 from returndesk.services.returns import get_case
 from returndesk.services.stores import ensure_default_store
@@ -106,10 +110,70 @@ def test_downgrade_to_base_and_up_again(container: Container, clock) -> None:
     open_case(container, "1001")
     with pytest.raises(DBAPIError), engine.begin() as conn:
         conn.execute(delete(case_events))
-    assert count_rows(engine)["case_events"] == 1
+    assert count_rows(engine)["case_events"] == 2  # case_opened, decision_made
 
     # And down and up once more, by the project's own helper this time.
     _alembic(engine, "downgrade", "base")
     upgrade(engine)
     assert _revision(engine) == HEAD
     assert _diffs(engine) == []
+
+
+def test_0002_turns_each_stores_basic_policy_into_version_1(
+    database_url: str, clock: Clock
+) -> None:
+    engine = build_engine(database_url)
+    try:
+        upgrade(engine, "0001")
+        old = {
+            "return_window_days": 14,
+            "fault_window_days": 60,
+            "non_returnable_categories": ["hygiene", "custom"],
+        }
+        with engine.begin() as conn:  # stores as 0001 left them: the basic policy as JSON
+            for slug, policy in (("old", old), ("empty", {})):
+                conn.execute(
+                    insert(stores).values(
+                        id=f"store-{slug}",
+                        slug=slug,
+                        name=slug,
+                        default_currency="EUR",
+                        timezone="UTC",
+                        policy=policy,
+                        created_at=clock(),
+                    )
+                )
+
+        upgrade(engine)
+
+        assert _revision(engine) == HEAD
+        assert _diffs(engine) == []
+        with engine.connect() as conn:
+            saved = {row.store_id: row for row in conn.execute(select(policy_versions)).all()}
+            active = dict(conn.execute(select(stores.c.id, stores.c.policy_version)).all())
+        assert sorted(saved) == ["store-empty", "store-old"]
+        assert active == {"store-empty": 1, "store-old": 1}
+        converted = saved["store-old"]
+        assert converted.version == 1
+        assert converted.created_by == "migration 0002"
+        assert converted.document["windows"] == {"change_of_mind_days": 14, "fault_days": 60}
+        assert converted.document["categories"] == {
+            "final_sale": ["custom", "hygiene"],
+            "non_returnable": [],
+        }
+        defaults = saved["store-empty"].document
+        assert defaults["windows"] == {"change_of_mind_days": 30, "fault_days": 365}
+        assert defaults["categories"] == {"final_sale": [], "non_returnable": []}
+
+        # The converted document is a valid policy and is what the store now uses.
+        uow = SqlUnitOfWorkFactory(engine)
+        version = get_active(uow, SYSTEM, "old")
+        assert (version.version, version.document) == (1, converted.document)
+        with uow() as work:
+            store = work.stores.get_by_slug("old")
+            assert store is not None
+            _, policy = work.policies.active(store)
+        assert (policy.change_of_mind_days, policy.fault_days) == (14, 60)
+        assert policy.final_sale_categories == frozenset({"hygiene", "custom"})
+    finally:
+        engine.dispose()

@@ -264,6 +264,13 @@ def test_open_read_and_timeline(container: Container, clock) -> None:
         ("SKU-B", 1, ReasonCode.defective, ""),
     ]
     assert [ln.refundable_amount for ln in case.lines] == [666, 2500]
+    # The default policy decides but does not act: the case waits in `requested`.
+    assert case.decision is not None
+    assert case.decision == opened.case.decision
+    assert case.decision["outcome"] == "offer_exchange"
+    assert case.decision["policy_version"] == 0
+    assert case.decision["refund"]["amount"] == 666 + 2500
+    assert case.decision["rights"] == {"SKU-A": "store_change_of_mind", "SKU-B": "store_fault"}
 
     clock.advance(hours=1)
     moved, event = transition_case(
@@ -276,12 +283,15 @@ def test_open_read_and_timeline(container: Container, clock) -> None:
     timeline = get_timeline(container.uow, agent, case.id)
     assert [(e.kind, e.from_status, e.to_status) for e in timeline] == [
         ("case_opened", None, CaseStatus.requested),
+        ("decision_made", None, None),
         ("status_changed", CaseStatus.requested, CaseStatus.needs_evidence),
     ]
-    assert timeline[1] == event
-    assert timeline[1].note == "photo please"
+    assert timeline[2] == event
+    assert timeline[2].note == "photo please"
     assert timeline[0].actor.id == agent.id
     assert timeline[0].actor.role is Role.agent
+    assert timeline[1].actor.kind == "system"
+    assert timeline[1].data == case.decision
     assert timeline[0].data["lines"][0] == {"sku": "SKU-A", "quantity": 2, "reason": "wrong_size"}
     assert get_case(container.uow, agent, case.id).status is CaseStatus.needs_evidence
 
@@ -338,8 +348,8 @@ def test_idempotent_open_replays_the_same_case(container: Container, clock) -> N
     assert count_rows(container.engine) == {
         "return_cases": 1,
         "return_case_lines": 1,
-        "case_events": 1,
-        "outbox": 1,
+        "case_events": 2,  # case_opened, decision_made
+        "outbox": 2,
         "idempotency_keys": 1,
     }
 
@@ -477,7 +487,10 @@ def test_buyer_reads_only_cases_of_its_order(container: Container, clock) -> Non
     assert buyer.role is Role.buyer
     own = get_case(container.uow, buyer, world.case_a.id)
     assert own.order_number == "1001"
-    assert len(get_timeline(container.uow, buyer, own.id)) == 1
+    assert [e.kind for e in get_timeline(container.uow, buyer, own.id)] == [
+        "case_opened",
+        "decision_made",
+    ]
     for foreign in (world.case_a2, world.case_b):  # same store other order; other store
         with pytest.raises(NotFound):
             get_case(container.uow, buyer, foreign.id)
@@ -726,7 +739,7 @@ def test_every_event_has_one_outbox_message(container: Container, clock) -> None
     with container.engine.connect() as conn:
         events = conn.execute(select(case_events.c.id, case_events.c.kind)).all()
         messages = conn.execute(select(outbox.c.topic, outbox.c.payload)).all()
-    assert len(events) == 5
+    assert len(events) == 7  # each case: case_opened, decision_made; then 3 moves of the first
     by_event = {}
     for topic, payload in messages:
         by_event.setdefault(payload["event_id"], []).append((topic, payload))
@@ -753,11 +766,11 @@ def test_case_events_are_append_only(container: Container, clock) -> None:
         with pytest.raises(DBAPIError), container.engine.begin() as conn:
             conn.execute(statement)
     timeline = get_timeline(container.uow, SYSTEM, count_case_id(container))
-    assert [(e.kind, e.note) for e in timeline] == [("case_opened", "")]
+    assert [(e.kind, e.note) for e in timeline] == [("case_opened", ""), ("decision_made", "")]
     # Deleting the case would cascade into its events: refused as well.
     with pytest.raises(DBAPIError), container.engine.begin() as conn:
         conn.execute(delete(return_cases))
-    assert count_rows(container.engine)["case_events"] == 1
+    assert count_rows(container.engine)["case_events"] == 2
 
 
 def test_case_events_cannot_be_wiped_in_bulk(container: Container, clock) -> None:
@@ -767,7 +780,7 @@ def test_case_events_cannot_be_wiped_in_bulk(container: Container, clock) -> Non
     wipe = "TRUNCATE case_events" if container.engine.dialect.name == "postgresql" else None
     with pytest.raises(DBAPIError), container.engine.begin() as conn:
         conn.execute(text(wipe or "DELETE FROM case_events"))
-    assert count_rows(container.engine)["case_events"] == 1
+    assert count_rows(container.engine)["case_events"] == 2
 
 
 def count_case_id(container: Container) -> str:

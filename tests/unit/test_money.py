@@ -28,7 +28,6 @@ from returndesk.domain.money import (
     prorated_share,
 )
 from returndesk.domain.orders import Order, OrderLine, Shipment
-from returndesk.domain.stores import StorePolicy
 
 PROPERTY = settings(max_examples=300, deadline=None)
 
@@ -294,7 +293,6 @@ def test_prorated_share_refuses_impossible_lines(
 def test_refund_never_exceeds_amount_paid(quantity: int, paid: int, data: st.DataObject) -> None:
     order = make_order(quantity, paid)
     line = order.lines[0]
-    policy = StorePolicy()
     cases: list[ReturnCase] = []
     for _ in range(data.draw(st.integers(1, 15), label="steps")):
         usage = usage_of(cases)
@@ -309,7 +307,6 @@ def test_refund_never_exceeds_amount_paid(quantity: int, paid: int, data: st.Dat
                     requests=[LineRequest(line.sku, take, ReasonCode.changed_mind)],
                     preferred_resolution=Resolution.refund,
                     usage=usage,
-                    policy=policy,
                     actor=BUYER,
                     now=NOW,
                 )
@@ -323,7 +320,6 @@ def test_refund_never_exceeds_amount_paid(quantity: int, paid: int, data: st.Dat
                         requests=[LineRequest(line.sku, 1, ReasonCode.defective)],
                         preferred_resolution=Resolution.refund,
                         usage=usage,
-                        policy=policy,
                         actor=BUYER,
                         now=NOW,
                     )

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from returndesk.adapters.rules.compiler import PolicyCompiler
 from returndesk.domain.access import Role
 from returndesk.domain.cases.model import (
     MAX_COMMENT,
@@ -15,13 +16,15 @@ from returndesk.domain.cases.model import (
     ReceiptLine,
     ReturnCase,
     TransitionRequest,
-    line_returnability,
 )
 from returndesk.domain.cases.reasons import FAULT_REASONS, ReasonCode
 from returndesk.domain.cases.status import CaseStatus, ReceiptCondition, Resolution
 from returndesk.domain.errors import ValidationFailed
 from returndesk.domain.orders import Order, OrderLine, Shipment
-from returndesk.domain.stores import StorePolicy
+from returndesk.domain.policy.decision import Decision, DecisionRequest, DeclineReason, Outcome
+from returndesk.domain.policy.document import DEFAULT_DOCUMENT, Policy
+from returndesk.domain.policy.engine import decide, line_returnability
+from returndesk.services.policies import claim_lines, whole_order
 
 DELIVERED = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 BUYER = Actor("buyer", "buyer-1", "Ana", Role.buyer)
@@ -54,16 +57,21 @@ def delivered(at: datetime | None, sid: str = "s1") -> Shipment:
 
 
 def make_order(
-    lines: list[OrderLine] | None = None, shipments: list[Shipment] | None = None
+    lines: list[OrderLine] | None = None,
+    shipments: list[Shipment] | None = None,
+    *,
+    market: str = "DE",
+    currency: str = "EUR",
+    language: str = "de",
 ) -> Order:
     return Order(
         id="order-1",
         store_id="store-1",
         number="#1001",
         email="ana@example.com",
-        market="DE",
-        currency="EUR",
-        language="de",
+        market=market,
+        currency=currency,
+        language=language,
         placed_at=DELIVERED - timedelta(days=5),
         lines=[make_line()] if lines is None else lines,
         shipments=[delivered(DELIVERED)] if shipments is None else shipments,
@@ -75,7 +83,6 @@ def open_case(
     requests: list[LineRequest] | None = None,
     *,
     now: datetime | None = None,
-    policy: StorePolicy | None = None,
     usage: dict[str, LineUsage] | None = None,
     resolution: Resolution = Resolution.refund,
 ) -> ReturnCase:
@@ -84,7 +91,6 @@ def open_case(
         requests=requests or [LineRequest("SHIRT-M", 1, ReasonCode.changed_mind)],
         preferred_resolution=resolution,
         usage=usage or {},
-        policy=policy or StorePolicy(),
         actor=BUYER,
         now=now or DELIVERED + timedelta(days=3),
     )
@@ -161,7 +167,6 @@ def test_open_refuses_an_empty_request() -> None:
             requests=[],
             preferred_resolution=Resolution.refund,
             usage={},
-            policy=StorePolicy(),
             actor=BUYER,
             now=DELIVERED,
         )
@@ -228,77 +233,186 @@ def test_comment_may_be_as_long_as_the_limit_but_no_longer() -> None:
         open_case(requests=[LineRequest("SHIRT-M", 1, ReasonCode.other, "x" * (MAX_COMMENT + 1))])
 
 
-# --- final sale --------------------------------------------------------------------------------
+# --- what the policy allows (the engine decides; ReturnCase.open only checks quantities) -------
 
-FINAL_SALE = StorePolicy(non_returnable_categories=frozenset({"underwear"}))
+COMPILER = PolicyCompiler()
+
+
+def compile_policy(**sections: object) -> Policy:
+    return COMPILER.compile({**DEFAULT_DOCUMENT, **sections})
+
+
+DEFAULT = compile_policy()
+FINAL_SALE = compile_policy(categories={"final_sale": ["underwear"], "non_returnable": []})
+WINDOWS = compile_policy(windows={"change_of_mind_days": 30, "fault_days": 365})
+
+
+def us_order(
+    lines: list[OrderLine] | None = None, shipments: list[Shipment] | None = None
+) -> Order:
+    """An order in a market with no statutory withdrawal right: only the store's policy counts."""
+    return make_order(lines, shipments, market="US", currency="USD", language="en")
+
+
+def decision_for(
+    order: Order,
+    requests: list[LineRequest] | None = None,
+    *,
+    now: datetime | None = None,
+    policy: Policy = DEFAULT,
+) -> Decision:
+    asked = requests or [LineRequest("SHIRT-M", 1, ReasonCode.changed_mind)]
+    return decide(
+        DecisionRequest(
+            order=order,
+            lines=claim_lines(order, asked, {}),
+            requested_at=now or DELIVERED + timedelta(days=3),
+            whole_order=whole_order(order, asked, {}),
+        ),
+        policy,
+        1,
+    )
+
+
+def assert_declined(decision: Decision, reason: DeclineReason) -> None:
+    assert decision.outcome is Outcome.decline
+    assert decision.decline_reason is reason
+    assert decision.refund_amount == 0
+
+
+def assert_accepted(decision: Decision) -> None:
+    assert decision.outcome is not Outcome.decline, decision.reasons
+    assert decision.decline_reason is None
+
+
+def test_open_leaves_windows_and_final_sale_to_the_policy_engine() -> None:
+    # Years after delivery, a final-sale category: the case itself only checks quantities.
+    order = us_order([make_line(category="underwear")])
+    case = open_case(order, now=DELIVERED + timedelta(days=3000))
+    assert case.status is CaseStatus.requested
+    assert case.decision is None
+
+
+# --- final sale ----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("reason", CHANGE_OF_MIND)
 def test_final_sale_blocks_change_of_mind_returns(reason: ReasonCode) -> None:
-    order = make_order([make_line(category="underwear")])
-    with expect_code("final_sale"):
-        open_case(order, [LineRequest("SHIRT-M", 1, reason)], policy=FINAL_SALE)
+    order = us_order([make_line(category="underwear")])
+    decision = decision_for(order, [LineRequest("SHIRT-M", 1, reason)], policy=FINAL_SALE)
+    assert_declined(decision, DeclineReason.final_sale)
+    assert [r.sku for r in decision.reasons if r.code == "final_sale"] == ["SHIRT-M"]
 
 
 @pytest.mark.parametrize("reason", sorted(FAULT_REASONS))
 def test_final_sale_still_allows_fault_returns(reason: ReasonCode) -> None:
-    order = make_order([make_line(category="underwear")])
-    case = open_case(order, [LineRequest("SHIRT-M", 1, reason)], policy=FINAL_SALE)
-    assert case.lines[0].reason is reason
+    order = us_order([make_line(category="underwear")])
+    decision = decision_for(order, [LineRequest("SHIRT-M", 1, reason)], policy=FINAL_SALE)
+    assert_accepted(decision)
+    assert decision.rights == {"SHIRT-M": "store_fault"}
 
 
 def test_final_sale_applies_only_to_its_categories() -> None:
-    order = make_order([make_line(category="shirts")])
-    case = open_case(order, policy=FINAL_SALE)
-    assert case.status is CaseStatus.requested
+    order = us_order([make_line(category="shirts")])
+    decision = decision_for(order, policy=FINAL_SALE)
+    assert_accepted(decision)
+    assert decision.rights == {"SHIRT-M": "store_change_of_mind"}
 
 
-# --- return windows ----------------------------------------------------------------------------
+def test_final_sale_gives_way_to_the_eu_withdrawal_right() -> None:
+    # Changed from the basic policy: in the EU, 14 days to withdraw apply even to final sale.
+    order = make_order([make_line(category="underwear")])
+    within = decision_for(order, now=DELIVERED + timedelta(days=14), policy=FINAL_SALE)
+    assert_accepted(within)
+    assert within.rights == {"SHIRT-M": "withdrawal"}
+    assert "Directive 2011/83/EU Art. 9" in within.legal_basis
+    after = decision_for(order, now=DELIVERED + timedelta(days=15), policy=FINAL_SALE)
+    assert_declined(after, DeclineReason.final_sale)
 
-WINDOWS = StorePolicy(return_window_days=30, fault_window_days=365)
+
+def test_non_returnable_categories_are_refused_even_within_the_eu_withdrawal_period() -> None:
+    policy = compile_policy(categories={"final_sale": [], "non_returnable": ["hygiene"]})
+    order = make_order([make_line(category="hygiene")])
+    assert_declined(decision_for(order, policy=policy), DeclineReason.non_returnable)
+    faulty = [LineRequest("SHIRT-M", 1, ReasonCode.defective)]
+    assert_accepted(decision_for(order, faulty, policy=policy))
 
 
-def test_change_of_mind_window_is_inclusive_of_its_last_moment() -> None:
-    order = make_order()
-    last = DELIVERED + timedelta(days=30)
-    open_case(order, now=last, policy=WINDOWS)
-    with expect_code("outside_return_window"):
-        open_case(order, now=last + timedelta(seconds=1), policy=WINDOWS)
+# --- return windows ------------------------------------------------------------------------------
+
+
+def test_change_of_mind_window_is_inclusive_of_its_last_day() -> None:
+    order = us_order()
+    last_day = DELIVERED + timedelta(days=30)
+    late_that_day = last_day.replace(hour=23, minute=59)
+    assert_accepted(decision_for(order, now=late_that_day, policy=WINDOWS))
+    next_day = late_that_day + timedelta(minutes=1)
+    assert_declined(decision_for(order, now=next_day, policy=WINDOWS), DeclineReason.window_ended)
 
 
 def test_fault_window_outlasts_the_change_of_mind_window() -> None:
-    order = make_order()
+    order = us_order()
+    fault = [LineRequest("SHIRT-M", 1, ReasonCode.defective)]
     later = DELIVERED + timedelta(days=200)
-    with expect_code("outside_return_window"):
-        open_case(order, now=later, policy=WINDOWS)
-    case = open_case(
-        order, [LineRequest("SHIRT-M", 1, ReasonCode.defective)], now=later, policy=WINDOWS
-    )
-    assert case.lines[0].reason is ReasonCode.defective
+    assert_declined(decision_for(order, now=later, policy=WINDOWS), DeclineReason.window_ended)
+    assert_accepted(decision_for(order, fault, now=later, policy=WINDOWS))
     end = DELIVERED + timedelta(days=365)
-    open_case(order, [LineRequest("SHIRT-M", 1, ReasonCode.defective)], now=end, policy=WINDOWS)
-    with expect_code("outside_return_window"):
-        open_case(
-            order,
-            [LineRequest("SHIRT-M", 1, ReasonCode.defective)],
-            now=end + timedelta(seconds=1),
-            policy=WINDOWS,
-        )
+    assert_accepted(decision_for(order, fault, now=end, policy=WINDOWS))
+    day_after = decision_for(order, fault, now=end + timedelta(days=1), policy=WINDOWS)
+    assert_declined(day_after, DeclineReason.window_ended)
+
+
+def test_store_windows_come_from_the_policy_document() -> None:
+    short = compile_policy(windows={"change_of_mind_days": 7, "fault_days": 10})
+    order = us_order()
+    fault = [LineRequest("SHIRT-M", 1, ReasonCode.defective)]
+    assert_accepted(decision_for(order, now=DELIVERED + timedelta(days=7), policy=short))
+    eighth = DELIVERED + timedelta(days=8)
+    assert_declined(decision_for(order, now=eighth, policy=short), DeclineReason.window_ended)
+    assert_accepted(decision_for(order, fault, now=DELIVERED + timedelta(days=10), policy=short))
+    eleventh = decision_for(order, fault, now=DELIVERED + timedelta(days=11), policy=short)
+    assert_declined(eleventh, DeclineReason.window_ended)
+
+
+def test_the_statutory_floor_outlasts_shorter_store_windows() -> None:
+    # Changed from the basic policy: the law of the buyer's market is a floor under the store's.
+    short = compile_policy(windows={"change_of_mind_days": 7, "fault_days": 10})
+    day_14 = DELIVERED + timedelta(days=14)
+    eu = make_order()
+    assert decision_for(eu, now=day_14, policy=short).rights == {"SHIRT-M": "withdrawal"}
+    assert_declined(
+        decision_for(eu, now=day_14 + timedelta(days=1), policy=short), DeclineReason.window_ended
+    )
+    fault = [LineRequest("SHIRT-M", 1, ReasonCode.defective)]
+    gb = make_order(market="GB", currency="GBP", language="en")
+    day_30 = DELIVERED + timedelta(days=30)
+    assert decision_for(gb, fault, now=day_30, policy=short).rights == {
+        "SHIRT-M": "statutory_fault"
+    }
+    assert_declined(
+        decision_for(gb, fault, now=day_30 + timedelta(days=1), policy=short),
+        DeclineReason.window_ended,
+    )
+    # The US has no statutory withdrawal: the store's 7 days are all there is.
+    assert_declined(
+        decision_for(us_order(), now=DELIVERED + timedelta(days=8), policy=short),
+        DeclineReason.window_ended,
+    )
 
 
 def test_windows_count_from_the_last_shipment_delivered() -> None:
     last = DELIVERED + timedelta(days=20)
-    order = make_order(shipments=[delivered(DELIVERED, "s1"), delivered(last, "s2")])
+    order = us_order(shipments=[delivered(DELIVERED, "s1"), delivered(last, "s2")])
     assert order.delivered_at == last
     # 40 days after the first parcel but 20 after the last: still inside 30 days.
-    open_case(order, now=DELIVERED + timedelta(days=40), policy=WINDOWS)
-    with expect_code("outside_return_window"):
-        open_case(order, now=last + timedelta(days=30, seconds=1), policy=WINDOWS)
+    assert_accepted(decision_for(order, now=DELIVERED + timedelta(days=40), policy=WINDOWS))
+    late = decision_for(order, now=last + timedelta(days=31), policy=WINDOWS)
+    assert_declined(late, DeclineReason.window_ended)
     # The fault window too.
     fault = [LineRequest("SHIRT-M", 1, ReasonCode.defective)]
-    open_case(order, fault, now=DELIVERED + timedelta(days=380), policy=WINDOWS)
-    with expect_code("outside_return_window"):
-        open_case(order, fault, now=last + timedelta(days=366), policy=WINDOWS)
+    assert_accepted(decision_for(order, fault, now=DELIVERED + timedelta(days=380), policy=WINDOWS))
+    late_fault = decision_for(order, fault, now=last + timedelta(days=366), policy=WINDOWS)
+    assert_declined(late_fault, DeclineReason.window_ended)
 
 
 def test_windows_count_from_the_last_delivery_whatever_the_shipment_order() -> None:
@@ -315,36 +429,68 @@ def test_delivery_times_compare_across_time_zones() -> None:
     assert order.delivered_at == later_in_tokyo
 
 
-def test_an_order_not_yet_fully_delivered_is_returnable_at_any_time() -> None:
-    partly = make_order(shipments=[delivered(DELIVERED, "s1"), delivered(None, "s2")])
+def test_periods_start_only_when_the_whole_order_arrived() -> None:
+    # Part delivered: the windows have not started, so what arrived can go back; with no
+    # delivery at all there is nothing to send back (only "not received" can be claimed).
+    partly = us_order(shipments=[delivered(DELIVERED, "s1"), delivered(None, "s2")])
     assert partly.delivered_at is None
     years_later = DELIVERED + timedelta(days=3000)
-    case = open_case(partly, now=years_later, policy=WINDOWS)
+    case = open_case(partly, now=years_later)
     assert case.status is CaseStatus.requested
-    unshipped = make_order(shipments=[])
+    assert decision_for(partly, now=years_later, policy=WINDOWS).outcome is Outcome.approve_return
+    missing = [LineRequest("SHIRT-M", 1, ReasonCode.not_received)]
+    claim = decision_for(partly, missing, now=years_later, policy=WINDOWS)
+    assert claim.outcome is Outcome.approve_returnless
+    assert claim.rights == {"SHIRT-M": "carrier_claim"}
+    unshipped = us_order(shipments=[])
     assert unshipped.delivered_at is None
-    open_case(unshipped, now=years_later, policy=WINDOWS)
+    open_case(unshipped, now=years_later)
+    assert_declined(
+        decision_for(unshipped, now=years_later, policy=WINDOWS), DeclineReason.not_delivered
+    )
 
 
 # --- line_returnability ------------------------------------------------------------------------
 
 
+def end_of(day: datetime) -> datetime:
+    return day.replace(hour=23, minute=59, second=59)
+
+
 def test_line_returnability_reports_windows_and_remaining_units() -> None:
-    order = make_order([make_line(category="underwear")])
+    order = us_order([make_line(category="underwear")])
     line = order.lines[0]
     now = DELIVERED + timedelta(days=10)
     r = line_returnability(order, line, LineUsage(1, 1000), FINAL_SALE, now)
     assert r.sku == "SHIRT-M"
     assert r.returnable_quantity == 2
-    assert r.change_of_mind_until == DELIVERED + timedelta(days=30)
-    assert r.fault_until == DELIVERED + timedelta(days=365)
+    assert r.change_of_mind_until == end_of(DELIVERED + timedelta(days=30))
+    assert r.fault_until == end_of(DELIVERED + timedelta(days=365))
     assert r.final_sale is True
     assert r.blocked_code is None
 
 
+def test_line_returnability_includes_the_statutory_floor() -> None:
+    # Changed: an EU order may be withdrawn from for 14 days and faults reported for two years,
+    # so a final-sale line is not final sale while the withdrawal period runs.
+    short = compile_policy(
+        windows={"change_of_mind_days": 7, "fault_days": 10},
+        categories={"final_sale": ["underwear"], "non_returnable": []},
+    )
+    order = make_order([make_line(category="underwear")])
+    line = order.lines[0]
+    r = line_returnability(order, line, LineUsage(), short, DELIVERED + timedelta(days=10))
+    assert r.change_of_mind_until == end_of(DELIVERED + timedelta(days=14))
+    assert r.fault_until == end_of(DELIVERED + timedelta(days=730))
+    assert r.final_sale is False
+    later = line_returnability(order, line, LineUsage(), short, DELIVERED + timedelta(days=15))
+    assert later.final_sale is True
+    assert later.blocked_code is None
+
+
 def test_line_returnability_before_delivery_has_no_windows() -> None:
     order = make_order(shipments=[delivered(None)])
-    r = line_returnability(order, order.lines[0], LineUsage(), StorePolicy(), DELIVERED)
+    r = line_returnability(order, order.lines[0], LineUsage(), DEFAULT, DELIVERED)
     assert r.change_of_mind_until is None
     assert r.fault_until is None
     assert r.blocked_code is None
@@ -354,21 +500,21 @@ def test_line_returnability_before_delivery_has_no_windows() -> None:
 
 def test_line_returnability_blocks_a_fully_returned_line() -> None:
     order = make_order()
-    r = line_returnability(order, order.lines[0], LineUsage(3, 3000), StorePolicy(), DELIVERED)
+    r = line_returnability(order, order.lines[0], LineUsage(3, 3000), DEFAULT, DELIVERED)
     assert r.returnable_quantity == 0
     assert r.blocked_code == "already_returned"
 
 
 def test_line_returnability_blocks_after_the_fault_window() -> None:
-    order = make_order()
+    order = us_order()
     now = DELIVERED + timedelta(days=366)
     r = line_returnability(order, order.lines[0], LineUsage(), WINDOWS, now)
-    assert r.blocked_code == "outside_return_window"
+    assert r.blocked_code == "window_ended"
     assert r.returnable_quantity == 3
 
 
 def test_line_returnability_is_not_blocked_merely_past_change_of_mind() -> None:
-    order = make_order()
+    order = us_order()
     now = DELIVERED + timedelta(days=31)
     r = line_returnability(order, order.lines[0], LineUsage(), WINDOWS, now)
     assert r.blocked_code is None

@@ -27,7 +27,6 @@ from returndesk.domain.cases.status import (
 from returndesk.domain.cases.transitions import TRANSITIONS, allowed_targets, guards_for
 from returndesk.domain.errors import InvalidTransition, PermissionDenied, ValidationFailed
 from returndesk.domain.orders import Order, OrderLine, Shipment
-from returndesk.domain.stores import StorePolicy
 
 S = CaseStatus
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
@@ -85,7 +84,6 @@ def new_case(resolution: Resolution = Resolution.refund, *, both_lines: bool = F
         requests=requests,
         preferred_resolution=resolution,
         usage={},
-        policy=StorePolicy(),
         actor=actor(Role.buyer),
         now=OPENED,
     )

@@ -1,11 +1,13 @@
-"""`returndesk serve | migrate | seed-demo | users create | orders import`."""
+"""`returndesk serve | migrate | seed-demo | users create | orders import | policy ...`."""
 
 from __future__ import annotations
 
 import io
+import json
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -24,6 +26,8 @@ users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 orders_app = typer.Typer(help="Orders.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(orders_app, name="orders")
+policy_app = typer.Typer(help="The return policy: versions, checks, what-if.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
 console = Console()
 StoreOption = Annotated[
     str | None, typer.Option("--store", help="store slug (default: the only store)")
@@ -176,3 +180,124 @@ def orders_import(
         by_code = Counter(r.code for r in report.rejected)
         console.print(", ".join(f"{code}: {n}" for code, n in by_code.most_common()))
     raise typer.Exit(1 if report.rejected and not (report.created or report.updated) else 0)
+
+
+def _read_policy(file: Path) -> dict[str, Any]:
+    from returndesk.policies.files import parse_text
+
+    try:
+        return parse_text(file.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        console.print("[red]invalid_encoding[/red]: the file is not UTF-8 text")
+        raise typer.Exit(1) from None
+    except DomainError as exc:
+        raise _fail(exc) from None
+
+
+PolicyFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
+
+
+@policy_app.command("export")
+def policy_export(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="file (default: stdout)")
+    ] = None,
+    version: Annotated[int | None, typer.Option(help="a saved version (default: active)")] = None,
+    store: StoreOption = None,
+) -> None:
+    """Write the active (or a saved) policy version as TOML."""
+    from returndesk.policies.files import to_toml
+    from returndesk.services.policies import get_active, get_version
+
+    container = _container()
+    try:
+        found = (
+            get_active(container.uow, SYSTEM, store)
+            if version is None
+            else get_version(container.uow, SYSTEM, store, version)
+        )
+    except DomainError as exc:
+        raise _fail(exc) from None
+    text = to_toml(found.document)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"version {found.version} written to {output}")
+
+
+@policy_app.command("validate")
+def policy_validate(file: PolicyFile) -> None:
+    """Check a policy file (TOML or JSON) without saving it."""
+    from returndesk.services.policies import check_document
+
+    container = _container()
+    try:
+        policy = check_document(container.uow, _read_policy(file))
+    except DomainError as exc:
+        raise _fail(exc) from None
+    console.print(f"valid: {len(policy.rules)} store rules")
+
+
+@policy_app.command("import")
+def policy_import(
+    file: PolicyFile,
+    note: Annotated[str, typer.Option(help="what changed and why")] = "",
+    store: StoreOption = None,
+) -> None:
+    """Check a policy file and make it the next active version (nothing changes if invalid)."""
+    from returndesk.services.policies import save_policy
+
+    container = _container()
+    try:
+        saved = save_policy(
+            container.uow, container.clock, SYSTEM, store, _read_policy(file),
+            note=note or f"imported from {file.name}",
+        )  # fmt: skip
+    except DomainError as exc:
+        raise _fail(exc) from None
+    console.print(f"policy version {saved.version} is now active")
+
+
+@policy_app.command("simulate")
+def policy_simulate(
+    policy: Annotated[Path, typer.Option("--policy", exists=True, dir_okay=False, help="draft")],
+    since: Annotated[datetime, typer.Option(help="replay returns opened since (YYYY-MM-DD)")],
+    report_file: Annotated[Path | None, typer.Option("--report", help="JSON report")] = None,
+    store: StoreOption = None,
+) -> None:
+    """Replay past returns against a draft policy: outcomes, refunds, and which cases flip."""
+    from returndesk.services.policies import simulate
+
+    container = _container()
+    draft = _read_policy(policy)
+    start = since if since.tzinfo else since.replace(tzinfo=UTC)
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=console,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("replaying returns", total=None)
+        try:
+            report = simulate(
+                container.uow, SYSTEM, store, draft, start,
+                progress=lambda n: progress.advance(task, n),
+            )  # fmt: skip
+        except DomainError as exc:
+            raise _fail(exc) from None
+    data = report.to_dict()
+    outcomes = Table(title=f"{report.cases} returns since {start.date()}")
+    for column in ("outcome", f"now (v{report.policy_before})", "draft"):
+        outcomes.add_column(column)
+    for row in data["outcomes"]:
+        outcomes.add_row(row["outcome"], str(row["before"]), str(row["after"]))
+    console.print(outcomes)
+    refunds = Table(title="Refunds (minor units)")
+    for column in ("currency", "now", "draft"):
+        refunds.add_column(column)
+    for row in data["refunds"]:
+        refunds.add_row(row["currency"], str(row["before"]), str(row["after"]))
+    console.print(refunds)
+    console.print(f"{report.flips_total} returns would get a different outcome")
+    target = report_file or Path(f"policy-simulation-{start.date()}.json")
+    target.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    console.print(f"report written to {target}")

@@ -32,6 +32,7 @@ class Permission(StrEnum):
     case_transition = "case:transition"
     policy_read = "policy:read"
     policy_write = "policy:write"
+    decision_override = "decision:override"
     staff_read = "staff:read"
     staff_write = "staff:write"
     store_read = "store:read"
@@ -57,9 +58,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.warehouse: frozenset(_STAFF_COMMON),
-    Role.agent: frozenset(_STAFF_COMMON | {Permission.case_create}),
+    Role.agent: frozenset(_STAFF_COMMON | {Permission.case_create, Permission.decision_override}),
     Role.supervisor: frozenset(
-        _STAFF_COMMON | {Permission.case_create, Permission.policy_write, Permission.staff_read}
+        _STAFF_COMMON
+        | {
+            Permission.case_create,
+            Permission.policy_write,
+            Permission.staff_read,
+            Permission.decision_override,
+        }
     ),
     Role.admin: frozenset(
         _STAFF_COMMON
@@ -69,6 +76,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.staff_read,
             Permission.staff_write,
             Permission.order_write,
+            Permission.decision_override,
         }
     ),
     Role.platform_admin: frozenset(Permission),

@@ -109,9 +109,12 @@ class Order:
     lines: list[OrderLine] = field(default_factory=list)
     shipments: list[Shipment] = field(default_factory=list)
     buyer_name: str = ""
+    shipping_paid: int = 0  # minor units paid for standard outbound delivery
 
     def __post_init__(self) -> None:
         check_order_number(self.number)
+        if not 0 <= self.shipping_paid <= 10**12:
+            raise ValidationFailed("shipping paid is 0 or more", code="invalid_money")
         check_market(self.market)
         check_currency(self.currency)
         check_language(self.language)

@@ -1,9 +1,9 @@
-"""Stores (tenants), their return policy basics, and staff accounts."""
+"""Stores (tenants) and staff accounts. The return policy lives in domain/policy."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from returndesk.domain.access import Role
@@ -30,19 +30,6 @@ def check_slug(slug: str) -> str:
 
 
 @dataclass(slots=True)
-class StorePolicy:
-    """The basics a buyer needs to see what is returnable. The decision engine builds on it."""
-
-    return_window_days: int = 30
-    fault_window_days: int = 365
-    non_returnable_categories: frozenset[str] = field(default_factory=frozenset)
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.return_window_days <= 3650 or not 0 <= self.fault_window_days <= 3650:
-            raise ValidationFailed("return windows are 0-3650 days", code="invalid_policy")
-
-
-@dataclass(slots=True)
 class Store:
     id: str
     slug: str
@@ -50,7 +37,7 @@ class Store:
     default_currency: str
     timezone: str
     created_at: datetime
-    policy: StorePolicy = field(default_factory=StorePolicy)
+    policy_version: int = 0  # the active version of the store's policy document; 0: default
 
     def __post_init__(self) -> None:
         check_slug(self.slug)

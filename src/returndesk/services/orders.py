@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from returndesk.domain.access import Permission
-from returndesk.domain.cases.model import LineUsage, Returnability, line_returnability
+from returndesk.domain.cases.model import LineUsage, Returnability
 from returndesk.domain.errors import NotFound, ValidationFailed
 from returndesk.domain.ids import new_id
 from returndesk.domain.orders import MARKET_LANGUAGES, Order, OrderLine, Shipment
+from returndesk.domain.policy.engine import line_returnability
 from returndesk.domain.stores import normalize_email
 from returndesk.services.ports import CaseSummary, Clock, UnitOfWorkFactory
 from returndesk.services.principal import Principal
@@ -48,6 +49,7 @@ class OrderInput:
     language: str | None = None  # default: the market's main language
     shipments: tuple[ShipmentInput, ...] = ()
     buyer_name: str = ""
+    shipping_paid: int = 0  # minor units paid for outbound delivery
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,7 @@ def build_order(store_id: str, data: OrderInput, existing: Order | None) -> Orde
         language=language,
         placed_at=data.placed_at,
         buyer_name=data.buyer_name.strip()[:200],
+        shipping_paid=data.shipping_paid,
         lines=[
             OrderLine(
                 id=old_lines.get(li.sku, new_id()),
@@ -151,10 +154,9 @@ def get_order(
         principal.check_order(order.store_id, order.id)
         usage = uow.orders.line_usage(order.id)
         now = clock()
+        _, policy = uow.policies.active(store)
         returnability = {
-            line.sku: line_returnability(
-                order, line, usage.get(line.id, LineUsage()), store.policy, now
-            )
+            line.sku: line_returnability(order, line, usage.get(line.id, LineUsage()), policy, now)
             for line in order.lines
         }
         return OrderView(order, returnability, uow.cases.for_order(order.id))

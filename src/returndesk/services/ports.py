@@ -11,10 +11,11 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from returndesk.domain.cases.model import LineUsage, ReturnCase, TimelineEvent
-from returndesk.domain.cases.status import CaseStatus
+from returndesk.domain.cases.model import CaseLine, LineUsage, ReturnCase, TimelineEvent
+from returndesk.domain.cases.status import CaseStatus, Resolution
 from returndesk.domain.orders import Order
-from returndesk.domain.stores import StaffUser, Store, StorePolicy
+from returndesk.domain.policy.document import Policy
+from returndesk.domain.stores import StaffUser, Store
 
 
 class Clock(Protocol):
@@ -60,6 +61,18 @@ class CaseSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class ReplayItem:
+    case_id: str
+    number: str
+    created_at: datetime
+    buyer_email: str
+    preferred_resolution: Resolution
+    order: Order
+    lines: list[CaseLine]
+    decision: dict[str, Any] | None  # the engine's original decision on the case
+
+
+@dataclass(frozen=True, slots=True)
 class CasePage:
     items: list[CaseSummary]
     next_cursor: tuple[str, str] | None
@@ -89,7 +102,32 @@ class StoreRepository(Protocol):
     def get_by_slug(self, slug: str) -> Store | None: ...
     def list(self) -> list[Store]: ...
     def add(self, store: Store) -> None: ...
-    def save_policy(self, store_id: str, policy: StorePolicy) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyVersion:
+    store_id: str
+    version: int  # 0: the built-in default a new store starts with, never saved
+    document: dict[str, Any]
+    created_at: datetime | None
+    created_by: str
+    note: str
+
+
+class PolicyRepository(Protocol):
+    def active(self, store: Store) -> tuple[PolicyVersion, Policy]:
+        """The store's active version and its compiled form (cached per version)."""
+        ...
+
+    def get(self, store_id: str, version: int) -> PolicyVersion | None: ...
+    def list(self, store_id: str) -> list[PolicyVersion]: ...
+    def add(self, version: PolicyVersion) -> None:
+        """Save a new version and make it the active one."""
+        ...
+
+    def compile(self, document: dict[str, Any]) -> Policy:
+        """Check a document and compile its rules; raises PolicyInvalid."""
+        ...
 
 
 class StaffRepository(Protocol):
@@ -126,6 +164,15 @@ class CaseRepository(Protocol):
     def query(self, query: CaseQuery) -> CasePage: ...
     def for_order(self, order_id: str) -> list[CaseSummary]: ...
     def count_by_status(self, store_id: str | None) -> dict[CaseStatus, int]: ...
+    def buyer_history(self, store_id: str, email: str, since: datetime) -> tuple[int, int]:
+        """(returns opened, amount refunded) by this buyer since a moment, any status."""
+        ...
+
+    def replay(
+        self, store_id: str, since: datetime, after: tuple[datetime, str] | None, limit: int
+    ) -> list[ReplayItem]:
+        """A page of cases opened since a moment, oldest first, with what a decision needs."""
+        ...
 
 
 class IdempotencyRepository(Protocol):
@@ -150,6 +197,8 @@ class UnitOfWork(Protocol):
     def idempotency(self) -> IdempotencyRepository: ...
     @property
     def outbox(self) -> Outbox: ...
+    @property
+    def policies(self) -> PolicyRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

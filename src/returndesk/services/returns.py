@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from returndesk.domain.access import Permission, Role
 from returndesk.domain.cases.model import (
+    Actor,
     LineRequest,
     ReceiptLine,
     ReturnCase,
@@ -15,7 +17,10 @@ from returndesk.domain.cases.model import (
     TransitionRequest,
 )
 from returndesk.domain.cases.status import CaseStatus, Resolution
-from returndesk.domain.errors import Conflict, NotFound, StaleVersion
+from returndesk.domain.errors import Conflict, NotFound, StaleVersion, ValidationFailed
+from returndesk.domain.policy.decision import Decision, DecisionRequest, DeclineReason, Outcome
+from returndesk.domain.policy.engine import decide
+from returndesk.services.policies import claim_lines, history, whole_order
 from returndesk.services.ports import (
     CasePage,
     CaseQuery,
@@ -72,15 +77,34 @@ def open_return(
             previous = uow.idempotency.get(store.id, principal_key, idempotency_key)
             if previous is not None:
                 return _replay(uow, previous, command)
+        usage = uow.orders.line_usage(order.id)
+        now = clock()
         case = ReturnCase.open(
             order=order,
             requests=list(command.lines),
             preferred_resolution=command.preferred_resolution,
-            usage=uow.orders.line_usage(order.id),
-            policy=store.policy,
+            usage=usage,
             actor=principal.actor(),
-            now=clock(),
+            now=now,
         )
+        version, policy = uow.policies.active(store)
+        decision = decide(
+            DecisionRequest(
+                order=order,
+                lines=claim_lines(order, command.lines, usage),
+                requested_at=now,
+                preferred_resolution=command.preferred_resolution,
+                history=history(uow, policy, order, now),
+                whole_order=whole_order(order, command.lines, usage),
+            ),
+            policy,
+            version.version,
+        )
+        if decision.outcome is Outcome.decline:
+            raise _declined(decision)
+        case.record_decision(decision.to_dict(), Actor.system(), now)
+        if policy.auto_apply:
+            _move_on(case, decision, now)
         uow.cases.add(case)
         if idempotency_key is not None:
             uow.idempotency.add(
@@ -95,6 +119,47 @@ def open_return(
             )
         uow.commit()
         return Opened(case, replayed=False)
+
+
+def _declined(decision: Decision) -> ValidationFailed:
+    """A return the policy refuses is not filed: the buyer sees why, nothing is written."""
+    code = decision.decline_reason.value if decision.decline_reason else "declined"
+    reason = next((r for r in decision.reasons if r.code == code), None)
+    if reason is None:
+        reason = next((r for r in decision.reasons if r.sku), None)
+    data: dict[str, object] = {"legal_basis": list(decision.legal_basis)}
+    if reason is not None and reason.sku:
+        data["sku"] = reason.sku
+    detail = _DECLINE_TEXT.get(code, "the return policy does not allow this return")
+    if reason is not None and reason.sku:
+        detail = f"{reason.sku}: {detail}"
+    return ValidationFailed(detail, code=code, **data)
+
+
+_DECLINE_TEXT = {
+    DeclineReason.window_ended.value: "the return period has ended",
+    DeclineReason.final_sale.value: "final sale: it can be returned only if it is faulty",
+    DeclineReason.non_returnable.value: "this kind of item cannot be returned",
+    DeclineReason.blocked.value: "returns are not available for this order: contact the store",
+    DeclineReason.not_delivered.value: "nothing has been delivered yet",
+    DeclineReason.store_rule.value: "the store's return policy does not allow this return",
+}
+
+
+def _move_on(case: ReturnCase, decision: Decision, now: datetime) -> None:
+    """Move a new case on where the decision allows; anything else waits for a person."""
+    system = Actor.system()
+    note = f"Decided automatically (policy version {decision.policy_version})."
+    outcome = decision.outcome
+    if outcome in (Outcome.approve_return, Outcome.offer_exchange):
+        case.transition(system, TransitionRequest(CaseStatus.approved, None, note), now)
+        case.transition(system, TransitionRequest(CaseStatus.awaiting_return, None), now)
+    elif outcome is Outcome.approve_returnless:
+        case.transition(system, TransitionRequest(CaseStatus.approved, None, note), now)
+    elif outcome is Outcome.request_evidence:
+        kind = decision.evidence_requested.value if decision.evidence_requested else "evidence"
+        request = TransitionRequest(CaseStatus.needs_evidence, None, f"{note} Needed: {kind}.")
+        case.transition(system, request, now)
 
 
 def _replay(uow: UnitOfWork, previous: IdempotencyRecord, command: OpenReturn) -> Opened:
@@ -183,6 +248,34 @@ def transition_case(
                 receipt=command.receipt,
             ),
             clock(),
+        )
+        uow.cases.save(case, command.expected_version)
+        uow.commit()
+        return case, event
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideDecision:
+    case_id: str
+    outcome: Outcome
+    note: str
+    expected_version: int
+
+
+def override_decision(
+    uow_factory: UnitOfWorkFactory, clock: Clock, principal: Principal, command: OverrideDecision
+) -> tuple[ReturnCase, TimelineEvent]:
+    """An agent replaces the engine's outcome with a note; both stay on the timeline."""
+    principal.require(Permission.decision_override)
+    with uow_factory(write=True) as uow:
+        case = _load(uow, principal, command.case_id)
+        if case.version != command.expected_version:
+            raise StaleVersion(
+                "the case changed since you loaded it: reload and try again",
+                current_version=case.version,
+            )
+        event = case.override_decision(
+            command.outcome.value, command.note, principal.actor(), clock()
         )
         uow.cases.save(case, command.expected_version)
         uow.commit()

@@ -1,14 +1,11 @@
-"""Stores (tenants): the single-store default, creation, and the basic return policy."""
+"""Stores (tenants): the single-store default and creation. Policies: services/policies.py."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from returndesk.domain.access import Permission
 from returndesk.domain.errors import Conflict, NotFound, ValidationFailed
 from returndesk.domain.ids import new_id
 from returndesk.domain.money import check_currency
-from returndesk.domain.stores import Store, StorePolicy, check_slug
+from returndesk.domain.stores import Store, check_slug
 from returndesk.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from returndesk.services.principal import Principal
 
@@ -63,43 +60,3 @@ def ensure_default_store(uow_factory: UnitOfWorkFactory, clock: Clock) -> Store:
         if stores:
             return stores[0]
     return create_store(uow_factory, clock, slug="default", name="My store")
-
-
-def get_policy(
-    uow_factory: UnitOfWorkFactory, principal: Principal, slug: str | None
-) -> StorePolicy:
-    principal.require(Permission.policy_read)
-    with uow_factory() as uow:
-        return resolve_store(uow, principal, slug).policy
-
-
-def update_policy(
-    uow_factory: UnitOfWorkFactory,
-    principal: Principal,
-    slug: str | None,
-    *,
-    return_window_days: int | None = None,
-    fault_window_days: int | None = None,
-    non_returnable_categories: frozenset[str] | None = None,
-) -> StorePolicy:
-    principal.require(Permission.policy_write)
-    with uow_factory() as uow:
-        store = resolve_store(uow, principal, slug)
-        current = store.policy
-        policy = replace(
-            current,
-            return_window_days=(
-                current.return_window_days if return_window_days is None else return_window_days
-            ),
-            fault_window_days=(
-                current.fault_window_days if fault_window_days is None else fault_window_days
-            ),
-            non_returnable_categories=(
-                current.non_returnable_categories
-                if non_returnable_categories is None
-                else frozenset(c.strip().lower() for c in non_returnable_categories if c.strip())
-            ),
-        )
-        uow.stores.save_policy(store.id, policy)
-        uow.commit()
-        return policy

@@ -28,8 +28,13 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/returns/{case_id}"): Permission.case_read,
     ("GET", "/api/v1/returns/{case_id}/timeline"): Permission.case_read,
     ("POST", "/api/v1/returns/{case_id}/transitions"): Permission.case_transition,
+    ("POST", "/api/v1/returns/{case_id}/decision/override"): Permission.decision_override,
     ("GET", "/api/v1/policy"): Permission.policy_read,
     ("PUT", "/api/v1/policy"): Permission.policy_write,
+    ("GET", "/api/v1/policy/versions"): Permission.policy_read,
+    ("GET", "/api/v1/policy/versions/{number}"): Permission.policy_read,
+    ("POST", "/api/v1/policy/evaluate"): Permission.policy_read,
+    ("POST", "/api/v1/policy/simulate"): Permission.policy_write,
     ("GET", "/api/v1/staff"): Permission.staff_read,
     ("POST", "/api/v1/staff"): Permission.staff_write,
 }

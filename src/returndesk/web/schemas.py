@@ -12,7 +12,6 @@ from returndesk.domain.cases.model import ReturnCase, TimelineEvent
 from returndesk.domain.cases.reasons import ReasonCode
 from returndesk.domain.cases.status import CaseStatus, ReceiptCondition, Resolution
 from returndesk.domain.cases.transitions import allowed_targets
-from returndesk.domain.stores import StorePolicy
 from returndesk.services.ports import CaseSummary
 
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -105,6 +104,7 @@ class OrderIn(Body):
     buyer_name: Name = ""
     lines: list[LineIn] = Field(min_length=1, max_length=500)
     shipments: list[ShipmentIn] = Field(default_factory=list, max_length=50)
+    shipping_paid: MinorUnits = 0
     store: Slug | None = None
 
 
@@ -135,13 +135,6 @@ class TransitionIn(Body):
     lines: list[ReceiptLineIn] = Field(default_factory=list, max_length=500)
 
 
-class PolicyIn(Body):
-    return_window_days: Annotated[StrictInt, Field(ge=0, le=3650)] | None = None
-    fault_window_days: Annotated[StrictInt, Field(ge=0, le=3650)] | None = None
-    non_returnable_categories: list[Label] | None = Field(default=None, max_length=200)
-    store: Slug | None = None
-
-
 class StaffIn(Body):
     email: Email
     role: Role
@@ -156,12 +149,24 @@ def money(amount: int | None, currency: str) -> dict[str, Any] | None:
     return None if amount is None else {"amount": amount, "currency": currency}
 
 
-def policy_out(policy: StorePolicy) -> dict[str, Any]:
-    return {
-        "return_window_days": policy.return_window_days,
-        "fault_window_days": policy.fault_window_days,
-        "non_returnable_categories": sorted(policy.non_returnable_categories),
-    }
+# What a buyer may see of a decision: the outcome and the money, not the fraud signals.
+_BUYER_DECISION_KEYS = (
+    "outcome",
+    "decline_reason",
+    "refund",
+    "return_shipping_paid_by",
+    "evidence_requested",
+    "legal_basis",
+    "return_address",
+)
+
+
+def decision_out(decision: dict[str, Any] | None, role: Role | None) -> dict[str, Any] | None:
+    if decision is None:
+        return None
+    if role is Role.buyer:
+        return {key: decision.get(key) for key in _BUYER_DECISION_KEYS}
+    return decision
 
 
 def case_out(case: ReturnCase, role: Role | None) -> dict[str, Any]:
@@ -195,6 +200,7 @@ def case_out(case: ReturnCase, role: Role | None) -> dict[str, Any]:
         "refund_amount": money(case.refund_amount, case.currency),
         "refunded_amount": money(case.refunded_amount, case.currency),
         "allowed_transitions": [s.value for s in allowed_targets(case.status, role)],
+        "decision": decision_out(case.decision, role),
     }
 
 
@@ -216,7 +222,13 @@ def summary_out(item: CaseSummary) -> dict[str, Any]:
     }
 
 
-def event_out(event: TimelineEvent) -> dict[str, Any]:
+def event_out(event: TimelineEvent, role: Role | None = None) -> dict[str, Any]:
+    """A timeline entry; buyers get the decision without fraud signals, and no staff notes."""
+    data, note = event.data, event.note
+    if role is Role.buyer and event.kind == "decision_made":
+        data = decision_out(event.data, role) or {}
+    if role is Role.buyer and event.kind == "decision_overridden":
+        note = ""
     return {
         "id": event.id,
         "at": event.at.isoformat(),
@@ -229,6 +241,6 @@ def event_out(event: TimelineEvent) -> dict[str, Any]:
         },
         "from_status": event.from_status.value if event.from_status else None,
         "to_status": event.to_status.value if event.to_status else None,
-        "note": event.note,
-        "data": event.data,
+        "note": note,
+        "data": data,
     }

@@ -162,10 +162,15 @@ def _buyer_asks_for_a_return(
     expect(page.get_by_test_id("next-step")).to_have_text(
         pt("We have your request and will review it shortly.")
     )
+    # The policy decided at once (it only suggests here: a person still approves).
+    expect(page.get_by_test_id("buyer-decision")).to_have_attribute(
+        "data-outcome", "approve_return"
+    )
     entries = page.get_by_test_id("timeline-entry")
-    expect(entries).to_have_count(1)
+    expect(entries).to_have_count(2)
     expect(entries.first).to_have_attribute("data-kind", "case_opened")
     expect(entries.first).to_contain_text(pt("Return requested"))
+    expect(entries.nth(1)).to_have_attribute("data-kind", "decision_made")
     expect(page.get_by_test_id("cancel-return")).to_have_text(pt("Cancel this return"))
     _no_sideways_scroll(page)
     page.screenshot(path=str(shots / "buyer-case.png"), full_page=True)
@@ -271,7 +276,7 @@ def _buyer_sees_the_news(context: BrowserContext, case_id: str, pt: Catalogue, s
     expect(status).to_have_attribute("data-status", "awaiting_return")
     expect(status).to_have_text(pt("Waiting for your parcel"))
     entries = page.get_by_test_id("timeline-entry")
-    expect(entries).to_have_count(3)
+    expect(entries).to_have_count(4)  # opened, decided, approved, awaiting the parcel
     approved = page.locator('[data-testid="timeline-entry"][data-to="approved"]')
     expect(approved).to_contain_text(f"{pt('Requested')} → {pt('Approved')}")
     expect(approved).to_contain_text(pt("Agent"))  # staff show as their role to buyers

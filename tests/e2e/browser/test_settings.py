@@ -1,4 +1,4 @@
-"""An admin runs the store from the console, in Chinese: policy, staff accounts, order import."""
+"""An admin runs the store from the console, in Chinese: policy card, staff accounts, import."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from returndesk.adapters.db.tables import orders
 from returndesk.bootstrap import Container
 from returndesk.domain.access import Role
+from returndesk.services.policies import get_active, save_policy
 from returndesk.services.principal import SYSTEM
 from returndesk.services.staff import authenticate, create_staff_user
-from returndesk.services.stores import get_policy
 from servers.live import LiveServer
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "shopify_orders.csv"
@@ -39,7 +39,7 @@ def _log_in(browser: Browser, server: LiveServer, email: str, **context: Any) ->
 
 
 @pytest.mark.browser
-def test_an_admin_sets_policy_adds_staff_and_imports_orders_in_chinese(
+def test_an_admin_sees_the_policy_adds_staff_and_imports_orders_in_chinese(
     browser: Browser,
     browser_server: LiveServer,
     sqlite_container: Container,
@@ -47,20 +47,21 @@ def test_an_admin_sets_policy_adds_staff_and_imports_orders_in_chinese(
     shots: Path,
 ) -> None:
     container = sqlite_container
+    document = {"windows": {"change_of_mind_days": 14, "fault_days": 365}}
+    save_policy(container.uow, container.clock, SYSTEM, None, document, note="14 days")
     _user(container, "boss@store.example", Role.admin, language="zh")
     page = _log_in(browser, browser_server, "boss@store.example", locale="zh-CN")
     expect(page.locator("html")).to_have_attribute("lang", "zh")
     page.get_by_test_id("nav-settings").click()
     expect(page.locator("h1")).to_have_text(zh("Settings"))
 
-    # Policy: a 14-day window, hygiene and custom items final sale.
-    page.get_by_test_id("return-window").fill("14")
-    page.get_by_test_id("final-sale-categories").fill("Hygiene, custom")
-    page.get_by_test_id("policy-save").click()
-    expect(page.get_by_test_id("message")).to_have_text(zh("The return policy was saved."))
-    policy = get_policy(container.uow, SYSTEM, None)
-    assert policy.return_window_days == 14
-    assert policy.non_returnable_categories == frozenset({"hygiene", "custom"})
+    # Policy: the settings show the active version and lead to the editor (its own page).
+    card = page.get_by_test_id("policy-card")
+    expect(card).to_contain_text(zh("Return policy"))
+    expect(card).to_contain_text(zh("Active version: %(version)s") % {"version": 1})
+    expect(page.get_by_test_id("open-policy")).to_have_attribute("href", "/console/policy")
+    expect(page.get_by_test_id("open-policy")).to_have_text(zh("Open the policy editor"))
+    expect(page.get_by_test_id("policy-form")).to_have_count(0)
 
     # Staff: a too-short password is refused and what was typed stays; then it works.
     page.get_by_test_id("staff-email").fill("dock@store.example")
@@ -113,7 +114,9 @@ def test_each_role_sees_only_the_settings_it_may_use(
 
     lead = _log_in(browser, browser_server, "lead@store.example")
     lead.get_by_test_id("nav-settings").click()
-    expect(lead.get_by_test_id("policy-save")).to_be_visible()
+    expect(lead.get_by_test_id("policy-card")).to_contain_text("Active version: 0")
+    expect(lead.get_by_test_id("open-policy")).to_be_visible()
+    expect(lead.get_by_test_id("policy-form")).to_have_count(0)
     expect(lead.get_by_test_id("staff-table")).to_be_visible()
     expect(lead.get_by_test_id("staff-form")).to_have_count(0)
     expect(lead.get_by_test_id("import-form")).to_have_count(0)
@@ -122,9 +125,9 @@ def test_each_role_sees_only_the_settings_it_may_use(
     expect(dock.get_by_test_id("nav-settings")).to_have_count(0)
     dock.goto("/console/admin")
     expect(dock).to_have_url(f"{browser_server.url}/console")
-    # A forged post to the policy form is refused too.
+    # The old policy form is gone: a post to it changes nothing.
     response = dock.request.post(
         "/console/admin/policy", form={"csrf": "x", "return_window_days": "1"}
     )
-    assert response.url.endswith("/console/login") or response.status in (400, 403)
-    assert get_policy(sqlite_container.uow, SYSTEM, None).return_window_days == 30
+    assert response.status in (404, 405)
+    assert get_active(sqlite_container.uow, SYSTEM, None).version == 0

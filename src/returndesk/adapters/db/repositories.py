@@ -28,6 +28,7 @@ from returndesk.adapters.db.tables import (
     order_lines,
     orders,
     outbox,
+    policy_versions,
     return_case_lines,
     return_cases,
     shipments,
@@ -35,6 +36,7 @@ from returndesk.adapters.db.tables import (
     stores,
 )
 from returndesk.adapters.db.types import UTCDateTime
+from returndesk.adapters.rules.compiler import PolicyCompiler
 from returndesk.domain.access import Role
 from returndesk.domain.cases.model import (
     Actor,
@@ -48,30 +50,17 @@ from returndesk.domain.cases.status import CaseStatus, ReceiptCondition, Resolut
 from returndesk.domain.errors import StaleVersion
 from returndesk.domain.ids import new_id
 from returndesk.domain.orders import Order, OrderLine, Shipment
-from returndesk.domain.stores import StaffUser, Store, StorePolicy
+from returndesk.domain.policy.document import DEFAULT_DOCUMENT, Policy
+from returndesk.domain.stores import StaffUser, Store
 from returndesk.services.ports import (
     CasePage,
     CaseQuery,
     CaseSummary,
     IdempotencyRecord,
     OutboxMessage,
+    PolicyVersion,
+    ReplayItem,
 )
-
-
-def _policy_to_json(policy: StorePolicy) -> dict[str, Any]:
-    return {
-        "return_window_days": policy.return_window_days,
-        "fault_window_days": policy.fault_window_days,
-        "non_returnable_categories": sorted(policy.non_returnable_categories),
-    }
-
-
-def _policy_from_json(data: dict[str, Any]) -> StorePolicy:
-    return StorePolicy(
-        return_window_days=int(data.get("return_window_days", 30)),
-        fault_window_days=int(data.get("fault_window_days", 365)),
-        non_returnable_categories=frozenset(data.get("non_returnable_categories", [])),
-    )
 
 
 def _store(row: Row[Any]) -> Store:
@@ -82,7 +71,7 @@ def _store(row: Row[Any]) -> Store:
         default_currency=row.default_currency,
         timezone=row.timezone,
         created_at=row.created_at,
-        policy=_policy_from_json(row.policy),
+        policy_version=row.policy_version,
     )
 
 
@@ -109,15 +98,78 @@ class SqlStoreRepository:
                 name=store.name,
                 default_currency=store.default_currency,
                 timezone=store.timezone,
-                policy=_policy_to_json(store.policy),
+                policy=DEFAULT_DOCUMENT,
+                policy_version=0,
                 created_at=store.created_at,
             )
         )
 
-    def save_policy(self, store_id: str, policy: StorePolicy) -> None:
-        self._conn.execute(
-            update(stores).where(stores.c.id == store_id).values(policy=_policy_to_json(policy))
+
+def _policy_version(row: Row[Any]) -> PolicyVersion:
+    return PolicyVersion(
+        store_id=row.store_id,
+        version=row.version,
+        document=dict(row.document),
+        created_at=row.created_at,
+        created_by=row.created_by,
+        note=row.note,
+    )
+
+
+class SqlPolicyRepository:
+    """Versions of each store's policy document; `stores.policy` mirrors the active one."""
+
+    def __init__(self, conn: Connection, compiler: PolicyCompiler) -> None:
+        self._conn = conn
+        self._compiler = compiler
+
+    def active(self, store: Store) -> tuple[PolicyVersion, Policy]:
+        row = self._conn.execute(
+            select(stores.c.policy, stores.c.policy_version).where(stores.c.id == store.id)
+        ).one()
+        document = dict(row.policy)
+        version = PolicyVersion(store.id, row.policy_version, document, None, "", "")
+        if row.policy_version:
+            saved = self.get(store.id, row.policy_version)
+            if saved is not None:
+                version = saved
+        return version, self._compiler.cached(store.id, row.policy_version, document)
+
+    def get(self, store_id: str, version: int) -> PolicyVersion | None:
+        row = self._conn.execute(
+            select(policy_versions).where(
+                policy_versions.c.store_id == store_id, policy_versions.c.version == version
+            )
+        ).first()
+        return _policy_version(row) if row else None
+
+    def list(self, store_id: str) -> list[PolicyVersion]:
+        rows = self._conn.execute(
+            select(policy_versions)
+            .where(policy_versions.c.store_id == store_id)
+            .order_by(policy_versions.c.version.desc())
         )
+        return [_policy_version(r) for r in rows]
+
+    def add(self, version: PolicyVersion) -> None:
+        self._conn.execute(
+            insert(policy_versions).values(
+                store_id=version.store_id,
+                version=version.version,
+                document=version.document,
+                created_at=version.created_at,
+                created_by=version.created_by,
+                note=version.note,
+            )
+        )
+        self._conn.execute(
+            update(stores)
+            .where(stores.c.id == version.store_id)
+            .values(policy=version.document, policy_version=version.version)
+        )
+
+    def compile(self, document: dict[str, Any]) -> Policy:
+        return self._compiler.compile(document)
 
 
 def _staff(row: Row[Any]) -> StaffUser:
@@ -181,27 +233,19 @@ class SqlOrderRepository:
         self._conn = conn
 
     def _load(self, row: Row[Any] | None) -> Order | None:
-        if row is None:
-            return None
-        lines = self._conn.execute(
+        return None if row is None else self.load_many([row])[0]
+
+    def load_many(self, rows: Sequence[Row[Any]]) -> list[Order]:
+        """Orders from their rows, with lines and shipments read in two queries for all."""
+        ids = [row.id for row in rows]
+        lines: dict[str, list[OrderLine]] = {i: [] for i in ids}
+        ships: dict[str, list[Shipment]] = {i: [] for i in ids}
+        for ln in self._conn.execute(
             select(order_lines)
-            .where(order_lines.c.order_id == row.id)
-            .order_by(order_lines.c.position)
-        ).all()
-        ships = self._conn.execute(
-            select(shipments).where(shipments.c.order_id == row.id).order_by(shipments.c.shipped_at)
-        ).all()
-        return Order(
-            id=row.id,
-            store_id=row.store_id,
-            number=row.number,
-            email=row.email,
-            market=row.market,
-            currency=row.currency,
-            language=row.language,
-            placed_at=row.placed_at,
-            buyer_name=row.buyer_name,
-            lines=[
+            .where(order_lines.c.order_id.in_(ids))
+            .order_by(order_lines.c.order_id, order_lines.c.position)
+        ):
+            lines[ln.order_id].append(
                 OrderLine(
                     id=ln.id,
                     sku=ln.sku,
@@ -212,19 +256,38 @@ class SqlOrderRepository:
                     category=ln.category,
                     serial_numbers=tuple(ln.serial_numbers),
                 )
-                for ln in lines
-            ],
-            shipments=[
+            )
+        for sh in self._conn.execute(
+            select(shipments)
+            .where(shipments.c.order_id.in_(ids))
+            .order_by(shipments.c.order_id, shipments.c.shipped_at)
+        ):
+            ships[sh.order_id].append(
                 Shipment(
-                    id=s.id,
-                    carrier=s.carrier,
-                    tracking_number=s.tracking_number,
-                    shipped_at=s.shipped_at,
-                    delivered_at=s.delivered_at,
+                    id=sh.id,
+                    carrier=sh.carrier,
+                    tracking_number=sh.tracking_number,
+                    shipped_at=sh.shipped_at,
+                    delivered_at=sh.delivered_at,
                 )
-                for s in ships
-            ],
-        )
+            )
+        return [
+            Order(
+                id=row.id,
+                store_id=row.store_id,
+                number=row.number,
+                email=row.email,
+                market=row.market,
+                currency=row.currency,
+                language=row.language,
+                placed_at=row.placed_at,
+                buyer_name=row.buyer_name,
+                shipping_paid=row.shipping_paid,
+                lines=lines[row.id],
+                shipments=ships[row.id],
+            )
+            for row in rows
+        ]
 
     def get_by_number(self, store_id: str, number: str) -> Order | None:
         return self._load(
@@ -284,6 +347,7 @@ class SqlOrderRepository:
             "currency": order.currency,
             "language": order.language,
             "placed_at": order.placed_at,
+            "shipping_paid": order.shipping_paid,
         }
 
     def add(self, order: Order) -> None:
@@ -475,6 +539,20 @@ def _search(term: str, store_id: str | None) -> ColumnElement[bool]:
     return c.id.in_(union(by_number, other))
 
 
+def _case_line(r: Row[Any]) -> CaseLine:
+    return CaseLine(
+        order_line_id=r.order_line_id,
+        sku=r.sku,
+        title=r.title,
+        quantity=r.quantity,
+        reason=ReasonCode(r.reason),
+        comment=r.comment,
+        refundable_amount=r.refundable_amount,
+        received_quantity=r.received_quantity,
+        condition=ReceiptCondition(r.condition) if r.condition else None,
+    )
+
+
 class SqlCaseRepository:
     def __init__(self, conn: Connection, outbox_: SqlOutbox) -> None:
         self._conn = conn
@@ -486,19 +564,62 @@ class SqlCaseRepository:
             .where(return_case_lines.c.case_id == case_id)
             .order_by(return_case_lines.c.position)
         )
-        return [
-            CaseLine(
-                order_line_id=r.order_line_id,
-                sku=r.sku,
-                title=r.title,
-                quantity=r.quantity,
-                reason=ReasonCode(r.reason),
-                comment=r.comment,
-                refundable_amount=r.refundable_amount,
-                received_quantity=r.received_quantity,
-                condition=ReceiptCondition(r.condition) if r.condition else None,
+        return [_case_line(r) for r in rows]
+
+    def buyer_history(self, store_id: str, email: str, since: datetime) -> tuple[int, int]:
+        row = self._conn.execute(
+            select(func.count(), func.coalesce(func.sum(return_cases.c.refunded_amount), 0)).where(
+                return_cases.c.store_id == store_id,
+                return_cases.c.buyer_email == email,
+                return_cases.c.created_at >= since,
             )
-            for r in rows
+        ).one()
+        return int(row[0]), int(row[1])
+
+    def replay(
+        self, store_id: str, since: datetime, after: tuple[datetime, str] | None, limit: int
+    ) -> list[ReplayItem]:
+        conds: list[ColumnElement[bool]] = [
+            return_cases.c.store_id == store_id,
+            return_cases.c.created_at >= since,
+        ]
+        if after is not None:
+            key = tuple_(return_cases.c.created_at, return_cases.c.id)
+            conds.append(
+                key
+                > tuple_(literal(after[0], UTCDateTime), literal(after[1], return_cases.c.id.type))
+            )
+        cases = self._conn.execute(
+            select(return_cases)
+            .where(*conds)
+            .order_by(return_cases.c.created_at, return_cases.c.id)
+            .limit(limit)
+        ).all()
+        if not cases:
+            return []
+        lines: dict[str, list[CaseLine]] = {c.id: [] for c in cases}
+        for r in self._conn.execute(
+            select(return_case_lines)
+            .where(return_case_lines.c.case_id.in_(list(lines)))
+            .order_by(return_case_lines.c.case_id, return_case_lines.c.position)
+        ):
+            lines[r.case_id].append(_case_line(r))
+        order_ids = sorted({c.order_id for c in cases})
+        order_rows = self._conn.execute(select(orders).where(orders.c.id.in_(order_ids))).all()
+        loaded = SqlOrderRepository(self._conn).load_many(order_rows)
+        by_id = {o.id: o for o in loaded}
+        return [
+            ReplayItem(
+                case_id=c.id,
+                number=c.number,
+                created_at=c.created_at,
+                buyer_email=c.buyer_email,
+                preferred_resolution=Resolution(c.preferred_resolution),
+                order=by_id[c.order_id],
+                lines=lines[c.id],
+                decision=c.decision,
+            )
+            for c in cases
         ]
 
     def get(self, case_id: str) -> ReturnCase | None:
@@ -524,10 +645,13 @@ class SqlCaseRepository:
             holds_quantity=row.holds_quantity,
             refund_amount=row.refund_amount,
             refunded_amount=row.refunded_amount,
+            decision=row.decision,
         )
 
     def _row_values(self, case: ReturnCase) -> dict[str, Any]:
         return {
+            "decision": case.decision,
+            "decision_outcome": case.decision["outcome"] if case.decision else None,
             "status": case.status.value,
             "holds_quantity": case.holds_quantity,
             "refund_amount": case.refund_amount,

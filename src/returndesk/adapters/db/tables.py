@@ -38,8 +38,21 @@ stores = Table(
     Column("name", String(200), nullable=False),
     Column("default_currency", String(3), nullable=False),
     Column("timezone", String(64), nullable=False),
-    Column("policy", JSON, nullable=False),
+    Column("policy", JSON, nullable=False),  # the active policy document (see policy_versions)
     Column("created_at", UTCDateTime, nullable=False),
+    Column("policy_version", Integer, nullable=False, server_default="0"),
+)
+
+# Every saved version of a store's policy document; the highest is the active one.
+policy_versions = Table(
+    "policy_versions",
+    metadata,
+    Column("store_id", ID, ForeignKey("stores.id"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("document", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("note", String(2000), nullable=False),
 )
 
 staff_users = Table(
@@ -70,6 +83,7 @@ orders = Table(
     Column("language", String(8), nullable=False),
     Column("placed_at", UTCDateTime, nullable=False),
     Column("lock_version", Integer, nullable=False),
+    Column("shipping_paid", BigInteger, nullable=False, server_default="0"),
     UniqueConstraint("store_id", "number", name="uq_orders_store_number"),
 )
 
@@ -121,6 +135,8 @@ return_cases = Table(
     Column("refundable_total", BigInteger, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("decision", JSON, nullable=True),
+    Column("decision_outcome", String(32), nullable=True),
     # The queue: every filter combination leads with the store and ends in the sort key + id.
     Index("ix_cases_store_created", "store_id", "created_at", "id"),
     Index("ix_cases_store_updated", "store_id", "updated_at", "id"),
@@ -129,6 +145,7 @@ return_cases = Table(
     Index("ix_cases_store_language_created", "store_id", "language", "created_at", "id"),
     Index("ix_cases_order_number", "store_id", "order_number"),
     Index("ix_cases_buyer_email", "store_id", "buyer_email"),
+    Index("ix_cases_store_outcome_created", "store_id", "decision_outcome", "created_at", "id"),
 )
 
 return_case_lines = Table(

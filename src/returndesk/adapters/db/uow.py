@@ -13,9 +13,11 @@ from returndesk.adapters.db.repositories import (
     SqlIdempotencyRepository,
     SqlOrderRepository,
     SqlOutbox,
+    SqlPolicyRepository,
     SqlStaffRepository,
     SqlStoreRepository,
 )
+from returndesk.adapters.rules.compiler import PolicyCompiler
 from returndesk.domain.errors import Busy, Conflict
 
 
@@ -26,9 +28,11 @@ class SqlUnitOfWork:
     cases: SqlCaseRepository
     idempotency: SqlIdempotencyRepository
     outbox: SqlOutbox
+    policies: SqlPolicyRepository
 
-    def __init__(self, engine: Engine, *, write: bool = False) -> None:
+    def __init__(self, engine: Engine, compiler: PolicyCompiler, *, write: bool = False) -> None:
         self._engine = engine
+        self._compiler = compiler
         self._write = write
         self._conn: Connection | None = None
 
@@ -45,6 +49,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(conn)
         self.cases = SqlCaseRepository(conn, self.outbox)
         self.idempotency = SqlIdempotencyRepository(conn)
+        self.policies = SqlPolicyRepository(conn, self._compiler)
         return self
 
     def __exit__(
@@ -81,11 +86,12 @@ class SqlUnitOfWork:
 
 
 class SqlUnitOfWorkFactory:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, compiler: PolicyCompiler | None = None) -> None:
         self.engine = engine
+        self.compiler = compiler or PolicyCompiler()
 
     def __call__(self, *, write: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, write=write)
+        return SqlUnitOfWork(self.engine, self.compiler, write=write)
 
 
 def _is_unique_violation(exc: IntegrityError) -> bool:

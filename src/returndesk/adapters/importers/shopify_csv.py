@@ -18,7 +18,7 @@ Decisions worth knowing:
   share of the order-level discount. The order-level discount is Discount Amount less the sum of
   the order's Lineitem discounts, kept within 0 and the lines' net total. It is allocated
   cumulatively in proportion to each line's net (after its own discount), so the shares add up
-  exactly and no line is paid less than 0.
+  exactly and no line is paid less than 0. shipping_paid is the Shipping column (0 if absent).
 * A line with an empty Lineitem sku gets the sku "NAME:" + its Lineitem name (whitespace
   collapsed, cut to 100 characters), so importing the same export again finds the same line.
   Two lines of one order with the same sku are rejected ("duplicate_sku").
@@ -75,6 +75,7 @@ CURRENCY = "Currency"
 SUBTOTAL = "Subtotal"
 TOTAL = "Total"
 DISCOUNT_AMOUNT = "Discount Amount"
+SHIPPING = "Shipping"
 SHIPPING_METHOD = "Shipping Method"
 CREATED_AT = "Created at"
 LINEITEM_QUANTITY = "Lineitem quantity"
@@ -107,6 +108,7 @@ _OPTIONAL_COLUMNS = (
     FINANCIAL_STATUS,
     SUBTOTAL,
     TOTAL,
+    SHIPPING,
     SHIPPING_METHOD,
     BILLING_NAME,
     BILLING_COUNTRY,
@@ -289,6 +291,7 @@ class _Head:
     placed_at: datetime
     fulfilled_at: datetime | None
     discount: int
+    shipping: int
     carrier: str
     buyer_name: str
 
@@ -366,6 +369,7 @@ def _build_order(number: str, rows: list[_Row]) -> tuple[OrderInput | None, list
         market=head.market,
         currency=head.currency,
         placed_at=head.placed_at,
+        shipping_paid=head.shipping,
         lines=tuple(
             LineInput(
                 sku=line.sku,
@@ -447,6 +451,7 @@ def _parse_head(number: str, row: _Row) -> _Head:
         placed_at=placed_at,
         fulfilled_at=_datetime(row, FULFILLED_AT),
         discount=_amount(row, DISCOUNT_AMOUNT, currency, required=False),
+        shipping=_amount(row, SHIPPING, currency, required=False),
         carrier=row.get(SHIPPING_METHOD) or "unknown",
         buyer_name=row.get(BILLING_NAME) or row.get(SHIPPING_NAME),
     )

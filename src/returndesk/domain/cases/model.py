@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from returndesk.domain.access import Role
-from returndesk.domain.cases.reasons import FAULT_REASONS, ReasonCode
+from returndesk.domain.cases.reasons import ReasonCode
 from returndesk.domain.cases.status import (
     RELEASES_QUANTITY,
     CaseStatus,
@@ -19,7 +19,6 @@ from returndesk.domain.errors import InvalidTransition, PermissionDenied, Valida
 from returndesk.domain.ids import new_id, new_reference
 from returndesk.domain.money import prorated_share
 from returndesk.domain.orders import Order, OrderLine
-from returndesk.domain.stores import StorePolicy
 
 MAX_COMMENT = 2000
 MAX_NOTE = 4000
@@ -109,49 +108,6 @@ class Returnability:
     blocked_code: str | None  # why nothing can be returned now, if so
 
 
-def line_returnability(
-    order: Order, line: OrderLine, usage: LineUsage, policy: StorePolicy, now: datetime
-) -> Returnability:
-    delivered = order.delivered_at
-    cm_until = delivered + timedelta(days=policy.return_window_days) if delivered else None
-    fault_until = delivered + timedelta(days=policy.fault_window_days) if delivered else None
-    remaining = line.quantity - usage.quantity
-    final_sale = line.category in policy.non_returnable_categories
-    blocked: str | None = None
-    if remaining <= 0:
-        blocked = "already_returned"
-    elif fault_until is not None and now > fault_until:
-        blocked = "outside_return_window"
-    return Returnability(line.sku, max(remaining, 0), cm_until, fault_until, final_sale, blocked)
-
-
-def check_reason_allowed(r: Returnability, reason: ReasonCode, now: datetime) -> None:
-    if r.blocked_code == "already_returned":
-        raise ValidationFailed(
-            f"every unit of {r.sku} is already in a return",
-            code="quantity_exceeds_purchased",
-            sku=r.sku,
-        )
-    if reason in FAULT_REASONS:
-        if r.fault_until is not None and now > r.fault_until:
-            raise ValidationFailed(
-                f"{r.sku} is past the period for reporting faults",
-                code="outside_return_window",
-                sku=r.sku,
-            )
-        return
-    if r.final_sale:
-        raise ValidationFailed(
-            f"{r.sku} is final sale: it can be returned only if it is faulty",
-            code="final_sale",
-            sku=r.sku,
-        )
-    if r.change_of_mind_until is not None and now > r.change_of_mind_until:
-        raise ValidationFailed(
-            f"{r.sku} is past its return window", code="outside_return_window", sku=r.sku
-        )
-
-
 @dataclass(slots=True)
 class ReturnCase:
     id: str
@@ -172,6 +128,7 @@ class ReturnCase:
     holds_quantity: bool = True
     refund_amount: int | None = None
     refunded_amount: int | None = None
+    decision: dict[str, Any] | None = None  # the latest decision (engine or override), as data
     new_events: list[TimelineEvent] = field(default_factory=list)
 
     @classmethod
@@ -182,7 +139,6 @@ class ReturnCase:
         requests: list[LineRequest],
         preferred_resolution: Resolution,
         usage: dict[str, LineUsage],
-        policy: StorePolicy,
         actor: Actor,
         now: datetime,
     ) -> ReturnCase:
@@ -202,14 +158,19 @@ class ReturnCase:
                 )
             line = order.line_by_sku(req.sku)
             used = usage.get(line.id, LineUsage())
-            r = line_returnability(order, line, used, policy, now)
-            check_reason_allowed(r, req.reason, now)
-            if not 1 <= req.quantity <= r.returnable_quantity:
+            returnable = max(line.quantity - used.quantity, 0)
+            if returnable == 0:
                 raise ValidationFailed(
-                    f"you can return 1 to {r.returnable_quantity} of {req.sku}",
+                    f"every unit of {req.sku} is already in a return",
                     code="quantity_exceeds_purchased",
                     sku=req.sku,
-                    returnable=r.returnable_quantity,
+                )
+            if not 1 <= req.quantity <= returnable:
+                raise ValidationFailed(
+                    f"you can return 1 to {returnable} of {req.sku}",
+                    code="quantity_exceeds_purchased",
+                    sku=req.sku,
+                    returnable=returnable,
                     requested=req.quantity,
                 )
             lines.append(
@@ -329,6 +290,41 @@ class ReturnCase:
             to_status=req.to,
             note=req.note.strip(),
             data=data,
+        )
+
+    def record_decision(self, decision: dict[str, Any], actor: Actor, now: datetime) -> None:
+        """Store the engine's decision on the case and its timeline (reproducible: all inputs
+        that matter are in it, with the policy version)."""
+        self.decision = decision
+        self.updated_at = now
+        self._record(now, "decision_made", actor, data=decision)
+
+    def override_decision(
+        self, outcome: str, note: str, actor: Actor, now: datetime
+    ) -> TimelineEvent:
+        """A person replaces the engine's outcome; the note and the previous outcome are kept."""
+        if self.decision is None:
+            raise InvalidTransition("this case has no decision to override", code="no_decision")
+        if not note.strip():
+            raise ValidationFailed("an override needs a note saying why", code="note_required")
+        if len(note) > MAX_NOTE:
+            raise ValidationFailed("the note is too long", code="note_too_long")
+        previous = self.decision.get("outcome")
+        if previous == outcome:
+            raise ValidationFailed(f"the decision already is {outcome}", code="override_unchanged")
+        self.decision = {
+            **self.decision,
+            "outcome": outcome,
+            "decline_reason": self.decision.get("decline_reason") if outcome == "decline" else None,
+            "overridden": {"from": previous, "by": actor.name, "note": note.strip()},
+        }
+        self.updated_at = now
+        return self._record(
+            now,
+            "decision_overridden",
+            actor,
+            note=note.strip(),
+            data={"from": previous, "to": outcome},
         )
 
     def _check_receipt(self, receipt: tuple[ReceiptLine, ...]) -> None:

@@ -1,16 +1,15 @@
-"""Store administration: return policy basics, staff accounts, the reason list."""
+"""Store administration: staff accounts, the reason list. The policy: api/policy.py."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from returndesk.domain.cases.reasons import REASON_TREE
 from returndesk.services.staff import create_staff_user, list_staff
-from returndesk.services.stores import get_policy, update_policy
 from returndesk.web.deps import ContainerDep, MaybePrincipal, PrincipalDep
-from returndesk.web.schemas import PolicyIn, StaffIn, policy_out
+from returndesk.web.schemas import StaffIn
 
 router = APIRouter(prefix="/api/v1", tags=["admin"])
 
@@ -24,34 +23,6 @@ def reasons(_: MaybePrincipal) -> dict[str, Any]:
             for group in REASON_TREE
         ]
     }
-
-
-@router.get("/policy")
-def read_policy(
-    principal: PrincipalDep,
-    container: ContainerDep,
-    store: str | None = Query(default=None, max_length=63, pattern=r"^[a-z0-9-]+$"),
-) -> dict[str, Any]:
-    return policy_out(get_policy(container.uow, principal, store))
-
-
-@router.put("/policy")
-def write_policy(
-    body: PolicyIn, principal: PrincipalDep, container: ContainerDep
-) -> dict[str, Any]:
-    policy = update_policy(
-        container.uow,
-        principal,
-        body.store,
-        return_window_days=body.return_window_days,
-        fault_window_days=body.fault_window_days,
-        non_returnable_categories=(
-            frozenset(body.non_returnable_categories)
-            if body.non_returnable_categories is not None
-            else None
-        ),
-    )
-    return policy_out(policy)
 
 
 @router.get("/staff")

@@ -34,6 +34,7 @@ def order_out(view: OrderView) -> dict[str, Any]:
         "placed_at": order.placed_at.isoformat(),
         "delivered_at": order.delivered_at.isoformat() if order.delivered_at else None,
         "total_paid": money(order.total_paid.amount, order.currency),
+        "shipping_paid": money(order.shipping_paid, order.currency),
         "lines": [
             {
                 "sku": ln.sku,
@@ -68,11 +69,8 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-@router.post("/orders", status_code=201)
-def create_or_update_order(
-    body: OrderIn, response: Response, principal: PrincipalDep, container: ContainerDep
-) -> dict[str, Any]:
-    data = OrderInput(
+def order_input(body: OrderIn) -> OrderInput:
+    return OrderInput(
         number=body.number,
         email=body.email,
         market=body.market,
@@ -80,6 +78,7 @@ def create_or_update_order(
         language=body.language,
         placed_at=body.placed_at,
         buyer_name=body.buyer_name,
+        shipping_paid=body.shipping_paid,
         lines=tuple(
             LineInput(
                 sku=ln.sku,
@@ -97,6 +96,13 @@ def create_or_update_order(
             for s in body.shipments
         ),
     )
+
+
+@router.post("/orders", status_code=201)
+def create_or_update_order(
+    body: OrderIn, response: Response, principal: PrincipalDep, container: ContainerDep
+) -> dict[str, Any]:
+    data = order_input(body)
     result = upsert_order(container.uow, principal, data, body.store)
     if not result.created:
         response.status_code = 200

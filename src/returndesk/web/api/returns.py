@@ -121,7 +121,11 @@ def read_return(
 def read_timeline(
     case_id: CaseId, principal: PrincipalDep, container: ContainerDep
 ) -> dict[str, Any]:
-    return {"items": [event_out(e) for e in get_timeline(container.uow, principal, case_id)]}
+    return {
+        "items": [
+            event_out(e, principal.role) for e in get_timeline(container.uow, principal, case_id)
+        ]
+    }
 
 
 def parse_if_match(value: str | None) -> int:
@@ -156,4 +160,4 @@ def move_return(
     )
     case, event = transition_case(container.uow, container.clock, principal, command)
     response.headers["ETag"] = etag(case.version)
-    return {**case_out(case, principal.role), "event": event_out(event)}
+    return {**case_out(case, principal.role), "event": event_out(event, principal.role)}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from returndesk.web.pages import admin, console, portal
+from returndesk.web.pages import admin, console, policy, portal
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -14,3 +14,4 @@ router = APIRouter(include_in_schema=False)
 router.include_router(portal.router)
 router.include_router(console.router)
 router.include_router(admin.router)
+router.include_router(policy.router)

@@ -1,4 +1,4 @@
-"""Store settings in the console: return policy basics, staff accounts, order import."""
+"""Store settings in the console: staff accounts, order import, a link to the policy."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from returndesk.bootstrap import Container
 from returndesk.domain.access import STAFF_ROLES, Permission, Role, has_permission
 from returndesk.domain.errors import DomainError
 from returndesk.services.imports import ImportReport, import_orders
+from returndesk.services.policies import get_active
 from returndesk.services.principal import Principal
 from returndesk.services.staff import create_staff_user, list_staff
-from returndesk.services.stores import get_policy, update_policy
 from returndesk.web.pages.console import (
     can_open_settings,
     console_page,
@@ -24,7 +24,7 @@ from returndesk.web.pages.console import (
     signed_in_staff,
     to_login,
 )
-from returndesk.web.pages.forms import field, int_field, read_form
+from returndesk.web.pages.forms import field, read_form
 from returndesk.web.pages.i18n import CONSOLE_LANGUAGES
 from returndesk.web.pages.rendering import check_csrf, csrf_token
 from returndesk.web.pages.sessions import container_of
@@ -47,7 +47,7 @@ def _render(
     container = container_of(request)
     role = principal.role
     policy = (
-        get_policy(container.uow, principal, None)
+        get_active(container.uow, principal, None)
         if has_permission(role, Permission.policy_read)
         else None
     )
@@ -64,7 +64,6 @@ def _render(
         principal=principal,
         can_settings=True,
         policy=policy,
-        can_edit_policy=has_permission(role, Permission.policy_write),
         staff=staff,
         can_create_staff=has_permission(role, Permission.staff_write),
         can_import=has_permission(role, Permission.order_write),
@@ -127,28 +126,6 @@ def _refused(request: Request, post: _Post, error: DomainError | str) -> Respons
     return _render(
         request, post.principal, post.token, status_code=status, error=code, form=post.kept
     )
-
-
-@router.post("/policy")
-async def save_policy(request: Request) -> Response:
-    post = await _checked_post(request)
-    if isinstance(post, Response):
-        return post
-    categories = frozenset(
-        c.strip().lower() for c in field(post.form, "non_returnable_categories", 2000).split(",")
-    )
-    try:
-        update_policy(
-            post.container.uow,
-            post.principal,
-            None,
-            return_window_days=int_field(post.form, "return_window_days", -1),
-            fault_window_days=int_field(post.form, "fault_window_days", -1),
-            non_returnable_categories=frozenset(c[:60] for c in categories if c),
-        )
-    except DomainError as exc:
-        return _refused(request, post, exc)
-    return _render(request, post.principal, post.token, message="policy_saved")
 
 
 @router.post("/staff")

@@ -16,14 +16,17 @@ from returndesk.domain.cases.transitions import allowed_targets
 from returndesk.domain.errors import DomainError, StaleVersion
 from returndesk.domain.money import Money
 from returndesk.domain.orders import SUPPORTED_LANGUAGES
+from returndesk.domain.policy.decision import Outcome
 from returndesk.services.ports import CaseQuery
 from returndesk.services.principal import Principal
 from returndesk.services.returns import (
     MoveCase,
+    OverrideDecision,
     count_by_status,
     get_case,
     get_timeline,
     list_cases,
+    override_decision,
     transition_case,
 )
 from returndesk.services.staff import authenticate, staff_principal
@@ -198,6 +201,8 @@ def _case_page(
         case=case,
         timeline=timeline,
         targets=allowed_targets(case.status, role),
+        can_override=has_permission(principal.role, Permission.decision_override),
+        outcomes=[o.value for o in Outcome],
         conditions=list(ReceiptCondition),
         csrf=csrf_token(container.settings.secret_key, token),
         error=error,
@@ -261,6 +266,32 @@ async def transition(request: Request, case_id: CaseId) -> Response:
                 receipt=receipt,
             ),
         )
+    except StaleVersion:
+        return _case_page(request, principal, token, case_id, "version_mismatch", 409, kept)
+    except DomainError as exc:
+        return _case_page(request, principal, token, case_id, exc.code, 422, kept)
+    return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
+
+
+@router.post("/cases/{case_id}/decision")
+async def override(request: Request, case_id: CaseId) -> Response:
+    staff = signed_in_staff(request)
+    if staff is None:
+        return to_login()
+    principal, token = staff
+    container = container_of(request)
+    form = await read_form(request)
+    if not check_csrf(container.settings.secret_key, token, field(form, "csrf", 64)):
+        return _case_page(request, principal, token, case_id, "generic", 400)
+    note = field(form, "override_note", 4000)
+    kept = {"override_note": note}
+    try:
+        outcome = Outcome(field(form, "outcome", 40))
+    except ValueError:
+        return _case_page(request, principal, token, case_id, "invalid_form", 422, kept)
+    command = OverrideDecision(case_id, outcome, note, int_field(form, "version"))
+    try:
+        override_decision(container.uow, container.clock, principal, command)
     except StaleVersion:
         return _case_page(request, principal, token, case_id, "version_mismatch", 409, kept)
     except DomainError as exc:

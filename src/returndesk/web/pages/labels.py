@@ -96,6 +96,54 @@ CONDITIONS = {
 EVENT_KINDS = {
     "case_opened": N_("Return requested"),
     "status_changed": N_("Status changed"),
+    "decision_made": N_("Decision"),
+    "decision_overridden": N_("Decision overridden"),
+}
+
+# Decision outcomes as staff read them.
+OUTCOMES = {
+    "approve_return": N_("Approve the return"),
+    "approve_returnless": N_("Refund, keep the item"),
+    "offer_exchange": N_("Offer an exchange"),
+    "request_evidence": N_("Ask for evidence"),
+    "human_review": N_("A person decides"),
+    "decline": N_("Decline"),
+}
+
+# Decision outcomes as buyers read them.
+BUYER_OUTCOMES = {
+    "approve_return": N_("Your return is approved. Please send the item back."),
+    "approve_returnless": N_("You can keep the item: we will refund you without a return."),
+    "offer_exchange": N_("We will exchange the item for you."),
+    "request_evidence": N_("We need a little more information before we can decide."),
+    "human_review": N_("Our team is reviewing your return."),
+    "decline": N_("This return cannot be accepted."),
+}
+
+RESPONSIBILITY = {
+    "seller": N_("Seller"),
+    "carrier": N_("Carrier"),
+    "buyer": N_("Buyer"),
+    "fraud_suspected": N_("Suspected fraud"),
+}
+
+PAYERS = {
+    "buyer": N_("the buyer"),
+    "store": N_("the store"),
+    "nobody": N_("nobody (no return needed)"),
+}
+
+EVIDENCE = {
+    "photo": N_("A photo"),
+    "unboxing_video": N_("An unboxing video"),
+    "inspection_call": N_("A live video inspection call"),
+}
+
+REFUND_ITEMS = {
+    "line": N_("Item"),
+    "outbound_shipping": N_("Original shipping"),
+    "restocking_fee": N_("Restocking fee"),
+    "return_shipping": N_("Return shipping"),
 }
 
 ROLES = {
@@ -110,7 +158,9 @@ ROLES = {
 
 # Confirmations shown after a settings change.
 MESSAGES = {
-    "policy_saved": N_("The return policy was saved."),
+    "policy_saved": N_("The return policy was saved as a new version."),
+    "policy_valid": N_("The policy is valid."),
+    "decision_overridden": N_("The decision was overridden."),
     "staff_created": N_("The account was created."),
 }
 
@@ -121,7 +171,13 @@ ERRORS = {
     ),
     "rate_limited": N_("Too many attempts. Please wait a minute and try again."),
     "quantity_exceeds_purchased": N_("You cannot return more items than you bought."),
-    "outside_return_window": N_("The return period for this item has ended."),
+    "window_ended": N_("The return period for this item has ended."),
+    "non_returnable": N_("This kind of item cannot be returned."),
+    "blocked": N_("Returns are not available for this order. Please contact the store."),
+    "not_delivered": N_("This order has not been delivered yet."),
+    "store_rule": N_("The store's return policy does not allow this return."),
+    "no_decision": N_("This case has no decision to override."),
+    "override_unchanged": N_("Choose a different outcome."),
     "final_sale": N_("This item is final sale: it can only be returned if it is faulty."),
     "empty_return": N_("Choose at least one item to return."),
     "note_required": N_("Please add a note explaining why."),
@@ -145,7 +201,8 @@ ERRORS = {
     "email_taken": N_("That email address already has an account."),
     "weak_password": N_("The password needs at least 10 characters."),
     "invalid_email": N_("That is not a valid email address."),
-    "invalid_policy": N_("Return windows are between 0 and 3650 days."),
+    "invalid_policy": N_("The policy is not valid: see the message below."),
+    "invalid_document": N_("The text is neither valid TOML nor valid JSON."),
     "invalid_role": N_("That role cannot be given here."),
     "unsupported_language": N_("That language is not supported."),
     "file_required": N_("Choose a CSV file to import."),

@@ -1,0 +1,1 @@
+"""Rule languages for store policy conditions."""

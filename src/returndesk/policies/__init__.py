@@ -1,0 +1,1 @@
+"""Policy documents shipped with ReturnDesk (the demo store's policy)."""

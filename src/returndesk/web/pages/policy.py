@@ -1,0 +1,189 @@
+"""The policy editor in the console: the active version, edit as TOML, versions with diffs,
+and what-if simulation against past cases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import RedirectResponse, Response
+
+from returndesk.domain.access import Permission, has_permission
+from returndesk.domain.errors import DomainError, StaleVersion
+from returndesk.policies.files import parse_text, to_toml
+from returndesk.services.policies import (
+    SimulationReport,
+    check_document,
+    diff_versions,
+    get_active,
+    get_version,
+    list_versions,
+    save_policy,
+    simulate,
+)
+from returndesk.services.principal import Principal
+from returndesk.web.pages.console import (
+    can_open_settings,
+    console_page,
+    remember_language,
+    signed_in_staff,
+    to_login,
+)
+from returndesk.web.pages.forms import field, int_field, read_form
+from returndesk.web.pages.rendering import check_csrf, csrf_token
+from returndesk.web.pages.sessions import container_of
+
+router = APIRouter(prefix="/console/policy")
+MAX_TEXT = 1_000_000
+
+
+def _render(
+    request: Request,
+    principal: Principal,
+    token: str,
+    *,
+    text: str | None = None,
+    note: str = "",
+    since: str = "",
+    status_code: int = 200,
+    message: str | None = None,
+    error: str | None = None,
+    error_detail: str = "",
+    report: SimulationReport | None = None,
+) -> Response:
+    container = container_of(request)
+    active = get_active(container.uow, principal, None)
+    versions = list_versions(container.uow, principal, None)
+    default_since = (container.clock() - timedelta(days=90)).date().isoformat()
+    response = console_page(request).render(
+        request,
+        "console/policy.html",
+        status_code=status_code,
+        principal=principal,
+        can_settings=can_open_settings(principal),
+        can_edit=has_permission(principal.role, Permission.policy_write),
+        active=active,
+        versions=versions,
+        text=to_toml(active.document) if text is None else text,
+        note=note,
+        since=since or default_since,
+        csrf=csrf_token(container.settings.secret_key, token),
+        message=message,
+        error=error,
+        error_detail=error_detail,
+        report=report.to_dict() if report else None,
+    )
+    return remember_language(request, response)
+
+
+def _staff(request: Request) -> tuple[Principal, str] | None:
+    staff = signed_in_staff(request)
+    if staff is None or not has_permission(staff[0].role, Permission.policy_read):
+        return None
+    return staff
+
+
+@router.get("")
+def policy_page(request: Request) -> Response:
+    staff = _staff(request)
+    if staff is None:
+        return to_login()
+    return _render(request, *staff)
+
+
+@router.get("/export")
+def export(request: Request) -> Response:
+    staff = _staff(request)
+    if staff is None:
+        return to_login()
+    active = get_active(container_of(request).uow, staff[0], None)
+    return Response(
+        to_toml(active.document),
+        media_type="application/toml",
+        headers={"Content-Disposition": f'attachment; filename="policy-v{active.version}.toml"'},
+    )
+
+
+@router.post("")
+async def act(request: Request) -> Response:
+    """Validate, save, or simulate the text in the editor."""
+    staff = _staff(request)
+    if staff is None:
+        return to_login()
+    principal, token = staff
+    container = container_of(request)
+    form = await read_form(request)
+    text = field(form, "document", MAX_TEXT)
+    note = field(form, "note", 2000)
+    since = field(form, "since", 10)
+    kept: dict[str, Any] = {"text": text, "note": note, "since": since}
+    if not check_csrf(container.settings.secret_key, token, field(form, "csrf", 64)):
+        return _render(request, principal, token, status_code=400, error="generic", **kept)
+    action = field(form, "action", 20)
+    try:
+        document = parse_text(text)
+        if action == "save":
+            save_policy(
+                container.uow,
+                container.clock,
+                principal,
+                None,
+                document,
+                note=note,
+                expected_version=int_field(form, "version", -1),
+            )
+            return RedirectResponse("/console/policy?saved=1", status_code=303)
+        if action == "simulate":
+            try:
+                start = datetime.fromisoformat(since).replace(tzinfo=UTC)
+            except ValueError:
+                return _render(
+                    request, principal, token, status_code=422, error="invalid_form", **kept
+                )
+            report = simulate(container.uow, principal, None, document, start)
+            return _render(request, principal, token, report=report, **kept)
+        check_document(container.uow, document)
+        return _render(request, principal, token, message="policy_valid", **kept)
+    except StaleVersion:
+        return _render(request, principal, token, status_code=409, error="version_mismatch", **kept)
+    except DomainError as exc:
+        status = 403 if exc.code == "forbidden" else 422
+        return _render(
+            request,
+            principal,
+            token,
+            status_code=status,
+            error=exc.code,
+            error_detail=exc.detail,
+            **kept,
+        )
+
+
+@router.get("/versions/{number}")
+def version_page(request: Request, number: Annotated[int, Path(ge=1, le=10**9)]) -> Response:
+    staff = _staff(request)
+    if staff is None:
+        return to_login()
+    principal, _ = staff
+    container = container_of(request)
+    try:
+        found = get_version(container.uow, principal, None, number)
+    except DomainError:
+        return RedirectResponse("/console/policy", status_code=303)
+    diff: list[str] = []
+    if number > 1:
+        try:
+            diff = diff_versions(get_version(container.uow, principal, None, number - 1), found)
+        except DomainError:
+            diff = []
+    response = console_page(request).render(
+        request,
+        "console/policy_version.html",
+        principal=principal,
+        can_settings=can_open_settings(principal),
+        version=found,
+        text=to_toml(found.document),
+        diff=diff,
+    )
+    return remember_language(request, response)

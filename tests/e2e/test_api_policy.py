@@ -1,0 +1,195 @@
+"""The policy API end to end: versions, evaluate, filing with automation, overrides, what-if."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from returndesk.bootstrap import Container
+
+if TYPE_CHECKING:  # tests/e2e/conftest.py, handed over by fixtures
+    from conftest import Api
+
+AUTOMATED: dict[str, Any] = {
+    "schema": 1,
+    "automation": {"apply": True},
+    "windows": {"change_of_mind_days": 30, "fault_days": 365},
+    "evidence": {"by_reason": {"defective": "photo"}},
+    "rules": [
+        {
+            "id": "big-refund",
+            "description": "Large refunds are reviewed",
+            "when": "refund.amount > 40000",
+            "then": {"outcome": "human_review"},
+        }
+    ],
+}
+
+
+def _save(api: Api, document: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    response = api.put("supervisor", "/api/v1/policy", json={"document": document, **extra})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_versions_are_saved_listed_and_diffed(api: Api) -> None:
+    first = _save(api, AUTOMATED, note="automation on")
+    changed = {**AUTOMATED, "windows": {"change_of_mind_days": 45, "fault_days": 365}}
+    second = _save(api, changed, note="longer window", expected_version=first["version"])
+    assert second["version"] == first["version"] + 1
+    active = api.get("agent", "/api/v1/policy").json()
+    assert active["version"] == second["version"]
+    assert active["document"]["windows"]["change_of_mind_days"] == 45
+    listed = api.get("agent", "/api/v1/policy/versions").json()["items"]
+    assert [v["version"] for v in listed][:2] == [second["version"], first["version"]]
+    assert listed[0]["note"] == "longer window"
+    diff = api.get(
+        "agent", f"/api/v1/policy/versions/{second['version']}?against={first['version']}"
+    ).json()["diff"]
+    assert '-    "change_of_mind_days": 30,' in diff
+    assert '+    "change_of_mind_days": 45,' in diff
+    stale = api.put(
+        "supervisor",
+        "/api/v1/policy",
+        json={"document": AUTOMATED, "expected_version": first["version"]},
+    )
+    api.problem(stale, 412, "version_mismatch")
+
+
+def test_invalid_policy_names_the_rule_and_changes_nothing(api: Api) -> None:
+    saved = _save(api, AUTOMATED)
+    bad = {
+        **AUTOMATED,
+        "rules": [{"id": "typo", "when": "refund.amont > 1", "then": {"outcome": "human_review"}}],
+    }
+    problem = api.problem(
+        api.put("supervisor", "/api/v1/policy", json={"document": bad}), 422, "invalid_policy"
+    )
+    assert problem["rule"] == "typo"
+    assert "typo" in problem["detail"]
+    assert api.get("agent", "/api/v1/policy").json()["version"] == saved["version"]
+    api.problem(api.put("agent", "/api/v1/policy", json={"document": AUTOMATED}), 403)
+
+
+def test_evaluate_explains_without_creating_a_case(api: Api, container: Container) -> None:
+    _save(api, AUTOMATED)
+    now = container.clock()
+    body = {
+        "order_number": "1001",
+        "lines": [{"sku": "SHIRT-M", "quantity": 2, "reason": "changed_mind"}],
+        "requested_at": now.isoformat(),
+    }
+    decision = api.post("agent", "/api/v1/policy/evaluate", json=body).json()
+    assert decision["outcome"] == "approve_return"
+    assert decision["refund"]["amount"] == 4500
+    assert decision["refund"]["currency"] == "USD"
+    assert decision["responsibility"] == "buyer"
+    assert decision["legal_basis"] == []  # US: store policy only
+    assert decision["reasons"][0]["code"] == "store_window"
+    late = {**body, "requested_at": (now + timedelta(days=40)).isoformat()}
+    declined = api.post("agent", "/api/v1/policy/evaluate", json=late).json()
+    assert (declined["outcome"], declined["decline_reason"]) == ("decline", "window_ended")
+    inline = {
+        **body,
+        "order_number": None,
+        "order": {
+            "number": "X-1",
+            "email": "x@example.com",
+            "market": "DE",
+            "currency": "EUR",
+            "placed_at": (now - timedelta(days=20)).isoformat(),
+            "shipping_paid": 495,
+            "lines": [
+                {"sku": "SHIRT-M", "title": "Shirt", "quantity": 2, "unit_price": 3000,
+                 "paid_amount": 6000},
+            ],
+            "shipments": [
+                {"carrier": "DHL", "tracking_number": "D1",
+                 "shipped_at": (now - timedelta(days=19)).isoformat(),
+                 "delivered_at": (now - timedelta(days=12)).isoformat()},
+            ],
+        },
+    }  # fmt: skip
+    eu = api.post("agent", "/api/v1/policy/evaluate", json=inline).json()
+    assert "Directive 2011/83/EU Art. 9" in eu["legal_basis"]
+    assert {"kind": "outbound_shipping", "amount": 495} in eu["refund"]["breakdown"]
+    assert eu["refund"]["amount"] == 6495
+    assert api.get("admin", "/api/v1/orders/X-1").status_code == 404  # nothing saved
+    api.problem(api.post("buyer", "/api/v1/policy/evaluate", json=body), 403)
+
+
+def test_filing_stores_the_decision_and_moves_the_case(api: Api) -> None:
+    _save(api, AUTOMATED)
+    case = api.open_return()
+    assert case["decision"]["outcome"] == "approve_return"
+    assert case["status"] == "awaiting_return"
+    assert set(case["decision"]) == {
+        "outcome",
+        "decline_reason",
+        "refund",
+        "return_shipping_paid_by",
+        "evidence_requested",
+        "legal_basis",
+        "return_address",
+    }  # fmt: skip  (a buyer does not see fraud signals or internal reasons)
+    staff_view = api.get("agent", f"/api/v1/returns/{case['id']}").json()
+    assert staff_view["decision"]["policy_version"] >= 1
+    assert staff_view["decision"]["reasons"]
+    kinds = [
+        e["kind"]
+        for e in api.get("agent", f"/api/v1/returns/{case['id']}/timeline").json()["items"]
+    ]
+    assert kinds[:2] == ["case_opened", "decision_made"]
+
+    faulty = api.open_return(
+        body={
+            "order_number": "1001",
+            "lines": [{"sku": "LAMP-1", "quantity": 1, "reason": "defective"}],
+            "preferred_resolution": "refund",
+        }
+    )
+    assert faulty["decision"]["outcome"] == "request_evidence"
+    assert faulty["decision"]["evidence_requested"] == "photo"
+    assert faulty["status"] == "needs_evidence"
+
+
+def test_override_is_audited(api: Api) -> None:
+    _save(api, AUTOMATED)
+    case = api.open_return()
+    url = f"/api/v1/returns/{case['id']}/decision/override"
+    headers = {"If-Match": f'"{case["version"]}"'}
+    api.problem(
+        api.post("agent", url, json={"outcome": "human_review", "note": " "}, headers=headers),
+        422,
+        "note_required",
+    )
+    api.problem(
+        api.post("buyer", url, json={"outcome": "human_review", "note": "x"}, headers=headers), 403
+    )
+    done = api.post(
+        "agent", url, json={"outcome": "human_review", "note": "Buyer called"}, headers=headers
+    )
+    assert done.status_code == 200, done.text
+    decision = done.json()["decision"]
+    assert decision["outcome"] == "human_review"
+    assert decision["overridden"]["from"] == "approve_return"
+    assert decision["overridden"]["note"] == "Buyer called"
+    assert done.json()["event"]["kind"] == "decision_overridden"
+
+
+def test_simulation_reports_flips(api: Api, container: Container) -> None:
+    _save(api, AUTOMATED)
+    api.open_return()
+    strict = {**AUTOMATED, "rules": [{"id": "all", "then": {"outcome": "human_review"}}]}
+    since = (container.clock() - timedelta(days=1)).isoformat()
+    report = api.post(
+        "supervisor", "/api/v1/policy/simulate", json={"document": strict, "since": since}
+    ).json()
+    assert report["cases"] == 1
+    assert report["flips_total"] == 1
+    assert report["flips"][0]["before"] == "approve_return"
+    assert report["flips"][0]["after"] == "human_review"
+    api.problem(
+        api.post("agent", "/api/v1/policy/simulate", json={"document": strict, "since": since}),
+        403,
+    )
