@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
@@ -11,6 +11,7 @@ from returndesk.adapters.auth.passwords import Argon2Hasher
 from returndesk.adapters.auth.tokens import TokenIssuer
 from returndesk.adapters.db.engine import build_engine
 from returndesk.adapters.db.uow import SqlUnitOfWorkFactory
+from returndesk.adapters.jobs import InProcessJobs
 from returndesk.config import Settings
 from returndesk.services.ports import Clock, PasswordHasher
 
@@ -27,6 +28,7 @@ class Container:
     hasher: PasswordHasher
     tokens: TokenIssuer
     clock: Clock
+    jobs: InProcessJobs = field(default_factory=InProcessJobs)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -102,6 +102,12 @@ def build_requests(api: Api, case_id: str) -> dict[tuple[str, str], Call]:
         ),
         ("POST", "/api/v1/returns/{case_id}/transitions"): move,
         ("POST", "/api/v1/returns/{case_id}/decision/override"): override,
+        ("GET", "/api/v1/returns/{case_id}/decision/replay"): lambda who: api.get(
+            who, f"/api/v1/returns/{case_id}/decision/replay"
+        ),
+        ("POST", "/api/v1/returns/preview"): lambda who: api.post(
+            who, "/api/v1/returns/preview", json=api.return_payload()
+        ),
         ("GET", "/api/v1/policy"): lambda who: api.get(who, "/api/v1/policy"),
         ("PUT", "/api/v1/policy"): lambda who: api.put(
             who, "/api/v1/policy", json={"document": DEFAULT_DOCUMENT, "note": "access check"}

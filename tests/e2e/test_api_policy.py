@@ -193,3 +193,60 @@ def test_simulation_reports_flips(api: Api, container: Container) -> None:
         api.post("agent", "/api/v1/policy/simulate", json={"document": strict, "since": since}),
         403,
     )
+
+
+def test_a_decision_replays_to_itself_after_the_policy_changed(api: Api) -> None:
+    first = _save(api, AUTOMATED)
+    case = api.open_return()
+    _save(api, {**AUTOMATED, "rules": [{"id": "all", "then": {"outcome": "human_review"}}]})
+    url = f"/api/v1/returns/{case['id']}/decision/replay"
+    result = api.get("agent", url).json()
+    assert result["matches"] is True
+    assert result["replayed"]["policy_version"] == first["version"]
+    assert result["replayed"]["outcome"] == "approve_return"  # the version it was made with
+    assert result["stored"]["inputs"]["order"]["number"] == "1001"
+    # An override does not touch what the engine decided, so the replay still matches.
+    headers = {"If-Match": f'"{case["version"]}"'}
+    body = {"outcome": "human_review", "note": "check"}
+    moved = api.post("agent", f"/api/v1/returns/{case['id']}/decision/override", json=body,
+                     headers=headers)  # fmt: skip
+    assert moved.status_code == 200, moved.text
+    assert api.get("agent", url).json()["matches"] is True
+    api.problem(api.get("buyer", url), 403)
+
+
+def test_the_queue_filters_on_the_decision(api: Api) -> None:
+    _save(api, AUTOMATED)
+    approved = api.open_return()
+    reviewed = api.open_return(body=api.return_payload(quantity=19))  # above 400.00: a person
+    assert reviewed["decision"]["outcome"] == "human_review"
+    assert reviewed["status"] == "requested"
+    items = api.get("agent", "/api/v1/returns?outcome=human_review").json()["items"]
+    assert [i["id"] for i in items] == [reviewed["id"]]
+    assert items[0]["decision_outcome"] == "human_review"
+    others = api.get("agent", "/api/v1/returns?outcome=approve_return").json()["items"]
+    assert [i["id"] for i in others] == [approved["id"]]
+    api.problem(api.get("agent", "/api/v1/returns?outcome=maybe"), 422)
+
+
+def test_a_buyer_previews_a_return_and_nothing_is_saved(
+    api: Api, row_counts: Any, clock: Any
+) -> None:
+    _save(api, AUTOMATED)
+    before = row_counts()
+    preview = api.post("buyer", "/api/v1/returns/preview", json=api.return_payload()).json()
+    assert preview["outcome"] == "approve_return"
+    assert preview["refund"]["amount"] == 2250
+    assert "reasons" not in preview and "responsibility" not in preview  # the buyer's view
+    clock.advance(days=40)
+    api.refresh_tokens()
+    late = api.post("buyer", "/api/v1/returns/preview", json=api.return_payload()).json()
+    assert (late["outcome"], late["decline_reason"]) == ("decline", "window_ended")
+    too_many = api.return_payload(quantity=21)
+    api.problem(
+        api.post("buyer", "/api/v1/returns/preview", json=too_many), 422,
+        "quantity_exceeds_purchased",
+    )  # fmt: skip
+    staff = api.post("agent", "/api/v1/returns/preview", json=api.return_payload()).json()
+    assert staff["reasons"]
+    assert row_counts() == before

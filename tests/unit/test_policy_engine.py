@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta, timezone
 from typing import Any
@@ -29,7 +30,7 @@ from returndesk.domain.policy.decision import (
     Right,
 )
 from returndesk.domain.policy.document import Policy
-from returndesk.domain.policy.engine import FINDINGS, MAJOR_FAILURE, decide
+from returndesk.domain.policy.engine import FINDINGS, MAJOR_FAILURE, decide, replay
 from returndesk.domain.policy.law import EU_MEMBERS, Payer
 
 DELIVERED = datetime(2026, 3, 2, 15, 30, tzinfo=UTC)
@@ -989,6 +990,15 @@ def test_same_inputs_same_decision(doc: dict[str, Any], request: DecisionRequest
     assert decide(request, first, 4).to_dict() == once
     recompiled = PolicyCompiler().compile(copy.deepcopy(doc))
     assert decide(request, recompiled, 4).to_dict() == once
+
+
+@settings(max_examples=200, deadline=None)
+@given(doc=documents(), request=requests())
+def test_a_stored_decision_replays_to_itself(doc: dict[str, Any], request: DecisionRequest) -> None:
+    """What is stored on the case (JSON, inputs included) is enough to decide again."""
+    compiled = policy(doc)
+    stored = json.loads(json.dumps(decide(request, compiled, 3).to_dict()))
+    assert replay(stored, PolicyCompiler().compile(copy.deepcopy(doc))) == stored
 
 
 @settings(max_examples=200, deadline=None)

@@ -280,7 +280,7 @@ def policy_simulate(
         try:
             report = simulate(
                 container.uow, SYSTEM, store, draft, start,
-                progress=lambda n: progress.advance(task, n),
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
             )  # fmt: skip
         except DomainError as exc:
             raise _fail(exc) from None

@@ -310,7 +310,7 @@ def simulate(
     draft: object,
     since: datetime,
     *,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> SimulationReport:
     """Replay the cases opened since a date against a draft policy; compare with what they got.
 
@@ -322,7 +322,10 @@ def simulate(
     with uow_factory() as uow:
         store = resolve_store(uow, principal, slug)
         active, _ = uow.policies.active(store)
+        total = uow.cases.count_since(store.id, since)
     report = SimulationReport(since=since, policy_before=active.version)
+    if progress is not None:
+        progress(0, total)
     recent: dict[str, deque[datetime]] = defaultdict(deque)
     window = timedelta(days=policy.fraud_lookback_days)
     after: tuple[datetime, str] | None = None
@@ -387,7 +390,7 @@ def simulate(
                         )
                     )
         if progress is not None:
-            progress(len(page))
+            progress(report.cases, max(total, report.cases))
         last = page[-1]
         after = (last.created_at, last.case_id)
     return report

@@ -33,6 +33,7 @@ class CaseQuery:
     statuses: tuple[CaseStatus, ...] = ()
     market: str | None = None
     language: str | None = None
+    outcome: str | None = None  # the decision's outcome (e.g. human_review: needs a person)
     q: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
@@ -58,6 +59,7 @@ class CaseSummary:
     version: int
     line_count: int
     refundable_total: int
+    decision_outcome: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +122,10 @@ class PolicyRepository(Protocol):
         ...
 
     def get(self, store_id: str, version: int) -> PolicyVersion | None: ...
+    def compiled(self, store_id: str, version: int) -> Policy | None:
+        """A saved version (0: the built-in default) compiled, cached per version."""
+        ...
+
     def list(self, store_id: str) -> list[PolicyVersion]: ...
     def add(self, version: PolicyVersion) -> None:
         """Save a new version and make it the active one."""
@@ -168,6 +174,7 @@ class CaseRepository(Protocol):
         """(returns opened, amount refunded) by this buyer since a moment, any status."""
         ...
 
+    def count_since(self, store_id: str, since: datetime) -> int: ...
     def replay(
         self, store_id: str, since: datetime, after: tuple[datetime, str] | None, limit: int
     ) -> list[ReplayItem]:

@@ -6,11 +6,13 @@ import hashlib
 import json
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from returndesk.domain.access import Permission, Role
 from returndesk.domain.cases.model import (
     Actor,
     LineRequest,
+    LineUsage,
     ReceiptLine,
     ReturnCase,
     TimelineEvent,
@@ -18,8 +20,11 @@ from returndesk.domain.cases.model import (
 )
 from returndesk.domain.cases.status import CaseStatus, Resolution
 from returndesk.domain.errors import Conflict, NotFound, StaleVersion, ValidationFailed
+from returndesk.domain.orders import Order
 from returndesk.domain.policy.decision import Decision, DecisionRequest, DeclineReason, Outcome
-from returndesk.domain.policy.engine import decide
+from returndesk.domain.policy.document import Policy
+from returndesk.domain.policy.engine import decide, replay
+from returndesk.domain.stores import Store
 from returndesk.services.policies import claim_lines, history, whole_order
 from returndesk.services.ports import (
     CasePage,
@@ -87,19 +92,7 @@ def open_return(
             actor=principal.actor(),
             now=now,
         )
-        version, policy = uow.policies.active(store)
-        decision = decide(
-            DecisionRequest(
-                order=order,
-                lines=claim_lines(order, command.lines, usage),
-                requested_at=now,
-                preferred_resolution=command.preferred_resolution,
-                history=history(uow, policy, order, now),
-                whole_order=whole_order(order, command.lines, usage),
-            ),
-            policy,
-            version.version,
-        )
+        decision, policy = _decide(uow, store, order, command, usage, now)
         if decision.outcome is Outcome.decline:
             raise _declined(decision)
         case.record_decision(decision.to_dict(), Actor.system(), now)
@@ -119,6 +112,52 @@ def open_return(
             )
         uow.commit()
         return Opened(case, replayed=False)
+
+
+def _decide(
+    uow: UnitOfWork,
+    store: Store,
+    order: Order,
+    command: OpenReturn,
+    usage: dict[str, LineUsage],
+    now: datetime,
+) -> tuple[Decision, Policy]:
+    version, policy = uow.policies.active(store)
+    request = DecisionRequest(
+        order=order,
+        lines=claim_lines(order, command.lines, usage),
+        requested_at=now,
+        preferred_resolution=command.preferred_resolution,
+        history=history(uow, policy, order, now),
+        whole_order=whole_order(order, command.lines, usage),
+    )
+    return decide(request, policy, version.version), policy
+
+
+def preview_return(
+    uow_factory: UnitOfWorkFactory, clock: Clock, principal: Principal, command: OpenReturn
+) -> Decision:
+    """What filing this return would decide right now; nothing is written. The same checks
+    as open_return run first (lines, quantities), so a preview never promises the impossible."""
+    principal.require(Permission.case_create)
+    with uow_factory() as uow:
+        store = resolve_store(uow, principal, command.store_slug)
+        order = uow.orders.get_by_number(store.id, command.order_number)
+        if order is None:
+            raise NotFound(f"order {command.order_number} not found", code="order_not_found")
+        principal.check_order(order.store_id, order.id)
+        usage = uow.orders.line_usage(order.id)
+        now = clock()
+        ReturnCase.open(
+            order=order,
+            requests=list(command.lines),
+            preferred_resolution=command.preferred_resolution,
+            usage=usage,
+            actor=principal.actor(),
+            now=now,
+        )
+        decision, _ = _decide(uow, store, order, command, usage, now)
+        return decision
 
 
 def _declined(decision: Decision) -> ValidationFailed:
@@ -280,3 +319,27 @@ def override_decision(
         uow.cases.save(case, command.expected_version)
         uow.commit()
         return case, event
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    stored: dict[str, Any]  # the engine's decision as made (before any override)
+    replayed: dict[str, Any]
+    matches: bool
+
+
+def replay_decision(uow_factory: UnitOfWorkFactory, principal: Principal, case_id: str) -> Replay:
+    """Decide again from the inputs stored with the case's decision and the same policy
+    version: the proof that the decision is reproducible (or where it is not)."""
+    principal.require(Permission.policy_read)
+    with uow_factory() as uow:
+        case = _load(uow, principal, case_id)
+        made = [e for e in uow.cases.timeline(case.id) if e.kind == "decision_made"]
+        if not made or "inputs" not in made[-1].data:
+            raise NotFound("this case has no decision to replay", code="no_decision")
+        stored = made[-1].data
+        policy = uow.policies.compiled(case.store_id, int(stored["policy_version"]))
+        if policy is None:
+            raise NotFound("that policy version is gone", code="policy_version_not_found")
+    replayed = replay(stored, policy)
+    return Replay(stored, replayed, replayed == stored)

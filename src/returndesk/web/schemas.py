@@ -217,6 +217,7 @@ def summary_out(item: CaseSummary) -> dict[str, Any]:
         "preferred_resolution": item.preferred_resolution,
         "line_count": item.line_count,
         "refundable_total": money(item.refundable_total, item.currency),
+        "decision_outcome": item.decision_outcome,
         "created_at": item.created_at.isoformat(),
         "updated_at": item.updated_at.isoformat(),
     }

@@ -92,8 +92,9 @@ def test_a_supervisor_edits_checks_saves_and_simulates_the_policy(
     )
     page.get_by_test_id("policy-text").fill(strict)
     page.get_by_test_id("policy-simulate").click()
+    expect(page).to_have_url(re.compile(r"/console/policy/simulations/[0-9a-f-]{36}$"))
     report = page.get_by_test_id("simulation-report")
-    expect(report).to_be_visible()
+    expect(report).to_be_visible(timeout=15_000)  # the page refreshes itself until done
     expect(page.get_by_test_id("simulation-flips").locator("tr")).to_have_count(2)
     assert get_active(container.uow, SYSTEM, None).version == 2  # nothing saved
     page.screenshot(path=str(shots / "console-policy-simulation-zh.png"), full_page=True)
@@ -137,6 +138,7 @@ def test_the_agent_sees_why_and_overrides_and_the_buyer_sees_the_outcome(
         "data-outcome", "approve_returnless"
     )
     expect(page.get_by_test_id("decision-legal-basis")).to_contain_text("CDC")
+    expect(page.get_by_test_id("decision-replays")).to_have_attribute("data-matches", "yes")
     expect(page.get_by_test_id("decision-reasons")).to_contain_text("returnless_threshold")
     page.get_by_test_id("override-outcome").select_option("approve_return")
     page.get_by_test_id("override-note").fill("Buyer wants to send it back for a refund")

@@ -143,6 +143,14 @@ class SqlPolicyRepository:
         ).first()
         return _policy_version(row) if row else None
 
+    def compiled(self, store_id: str, version: int) -> Policy | None:
+        if version == 0:
+            return self._compiler.cached(store_id, 0, DEFAULT_DOCUMENT)
+        found = self.get(store_id, version)
+        if found is None:
+            return None
+        return self._compiler.cached(store_id, version, found.document)
+
     def list(self, store_id: str) -> list[PolicyVersion]:
         rows = self._conn.execute(
             select(policy_versions)
@@ -482,6 +490,7 @@ def _summary(row: Row[Any]) -> CaseSummary:
         version=row.version,
         line_count=row.line_count,
         refundable_total=row.refundable_total,
+        decision_outcome=row.decision_outcome,
     )
 
 
@@ -575,6 +584,12 @@ class SqlCaseRepository:
             )
         ).one()
         return int(row[0]), int(row[1])
+
+    def count_since(self, store_id: str, since: datetime) -> int:
+        stmt = select(func.count()).where(
+            return_cases.c.store_id == store_id, return_cases.c.created_at >= since
+        )
+        return int(self._conn.execute(stmt).scalar_one())
 
     def replay(
         self, store_id: str, since: datetime, after: tuple[datetime, str] | None, limit: int
@@ -778,6 +793,8 @@ class SqlCaseRepository:
             conds.append(return_cases.c.market == query.market)
         if query.language:
             conds.append(return_cases.c.language == query.language)
+        if query.outcome:
+            conds.append(return_cases.c.decision_outcome == query.outcome)
         if query.created_after:
             conds.append(return_cases.c.created_at >= query.created_after)
         if query.created_before:

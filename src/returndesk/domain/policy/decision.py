@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from returndesk.domain.cases.reasons import ReasonCode
 from returndesk.domain.cases.status import Resolution
-from returndesk.domain.orders import Order
+from returndesk.domain.orders import Order, OrderLine, Shipment
 from returndesk.domain.policy.law import Payer
 
 
@@ -140,6 +140,7 @@ class Decision:
     store_credit_bonus: int = 0  # extra credit when the buyer takes store credit, not cash
     return_address: dict[str, Any] | None = None
     rights: dict[str, str] = field(default_factory=dict)  # sku -> Right
+    inputs: dict[str, Any] = field(default_factory=dict)  # what was decided on: see snapshot()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -162,4 +163,91 @@ class Decision:
             "rights": dict(self.rights),
             "return_address": self.return_address,
             "policy_version": self.policy_version,
+            "inputs": self.inputs,
         }
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def snapshot(request: DecisionRequest) -> dict[str, Any]:
+    """Everything decide() reads from a request, as data: stored with the decision so that it
+    can be replayed later against the same policy version, whatever happened to the order."""
+    order = request.order
+    return {
+        "requested_at": _utc(request.requested_at),
+        "preferred_resolution": request.preferred_resolution.value,
+        "history": {"returns": request.history.returns, "refunded": request.history.refunded},
+        "evidence": sorted(kind.value for kind in request.evidence),
+        "findings": sorted(request.findings),
+        "whole_order": request.whole_order,
+        "order": {
+            "number": order.number,
+            "email": order.email,
+            "market": order.market,
+            "currency": order.currency,
+            "language": order.language,
+            "placed_at": _utc(order.placed_at),
+            "shipping_paid": order.shipping_paid,
+            "deliveries": [
+                _utc(s.delivered_at) if s.delivered_at else None for s in order.shipments
+            ],
+            "lines": [
+                {"sku": ln.sku, "quantity": ln.quantity, "paid_amount": ln.paid_amount,
+                 "unit_price": ln.unit_price, "category": ln.category}
+                for ln in order.lines
+            ],
+        },
+        "lines": [
+            {"sku": ln.sku, "category": ln.category, "quantity": ln.quantity,
+             "amount": ln.amount, "reason": ln.reason.value}
+            for ln in request.lines
+        ],
+    }  # fmt: skip
+
+
+def from_snapshot(data: dict[str, Any]) -> DecisionRequest:
+    """The request a stored snapshot describes (the inverse of snapshot())."""
+    o = data["order"]
+    placed = datetime.fromisoformat(o["placed_at"])
+    order = Order(
+        id="snapshot",
+        store_id="snapshot",
+        number=o["number"],
+        email=o["email"],
+        market=o["market"],
+        currency=o["currency"],
+        language=o["language"],
+        placed_at=placed,
+        shipping_paid=int(o["shipping_paid"]),
+        lines=[
+            OrderLine(f"l{i}", ln["sku"], ln["sku"], int(ln["quantity"]), int(ln["unit_price"]),
+                      int(ln["paid_amount"]), ln["category"])
+            for i, ln in enumerate(o["lines"])
+        ],
+        shipments=[
+            Shipment(f"s{i}", "snapshot", f"s{i}", placed,
+                     datetime.fromisoformat(d) if d else None)
+            for i, d in enumerate(o["deliveries"])
+        ],
+    )  # fmt: skip
+    return DecisionRequest(
+        order=order,
+        lines=tuple(
+            ClaimLine(
+                ln["sku"],
+                ln["category"],
+                int(ln["quantity"]),
+                int(ln["amount"]),
+                ReasonCode(ln["reason"]),
+            )
+            for ln in data["lines"]
+        ),
+        requested_at=datetime.fromisoformat(data["requested_at"]),
+        preferred_resolution=Resolution(data["preferred_resolution"]),
+        history=BuyerHistory(int(data["history"]["returns"]), int(data["history"]["refunded"])),
+        evidence=frozenset(EvidenceKind(k) for k in data["evidence"]),
+        findings=frozenset(data["findings"]),
+        whole_order=bool(data["whole_order"]),
+    )

@@ -33,6 +33,8 @@ from returndesk.domain.policy.decision import (
     RefundItem,
     Responsibility,
     Right,
+    from_snapshot,
+    snapshot,
 )
 from returndesk.domain.policy.document import (
     Policy,
@@ -294,7 +296,14 @@ def decide(request: DecisionRequest, policy: Policy, version: int) -> Decision:
         store_credit_bonus=bonus,
         return_address=address,
         rights={v.line.sku: v.right.value for v in verdicts if v.right is not None},
+        inputs=snapshot(request),
     )
+
+
+def replay(stored: dict[str, Any], policy: Policy) -> dict[str, Any]:
+    """Decide again from a stored decision's own inputs and the same policy version."""
+    request = from_snapshot(stored["inputs"])
+    return decide(request, policy, int(stored["policy_version"])).to_dict()
 
 
 def _line_verdict(w: _Work, line: ClaimLine) -> _LineVerdict:

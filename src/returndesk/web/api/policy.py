@@ -22,7 +22,7 @@ from returndesk.services.policies import (
     simulate,
 )
 from returndesk.services.ports import PolicyVersion
-from returndesk.services.returns import OverrideDecision, override_decision
+from returndesk.services.returns import OverrideDecision, override_decision, replay_decision
 from returndesk.web.api.orders import order_input
 from returndesk.web.api.returns import CaseId, etag, parse_if_match
 from returndesk.web.deps import ContainerDep, PrincipalDep
@@ -174,3 +174,10 @@ def override(
     case, event = override_decision(container.uow, container.clock, principal, command)
     response.headers["ETag"] = etag(case.version)
     return {**case_out(case, principal.role), "event": event_out(event, principal.role)}
+
+
+@router.get("/returns/{case_id}/decision/replay")
+def replay(case_id: CaseId, principal: PrincipalDep, container: ContainerDep) -> dict[str, Any]:
+    """Decide again from the stored inputs and policy version; `matches` proves it."""
+    result = replay_decision(container.uow, principal, case_id)
+    return {"matches": result.matches, "stored": result.stored, "replayed": result.replayed}

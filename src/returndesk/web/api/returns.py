@@ -12,6 +12,7 @@ from returndesk.adapters.db.repositories import SORT_KEYS, decode_cursor, encode
 from returndesk.domain.cases.model import LineRequest, ReceiptLine
 from returndesk.domain.cases.status import CaseStatus
 from returndesk.domain.errors import ValidationFailed
+from returndesk.domain.policy.decision import Outcome
 from returndesk.services.ports import CaseQuery
 from returndesk.services.returns import (
     MoveCase,
@@ -21,11 +22,19 @@ from returndesk.services.returns import (
     get_timeline,
     list_cases,
     open_return,
+    preview_return,
     transition_case,
 )
 from returndesk.web.deps import ContainerDep, PrincipalDep
 from returndesk.web.problems import HttpProblem
-from returndesk.web.schemas import ReturnIn, TransitionIn, case_out, event_out, summary_out
+from returndesk.web.schemas import (
+    ReturnIn,
+    TransitionIn,
+    case_out,
+    decision_out,
+    event_out,
+    summary_out,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["returns"])
 
@@ -61,6 +70,19 @@ def create_return(
     return case_out(opened.case, principal.role)
 
 
+@router.post("/returns/preview")
+def preview(body: ReturnIn, principal: PrincipalDep, container: ContainerDep) -> dict[str, Any]:
+    """What filing this return would decide now (buyers see their view); nothing is saved."""
+    command = OpenReturn(
+        order_number=body.order_number,
+        lines=tuple(LineRequest(ln.sku, ln.quantity, ln.reason, ln.comment) for ln in body.lines),
+        preferred_resolution=body.preferred_resolution,
+        store_slug=body.store,
+    )
+    decision = preview_return(container.uow, container.clock, principal, command)
+    return decision_out(decision.to_dict(), principal.role) or {}
+
+
 @router.get("/returns")
 def list_returns(
     principal: PrincipalDep,
@@ -69,6 +91,7 @@ def list_returns(
     market: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$")] = None,
     language: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}(-[A-Za-z]{2})?$")] = None,
     q: Annotated[str | None, Query(max_length=320, pattern=r"^[^\x00]*$")] = None,
+    outcome: Annotated[Outcome | None, Query()] = None,
     min_age_days: Annotated[int | None, Query(ge=0, le=3650)] = None,
     max_age_days: Annotated[int | None, Query(ge=0, le=3650)] = None,
     sort: Annotated[str, Query(pattern="^(" + "|".join(re.escape(k) for k in SORT_KEYS) + ")$")] = (
@@ -88,6 +111,7 @@ def list_returns(
         statuses=tuple(status or ()),
         market=market.upper() if market else None,
         language=language,
+        outcome=outcome.value if outcome else None,
         q=q or None,
         created_before=now - timedelta(days=min_age_days) if min_age_days is not None else None,
         created_after=now - timedelta(days=max_age_days) if max_age_days is not None else None,

@@ -27,6 +27,7 @@ from returndesk.services.returns import (
     get_timeline,
     list_cases,
     override_decision,
+    replay_decision,
     transition_case,
 )
 from returndesk.services.staff import authenticate, staff_principal
@@ -125,6 +126,7 @@ def queue(request: Request) -> Response:
     statuses = tuple(CaseStatus(s) for s in params.getlist("status") if s in CaseStatus.__members__)
     market = params.get("market") if params.get("market") in MARKETS else None
     language = params.get("language") if params.get("language") in SUPPORTED_LANGUAGES else None
+    outcome = params.get("outcome") if params.get("outcome") in Outcome.__members__ else None
     sort = params.get("sort") if params.get("sort") in SORT_KEYS else "-created_at"
     q = (params.get("q") or "").replace("\x00", "")[:320].strip() or None
     age = params.get("age", "")
@@ -137,6 +139,7 @@ def queue(request: Request) -> Response:
         statuses=statuses,
         market=market,
         language=language,
+        outcome=outcome,
         q=q,
         created_before=created_before,
         sort=sort or "-created_at",
@@ -165,6 +168,8 @@ def queue(request: Request) -> Response:
             languages=SUPPORTED_LANGUAGES,
             market=market,
             language=language,
+            outcomes=[o.value for o in Outcome],
+            outcome=outcome,
             sort=sort,
             sorts=SORT_KEYS,
             q=q or "",
@@ -192,6 +197,12 @@ def _case_page(
         return RedirectResponse("/console", status_code=303)
     timeline = get_timeline(container.uow, principal, case_id)
     role: Role | None = principal.role
+    replays: bool | None = None
+    if case.decision is not None and has_permission(principal.role, Permission.policy_read):
+        try:
+            replays = replay_decision(container.uow, principal, case_id).matches
+        except DomainError:
+            replays = None
     response = console_page(request).render(
         request,
         "console/case.html",
@@ -202,6 +213,7 @@ def _case_page(
         timeline=timeline,
         targets=allowed_targets(case.status, role),
         can_override=has_permission(principal.role, Permission.decision_override),
+        replays=replays,
         outcomes=[o.value for o in Outcome],
         conditions=list(ReceiptCondition),
         csrf=csrf_token(container.settings.secret_key, token),

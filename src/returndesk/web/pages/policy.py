@@ -9,11 +9,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
+from returndesk.adapters.jobs import Progress
 from returndesk.domain.access import Permission, has_permission
 from returndesk.domain.errors import DomainError, StaleVersion
 from returndesk.policies.files import parse_text, to_toml
 from returndesk.services.policies import (
-    SimulationReport,
     check_document,
     diff_versions,
     get_active,
@@ -50,7 +50,6 @@ def _render(
     message: str | None = None,
     error: str | None = None,
     error_detail: str = "",
-    report: SimulationReport | None = None,
 ) -> Response:
     container = container_of(request)
     active = get_active(container.uow, principal, None)
@@ -72,7 +71,6 @@ def _render(
         message=message,
         error=error,
         error_detail=error_detail,
-        report=report.to_dict() if report else None,
     )
     return remember_language(request, response)
 
@@ -141,8 +139,15 @@ async def act(request: Request) -> Response:
                 return _render(
                     request, principal, token, status_code=422, error="invalid_form", **kept
                 )
-            report = simulate(container.uow, principal, None, document, start)
-            return _render(request, principal, token, report=report, **kept)
+            check_document(container.uow, document)  # refuse a bad draft before starting
+            uow = container.uow
+
+            def work(progress: Progress) -> dict[str, Any]:
+                report = simulate(uow, principal, None, document, start, progress=progress)
+                return report.to_dict()
+
+            job = container.jobs.submit(_owner(principal), "policy_simulation", work)
+            return RedirectResponse(f"/console/policy/simulations/{job.id}", status_code=303)
         check_document(container.uow, document)
         return _render(request, principal, token, message="policy_valid", **kept)
     except StaleVersion:
@@ -158,6 +163,32 @@ async def act(request: Request) -> Response:
             error_detail=exc.detail,
             **kept,
         )
+
+
+def _owner(principal: Principal) -> str:
+    return f"{principal.kind}:{principal.id}"
+
+
+@router.get("/simulations/{job_id}")
+def simulation_page(
+    request: Request, job_id: Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
+) -> Response:
+    """A running simulation's progress (the page refreshes itself), then its report."""
+    staff = _staff(request)
+    if staff is None:
+        return to_login()
+    principal, _ = staff
+    job = container_of(request).jobs.get(job_id, _owner(principal))
+    if job is None:
+        return RedirectResponse("/console/policy", status_code=303)
+    response = console_page(request).render(
+        request,
+        "console/policy_simulation.html",
+        principal=principal,
+        can_settings=can_open_settings(principal),
+        job=job,
+    )
+    return remember_language(request, response)
 
 
 @router.get("/versions/{number}")
