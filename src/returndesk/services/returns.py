@@ -224,6 +224,19 @@ def _load(uow: UnitOfWork, principal: Principal, case_id: str) -> ReturnCase:
     return case
 
 
+def _load_version(
+    uow: UnitOfWork, principal: Principal, case_id: str, expected_version: int
+) -> ReturnCase:
+    """The case, if it is still the version the caller last saw (optimistic concurrency)."""
+    case = _load(uow, principal, case_id)
+    if case.version != expected_version:
+        raise StaleVersion(
+            "the case changed since you loaded it: reload and try again",
+            current_version=case.version,
+        )
+    return case
+
+
 def get_case(uow_factory: UnitOfWorkFactory, principal: Principal, case_id: str) -> ReturnCase:
     principal.require(Permission.case_read)
     with uow_factory() as uow:
@@ -270,12 +283,7 @@ def transition_case(
     """Check the version, let the aggregate apply the table and guards, save or roll back."""
     principal.require(Permission.case_transition)
     with uow_factory(write=True) as uow:
-        case = _load(uow, principal, command.case_id)
-        if case.version != command.expected_version:
-            raise StaleVersion(
-                "the case changed since you loaded it: reload and try again",
-                current_version=case.version,
-            )
+        case = _load_version(uow, principal, command.case_id, command.expected_version)
         role: Role | None = principal.role if principal.kind != "system" else None
         event = case.transition(
             principal.actor(),
@@ -307,12 +315,7 @@ def override_decision(
     """An agent replaces the engine's outcome with a note; both stay on the timeline."""
     principal.require(Permission.decision_override)
     with uow_factory(write=True) as uow:
-        case = _load(uow, principal, command.case_id)
-        if case.version != command.expected_version:
-            raise StaleVersion(
-                "the case changed since you loaded it: reload and try again",
-                current_version=case.version,
-            )
+        case = _load_version(uow, principal, command.case_id, command.expected_version)
         event = case.override_decision(
             command.outcome.value, command.note, principal.actor(), clock()
         )

@@ -159,3 +159,63 @@ def test_the_agent_sees_why_and_overrides_and_the_buyer_sees_the_outcome(
     )
     expect(portal.locator("body")).not_to_contain_text("Buyer wants to send it back")
     assert re.search(r"/portal/returns/", portal.url)
+
+
+@pytest.mark.browser
+def test_a_supervisor_edits_the_rules_table(
+    browser: Browser, browser_server: LiveServer, sqlite_container: Container, shots: Path
+) -> None:
+    container = sqlite_container
+    save_policy(container.uow, container.clock, SYSTEM, None, demo_policy_document())
+    create_staff_user(
+        container.uow, container.hasher, container.clock, SYSTEM, email="lead@store.example",
+        role=Role.supervisor, password=PASSWORD, name="Lead", language="en",
+    )  # fmt: skip
+    page = _log_in(browser, browser_server, "lead@store.example", PASSWORD, locale="en-US")
+    page.goto("/console/policy")
+    demo_rules = [r["id"] for r in demo_policy_document()["rules"]]
+    rows = page.get_by_test_id("rule-row")
+    expect(rows).to_have_count(len(demo_rules))
+
+    # A decline without a reason is refused; what was typed stays; nothing is saved.
+    page.get_by_test_id("rule-id").fill("no-big-refunds")
+    page.get_by_test_id("rule-description").fill("Big refunds in the US go to a person")
+    page.get_by_test_id("rule-markets").fill("us")
+    page.get_by_test_id("rule-reasons").select_option(["changed_mind", "wrong_size"])
+    page.get_by_test_id("rule-when").fill("refund.amount > 50000")
+    page.get_by_test_id("rule-outcome").select_option("decline")
+    page.get_by_test_id("rule-add").click()
+    expect(page.get_by_test_id("error-detail")).to_contain_text("no-big-refunds")
+    expect(page.get_by_test_id("rule-when")).to_have_value("refund.amount > 50000")
+    assert get_active(container.uow, SYSTEM, None).version == 1
+
+    page.get_by_test_id("rule-outcome").select_option("human_review")
+    page.get_by_test_id("rule-add").click()
+    expect(page.get_by_test_id("message")).to_be_visible()
+    expect(rows).to_have_count(len(demo_rules) + 1)
+    active = get_active(container.uow, SYSTEM, None)
+    assert active.version == 2
+    assert active.document["rules"][-1] == {
+        "id": "no-big-refunds",
+        "description": "Big refunds in the US go to a person",
+        "markets": ["US"],
+        "reasons": ["changed_mind", "wrong_size"],
+        "when": "refund.amount > 50000",
+        "then": {"outcome": "human_review"},
+    }
+    assert active.note == "Added rule no-big-refunds"
+    page.screenshot(path=str(shots / "console-policy-rules.png"), full_page=True)
+
+    # Order matters: move it up one place, then delete it.
+    page.locator('[data-testid=rule-row][data-rule="no-big-refunds"]').get_by_test_id(
+        "rule-up"
+    ).click()
+    expect(page.get_by_test_id("message")).to_be_visible()
+    ids = [r["id"] for r in get_active(container.uow, SYSTEM, None).document["rules"]]
+    assert ids == [*demo_rules[:-1], "no-big-refunds", demo_rules[-1]]
+    page.locator('[data-testid=rule-row][data-rule="no-big-refunds"]').get_by_test_id(
+        "rule-delete"
+    ).click()
+    expect(rows).to_have_count(len(demo_rules))
+    final = get_active(container.uow, SYSTEM, None)
+    assert (final.version, [r["id"] for r in final.document["rules"]]) == (4, demo_rules)

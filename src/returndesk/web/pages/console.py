@@ -7,8 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from returndesk.adapters.db.repositories import SORT_KEYS, decode_cursor, encode_cursor
+from returndesk.bootstrap import Container
 from returndesk.domain.access import Permission, Role, has_permission
 from returndesk.domain.cases.model import ReceiptLine
 from returndesk.domain.cases.status import CaseStatus, ReceiptCondition
@@ -231,8 +233,10 @@ def case_page(request: Request, case_id: CaseId) -> Response:
     return _case_page(request, *staff, case_id)
 
 
-@router.post("/cases/{case_id}/transition")
-async def transition(request: Request, case_id: CaseId) -> Response:
+async def _case_post(
+    request: Request, case_id: str
+) -> tuple[Principal, str, Container, FormData] | Response:
+    """A form post on a case page from a signed-in agent with a valid CSRF token."""
     staff = signed_in_staff(request)
     if staff is None:
         return to_login()
@@ -241,6 +245,15 @@ async def transition(request: Request, case_id: CaseId) -> Response:
     form = await read_form(request)
     if not check_csrf(container.settings.secret_key, token, field(form, "csrf", 64)):
         return _case_page(request, principal, token, case_id, "generic", 400)
+    return principal, token, container, form
+
+
+@router.post("/cases/{case_id}/transition")
+async def transition(request: Request, case_id: CaseId) -> Response:
+    post = await _case_post(request, case_id)
+    if isinstance(post, Response):
+        return post
+    principal, token, container, form = post
     note = field(form, "note", 4000)
     refund_raw = field(form, "refund_amount", 20)
     kept = {"note": note, "refund_amount": refund_raw}
@@ -287,14 +300,10 @@ async def transition(request: Request, case_id: CaseId) -> Response:
 
 @router.post("/cases/{case_id}/decision")
 async def override(request: Request, case_id: CaseId) -> Response:
-    staff = signed_in_staff(request)
-    if staff is None:
-        return to_login()
-    principal, token = staff
-    container = container_of(request)
-    form = await read_form(request)
-    if not check_csrf(container.settings.secret_key, token, field(form, "csrf", 64)):
-        return _case_page(request, principal, token, case_id, "generic", 400)
+    post = await _case_post(request, case_id)
+    if isinstance(post, Response):
+        return post
+    principal, token, container, form = post
     note = field(form, "override_note", 4000)
     kept = {"override_note": note}
     try:

@@ -11,7 +11,10 @@ from fastapi.responses import RedirectResponse, Response
 
 from returndesk.adapters.jobs import Progress
 from returndesk.domain.access import Permission, has_permission
+from returndesk.domain.cases.reasons import REASON_TREE
 from returndesk.domain.errors import DomainError, StaleVersion
+from returndesk.domain.policy.decision import DeclineReason, EvidenceKind, Outcome
+from returndesk.domain.policy.law import Payer
 from returndesk.policies.files import parse_text, to_toml
 from returndesk.services.policies import (
     check_document,
@@ -50,6 +53,7 @@ def _render(
     message: str | None = None,
     error: str | None = None,
     error_detail: str = "",
+    rule_form: dict[str, Any] | None = None,
 ) -> Response:
     container = container_of(request)
     active = get_active(container.uow, principal, None)
@@ -71,6 +75,14 @@ def _render(
         message=message,
         error=error,
         error_detail=error_detail,
+        rules=list(active.document.get("rules", [])),
+        rule_form=rule_form or {},
+        outcomes=[o.value for o in Outcome],
+        evidence_kinds=[k.value for k in EvidenceKind],
+        decline_reasons=[r.value for r in DeclineReason],
+        payers=[p.value for p in Payer],
+        reason_tree=REASON_TREE,
+        reason_codes={r.value for g in REASON_TREE for r in g.reasons},
     )
     return remember_language(request, response)
 
@@ -163,6 +175,95 @@ async def act(request: Request) -> Response:
             error_detail=exc.detail,
             **kept,
         )
+
+
+RULE_FIELDS = {
+    "rule_id": 64, "description": 200, "markets": 200, "categories": 400, "when": 2000,
+    "outcome": 40, "evidence": 40, "decline_reason": 40, "fee": 10, "payer": 20,
+}  # fmt: skip
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
+
+
+def rule_from_form(values: dict[str, Any]) -> dict[str, Any]:
+    """A store rule from the rule form: only what was filled in, as the document spells it."""
+    rule: dict[str, Any] = {"id": values["rule_id"]}
+    if values["description"]:
+        rule["description"] = values["description"]
+    for key in ("markets", "categories"):
+        items = _split(values[key])
+        if items:
+            rule[key] = [i.upper() if key == "markets" else i.lower() for i in items]
+    if values["reasons"]:
+        rule["reasons"] = list(values["reasons"])
+    if values["when"]:
+        rule["when"] = values["when"]
+    then: dict[str, Any] = {}
+    for key in ("outcome", "evidence", "decline_reason"):
+        if values[key]:
+            then[key] = values[key]
+    if values["payer"]:
+        then["return_shipping_paid_by"] = values["payer"]
+    if values["fee"]:
+        try:
+            fee = float(values["fee"].replace(",", "."))
+        except ValueError:
+            raise DomainError("the fee is not a number", code="invalid_form") from None
+        then["restocking_fee_percent"] = int(fee) if fee.is_integer() else fee
+    rule["then"] = then
+    return rule
+
+
+@router.post("/rules")
+async def edit_rules(request: Request) -> Response:
+    """The decision-table editor: add a rule, move one up, or delete one; each change is
+    checked whole and saved as a new version (or refused, changing nothing)."""
+    staff = _staff(request)
+    if staff is None:
+        return to_login()
+    principal, token = staff
+    container = container_of(request)
+    form = await read_form(request)
+    values: dict[str, Any] = {name: field(form, name, size) for name, size in RULE_FIELDS.items()}
+    values["reasons"] = [r for r in form.getlist("reasons") if isinstance(r, str)][:50]
+    if not check_csrf(container.settings.secret_key, token, field(form, "csrf", 64)):
+        return _render(request, principal, token, status_code=400, error="generic")
+    op = field(form, "op", 10)
+    try:
+        active = get_active(container.uow, principal, None)
+        document = dict(active.document)
+        rules = [dict(r) for r in document.get("rules", []) if isinstance(r, dict)]
+        target = field(form, "target", 64)
+        index = next((i for i, r in enumerate(rules) if r.get("id") == target), None)
+        if op == "add":
+            rules.append(rule_from_form(values))
+            note = f"Added rule {values['rule_id']}"
+        elif op == "delete" and index is not None:
+            del rules[index]
+            note = f"Deleted rule {target}"
+        elif op == "up" and index:
+            rules[index - 1], rules[index] = rules[index], rules[index - 1]
+            note = f"Moved rule {target} up"
+        else:
+            return RedirectResponse("/console/policy", status_code=303)
+        document["rules"] = rules
+        save_policy(
+            container.uow, container.clock, principal, None, document,
+            note=note, expected_version=int_field(form, "version", -1),
+        )  # fmt: skip
+    except StaleVersion:
+        return _render(
+            request, principal, token, status_code=409, error="version_mismatch",
+            rule_form=values,
+        )  # fmt: skip
+    except DomainError as exc:
+        return _render(
+            request, principal, token, status_code=403 if exc.code == "forbidden" else 422,
+            error=exc.code, error_detail=exc.detail, rule_form=values,
+        )  # fmt: skip
+    return RedirectResponse("/console/policy?saved=1", status_code=303)
 
 
 def _owner(principal: Principal) -> str:
