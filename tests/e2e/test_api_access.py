@@ -61,6 +61,15 @@ def build_requests(api: Api, case_id: str) -> dict[tuple[str, str], Call]:
             headers={"If-Match": f'"{case["version"]}"'},
         )
 
+    def redecide(who: str | None) -> httpx.Response:
+        case = api.get("admin", f"/api/v1/returns/{case_id}").json()
+        return api.post(
+            who,
+            f"/api/v1/returns/{case_id}/decision",
+            json={"evidence": ["photo"]},
+            headers={"If-Match": f'"{case["version"]}"'},
+        )
+
     def staff_create(who: str | None) -> httpx.Response:
         body = {
             "email": f"new-{next(new_staff)}@shop.example",
@@ -105,6 +114,7 @@ def build_requests(api: Api, case_id: str) -> dict[tuple[str, str], Call]:
         ("GET", "/api/v1/returns/{case_id}/decision/replay"): lambda who: api.get(
             who, f"/api/v1/returns/{case_id}/decision/replay"
         ),
+        ("POST", "/api/v1/returns/{case_id}/decision"): redecide,
         ("POST", "/api/v1/returns/preview"): lambda who: api.post(
             who, "/api/v1/returns/preview", json=api.return_payload()
         ),
@@ -207,9 +217,16 @@ def test_every_role_on_every_endpoint(api: Api) -> None:
     assert sorted(writers) == ["admin", "platform_admin", "supervisor"]
     active = api.get("admin", "/api/v1/policy").json()
     assert (active["version"], active["note"]) == (1 + len(writers), "access check")
-    # The walk changed nothing it should not have: the case is as it was.
+    # The walk changed nothing it should not have: the case is as it was, except that each
+    # staff member allowed to decide again recorded a new decision (a new version each).
+    deciders = [
+        who
+        for who in EVERYONE
+        if outcomes[("POST", "/api/v1/returns/{case_id}/decision", who)] == 200
+    ]
+    assert sorted(deciders) == ["admin", "agent", "platform_admin", "supervisor"]
     after = api.get("agent", f"/api/v1/returns/{case['id']}").json()
-    assert (after["status"], after["version"]) == ("requested", 1)
+    assert (after["status"], after["version"]) == ("requested", 1 + len(deciders))
 
 
 def test_warehouse_cannot_change_the_policy(api: Api) -> None:

@@ -250,3 +250,69 @@ def test_a_buyer_previews_a_return_and_nothing_is_saved(
     staff = api.post("agent", "/api/v1/returns/preview", json=api.return_payload()).json()
     assert staff["reasons"]
     assert row_counts() == before
+
+
+def test_deciding_again_once_the_photo_arrived_moves_the_case_on(api: Api, clock: Any) -> None:
+    _save(api, AUTOMATED)
+    faulty = api.open_return(
+        body={
+            "order_number": "1001",
+            "lines": [{"sku": "LAMP-1", "quantity": 1, "reason": "defective"}],
+            "preferred_resolution": "refund",
+        }
+    )
+    assert (faulty["status"], faulty["decision"]["outcome"]) == (
+        "needs_evidence",
+        "request_evidence",
+    )
+    clock.advance(days=45)  # past the store's window: the filing date still counts
+    api.refresh_tokens()
+    url = f"/api/v1/returns/{faulty['id']}/decision"
+    stale = {"If-Match": '"999"'}
+    api.problem(api.post("agent", url, json={"evidence": ["photo"]}, headers=stale), 412)
+    api.problem(api.post("buyer", url, json={"evidence": ["photo"]}, headers=stale), 403)
+    headers = {"If-Match": f'"{faulty["version"]}"'}
+    body = {"evidence": ["photo"], "findings": ["defect_confirmed"]}
+    moved = api.post("agent", url, json=body, headers=headers)
+    assert moved.status_code == 200, moved.text
+    case = moved.json()
+    assert case["decision"]["outcome"] == "approve_return"
+    assert case["decision"]["responsibility"] == "seller"
+    assert case["decision"]["inputs"]["evidence"] == ["photo"]
+    assert case["status"] == "awaiting_return"
+    kinds = [
+        e["kind"]
+        for e in api.get("agent", f"/api/v1/returns/{case['id']}/timeline").json()["items"]
+    ]
+    assert kinds.count("decision_made") == 2
+    assert api.get("agent", f"{url}/replay").json()["matches"] is True
+    again = api.post("agent", url, json=body, headers={"If-Match": f'"{case["version"]}"'})
+    api.problem(again, 409, "decision_final")
+
+
+def test_staff_file_a_goodwill_exception_with_a_note(api: Api, clock: Any) -> None:
+    _save(api, AUTOMATED)
+    clock.advance(days=40)  # the 30-day window has ended
+    api.refresh_tokens()
+    late = api.return_payload()
+    api.problem(api.post("agent", "/api/v1/returns", json=late), 422, "window_ended")
+    goodwill = {**late, "exception": {"outcome": "approve_return", "note": "Loyal customer"}}
+    api.problem(api.post("buyer", "/api/v1/returns", json=goodwill), 403, "forbidden")
+    api.problem(
+        api.post(
+            "agent",
+            "/api/v1/returns",
+            json={**late, "exception": {"outcome": "approve_return", "note": ""}},
+        ),
+        422,
+    )
+    filed = api.post("agent", "/api/v1/returns", json=goodwill)
+    assert filed.status_code == 201, filed.text
+    case = filed.json()
+    assert case["decision"]["outcome"] == "approve_return"
+    assert case["decision"]["overridden"] == {
+        "from": "decline", "by": case["decision"]["overridden"]["by"], "note": "Loyal customer",
+    }  # fmt: skip
+    events = api.get("agent", f"/api/v1/returns/{case['id']}/timeline").json()["items"]
+    assert [e["kind"] for e in events] == ["case_opened", "decision_made", "decision_overridden"]
+    assert events[1]["data"]["decline_reason"] == "window_ended"

@@ -269,13 +269,18 @@ def test_evidence_already_given_is_not_asked_again() -> None:
     assert decision.evidence_requested is None
 
 
-def test_other_evidence_does_not_count() -> None:
+def test_stronger_evidence_counts_and_other_evidence_does_not() -> None:
+    """A video or an inspection call shows what a photo would; a photo is no unboxing video."""
+    for shown in (EvidenceKind.unboxing_video, EvidenceKind.inspection_call):
+        request = ask("US", claim(reason=ReasonCode.defective), evidence=frozenset({shown}))
+        assert decide(request, policy(EVIDENCE), 1).outcome is Outcome.approve_return
+    video = {"evidence": {"by_reason": {"missing_parts": "unboxing_video"}}}
     request = ask(
-        "US", claim(reason=ReasonCode.defective), evidence=frozenset({EvidenceKind.unboxing_video})
+        "US", claim(reason=ReasonCode.missing_parts), evidence=frozenset({EvidenceKind.photo})
     )
-    decision = decide(request, policy(EVIDENCE), 1)
+    decision = decide(request, policy(video), 1)
     assert decision.outcome is Outcome.request_evidence
-    assert decision.evidence_requested is EvidenceKind.photo
+    assert decision.evidence_requested is EvidenceKind.unboxing_video
 
 
 @pytest.mark.parametrize(("amount", "outcome"), [(2999, Outcome.approve_return),

@@ -465,6 +465,21 @@ def test_brazil_business_days_cover_the_weekend_after_the_calendar_deadline() ->
     assert business.outcome is Outcome.approve_return
 
 
+BLACK_CONSCIOUSNESS_EVE = datetime(2026, 11, 19, 10, 0, tzinfo=UTC)  # Thursday; Fri 20 is off
+
+
+@pytest.mark.parametrize("offset", [-1, 0, 1], ids=["day-before", "on-deadline", "day-after"])
+def test_brazil_business_days_skip_public_holidays(offset: int) -> None:
+    """Nov 20 (Dia da Consciência Negra) is a national holiday: Mon 23 .. Fri 27 (5), Mon 30
+    (6), Tue Dec 1 (7). Counting weekends only would end on Mon Nov 30."""
+    order = make_order("BR", deliveries=(BLACK_CONSCIOUSNESS_EVE,))
+    deadline = date(2026, 12, 1)
+    business = policy({"law": {"BR": {"day_count": "business"}}})
+    decision = decide(request(order, on_day(deadline + timedelta(days=offset))), business, 1)
+    expected = Outcome.approve_return if offset <= 0 else Outcome.decline
+    assert decision.outcome is expected
+
+
 # --- Japan: the 8-day right exists only without a displayed return policy -------------------
 
 

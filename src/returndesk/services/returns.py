@@ -19,9 +19,23 @@ from returndesk.domain.cases.model import (
     TransitionRequest,
 )
 from returndesk.domain.cases.status import CaseStatus, Resolution
-from returndesk.domain.errors import Conflict, NotFound, StaleVersion, ValidationFailed
+from returndesk.domain.errors import (
+    Conflict,
+    InvalidTransition,
+    NotFound,
+    StaleVersion,
+    ValidationFailed,
+)
 from returndesk.domain.orders import Order
-from returndesk.domain.policy.decision import Decision, DecisionRequest, DeclineReason, Outcome
+from returndesk.domain.policy.decision import (
+    BuyerHistory,
+    ClaimLine,
+    Decision,
+    DecisionRequest,
+    DeclineReason,
+    EvidenceKind,
+    Outcome,
+)
 from returndesk.domain.policy.document import Policy
 from returndesk.domain.policy.engine import decide, replay
 from returndesk.domain.stores import Store
@@ -44,6 +58,8 @@ class OpenReturn:
     lines: tuple[LineRequest, ...]
     preferred_resolution: Resolution
     store_slug: str | None = None
+    # Staff only: file it even if the policy declines it, with this outcome and why (goodwill).
+    exception: tuple[Outcome, str] | None = None
 
     def fingerprint(self) -> str:
         body = {
@@ -51,6 +67,7 @@ class OpenReturn:
             "lines": [[ln.sku, ln.quantity, ln.reason.value, ln.comment] for ln in self.lines],
             "preferred_resolution": self.preferred_resolution.value,
             "store": self.store_slug,
+            "exception": [self.exception[0].value, self.exception[1]] if self.exception else None,
         }
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
@@ -93,10 +110,16 @@ def open_return(
             now=now,
         )
         decision, policy = _decide(uow, store, order, command, usage, now)
-        if decision.outcome is Outcome.decline:
+        if command.exception is not None:
+            principal.require(Permission.decision_override)
+        elif decision.outcome is Outcome.decline:
             raise _declined(decision)
         case.record_decision(decision.to_dict(), Actor.system(), now)
-        if policy.auto_apply:
+        if command.exception is not None:
+            outcome, why = command.exception
+            if outcome is not decision.outcome:
+                case.override_decision(outcome.value, why, principal.actor(), now)
+        elif policy.auto_apply:
             _move_on(case, decision, now)
         uow.cases.add(case)
         if idempotency_key is not None:
@@ -186,10 +209,14 @@ _DECLINE_TEXT = {
 
 
 def _move_on(case: ReturnCase, decision: Decision, now: datetime) -> None:
-    """Move a new case on where the decision allows; anything else waits for a person."""
+    """Move a case on where the decision allows; anything else waits for a person."""
     system = Actor.system()
     note = f"Decided automatically (policy version {decision.policy_version})."
     outcome = decision.outcome
+    if case.status is CaseStatus.needs_evidence:
+        if outcome is Outcome.request_evidence:
+            return  # still waiting for (other) evidence
+        case.transition(system, TransitionRequest(CaseStatus.under_review, None), now)
     if outcome in (Outcome.approve_return, Outcome.offer_exchange):
         case.transition(system, TransitionRequest(CaseStatus.approved, None, note), now)
         case.transition(system, TransitionRequest(CaseStatus.awaiting_return, None), now)
@@ -346,3 +373,69 @@ def replay_decision(uow_factory: UnitOfWorkFactory, principal: Principal, case_i
             raise NotFound("that policy version is gone", code="policy_version_not_found")
     replayed = replay(stored, policy)
     return Replay(stored, replayed, replayed == stored)
+
+
+@dataclass(frozen=True, slots=True)
+class Redecide:
+    case_id: str
+    expected_version: int
+    evidence: frozenset[EvidenceKind] = frozenset()
+    findings: frozenset[str] = frozenset()
+
+
+REDECIDABLE = frozenset({CaseStatus.requested, CaseStatus.under_review, CaseStatus.needs_evidence})
+
+
+def redecide(
+    uow_factory: UnitOfWorkFactory, clock: Clock, principal: Principal, command: Redecide
+) -> ReturnCase:
+    """Decide again once evidence or findings came in, with the active policy.
+
+    The periods still count from when the return was filed (the buyer was in time then), and
+    the buyer history is the one seen at filing; evidence and findings add to what was known.
+    The new decision goes on the timeline; with automation on, the case moves on from there.
+    """
+    principal.require(Permission.decision_override)
+    with uow_factory(write=True) as uow:
+        case = _load_version(uow, principal, command.case_id, command.expected_version)
+        if case.status not in REDECIDABLE:
+            raise InvalidTransition(
+                f"a case that is {case.status} is past deciding", code="decision_final"
+            )
+        order = uow.orders.get(case.order_id)
+        store = uow.stores.get(case.store_id)
+        if order is None or store is None or case.decision is None:
+            raise NotFound("this case has no decision to redo", code="no_decision")
+        before = case.decision.get("inputs") or {}
+        version, policy = uow.policies.active(store)
+        known_evidence = {EvidenceKind(k) for k in before.get("evidence", [])}
+        history_before = before.get("history", {})
+        request = DecisionRequest(
+            order=order,
+            lines=tuple(
+                ClaimLine(
+                    ln.sku,
+                    order.line_by_sku(ln.sku).category,
+                    ln.quantity,
+                    ln.refundable_amount,
+                    ln.reason,
+                )
+                for ln in case.lines
+            ),
+            requested_at=case.created_at,
+            preferred_resolution=case.preferred_resolution,
+            history=BuyerHistory(
+                int(history_before.get("returns", 0)), int(history_before.get("refunded", 0))
+            ),
+            evidence=frozenset(known_evidence | command.evidence),
+            findings=frozenset(set(before.get("findings", [])) | command.findings),
+            whole_order=bool(before.get("whole_order", False)),
+        )
+        decision = decide(request, policy, version.version)
+        now = clock()
+        case.record_decision(decision.to_dict(), principal.actor(), now)
+        if policy.auto_apply:
+            _move_on(case, decision, now)
+        uow.cases.save(case, command.expected_version)
+        uow.commit()
+        return case

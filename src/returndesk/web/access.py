@@ -31,6 +31,7 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/returns/{case_id}/transitions"): Permission.case_transition,
     ("POST", "/api/v1/returns/{case_id}/decision/override"): Permission.decision_override,
     ("GET", "/api/v1/returns/{case_id}/decision/replay"): Permission.policy_read,
+    ("POST", "/api/v1/returns/{case_id}/decision"): Permission.decision_override,
     ("GET", "/api/v1/policy"): Permission.policy_read,
     ("PUT", "/api/v1/policy"): Permission.policy_write,
     ("GET", "/api/v1/policy/versions"): Permission.policy_read,

@@ -12,6 +12,7 @@ from returndesk.domain.cases.model import ReturnCase, TimelineEvent
 from returndesk.domain.cases.reasons import ReasonCode
 from returndesk.domain.cases.status import CaseStatus, ReceiptCondition, Resolution
 from returndesk.domain.cases.transitions import allowed_targets
+from returndesk.domain.policy.decision import Outcome
 from returndesk.services.ports import CaseSummary
 
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -115,11 +116,19 @@ class ReturnLineIn(Body):
     comment: Comment = ""
 
 
+class ExceptionIn(Body):
+    """Staff filing a return the policy would refuse: the outcome they grant, and why."""
+
+    outcome: Outcome
+    note: Annotated[str, _text(4000, 1), NoNul]
+
+
 class ReturnIn(Body):
     order_number: OrderNumber
     lines: list[ReturnLineIn] = Field(min_length=1, max_length=500)
     preferred_resolution: Resolution
     store: Slug | None = None
+    exception: ExceptionIn | None = None
 
 
 class ReceiptLineIn(Body):

@@ -219,3 +219,34 @@ def test_a_supervisor_edits_the_rules_table(
     expect(rows).to_have_count(len(demo_rules))
     final = get_active(container.uow, SYSTEM, None)
     assert (final.version, [r["id"] for r in final.document["rules"]]) == (4, demo_rules)
+
+
+@pytest.mark.browser
+def test_the_agent_decides_again_after_the_inspection_call(
+    browser: Browser, browser_server: LiveServer, sqlite_container: Container, scenario: Any
+) -> None:
+    container, s = sqlite_container, scenario
+    save_policy(container.uow, container.clock, SYSTEM, None, demo_policy_document())
+    buyer = start_buyer_session(container.uow, s.order_number, s.buyer_email)
+    case = open_return(
+        container.uow, container.clock, buyer,
+        OpenReturn(s.order_number, (LineRequest(s.buds_sku, 1, ReasonCode.defective),),
+                   Resolution.refund),
+    ).case  # fmt: skip
+    assert case.decision is not None
+    assert case.decision["evidence_requested"] == "inspection_call"  # the expensive-defect rule
+    assert case.status.value == "needs_evidence"
+
+    page = _log_in(browser, browser_server, s.agent_email, s.agent_password)
+    page.goto(f"/console/cases/{case.id}")
+    page.get_by_test_id("redecide-evidence-inspection_call").check()
+    page.get_by_test_id("redecide-findings").select_option(["defect_confirmed"])
+    page.get_by_test_id("redecide-submit").click()
+    # Sending earbuds back from Brazil costs more than a faulty pair recovers: keep them.
+    expect(page.get_by_test_id("decision-outcome")).to_have_attribute(
+        "data-outcome", "approve_returnless"
+    )
+    expect(page.get_by_test_id("case-status")).to_have_attribute("data-status", "approved")
+    expect(page.get_by_test_id("decision-responsibility")).to_have_text("Seller")
+    expect(page.get_by_test_id("redecide-form")).to_have_count(0)
+    expect(page.get_by_test_id("decision-replays")).to_have_attribute("data-matches", "yes")

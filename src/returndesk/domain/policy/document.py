@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import date
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
@@ -47,6 +48,12 @@ class Condition(Protocol):
     names: frozenset[str]  # the top-level facts the condition reads
 
     def matches(self, facts: object) -> bool: ...
+
+
+class HolidayCalendar(Protocol):
+    """Public holidays of a country (ISO 3166), for periods counted in business days."""
+
+    def __call__(self, country: str, day: date) -> bool: ...
 
 
 class RuleLanguage(Protocol):
@@ -136,6 +143,7 @@ class Policy:
     evidence_not_below: Mapping[str, int] = field(default_factory=dict)
     rules: tuple[Rule, ...] = ()
     language: RuleLanguage | None = None  # what compiled the rules; binds a decision's facts
+    holidays: HolidayCalendar | None = None  # public holidays for business-day periods
 
     def law_for(self, region: str) -> MarketLaw | None:
         return self.law.get(region)

@@ -14,7 +14,8 @@ in a fixed order and each one that changes something leaves a `Reason`:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -37,6 +38,7 @@ from returndesk.domain.policy.decision import (
     snapshot,
 )
 from returndesk.domain.policy.document import (
+    HolidayCalendar,
     Policy,
     PolicyInvalid,
     Rule,
@@ -68,6 +70,12 @@ FINDINGS = {
     "counterfeit_returned": Responsibility.fraud_suspected,
 }
 MAJOR_FAILURE = "major_failure"
+# A live inspection call or an unboxing video shows at least what a photo would.
+SATISFIED_BY = {
+    EvidenceKind.photo: frozenset(EvidenceKind),
+    EvidenceKind.unboxing_video: frozenset({EvidenceKind.unboxing_video}),
+    EvidenceKind.inspection_call: frozenset({EvidenceKind.inspection_call}),
+}
 _GROUP = {reason: group.code for group in REASON_TREE for reason in group.reasons}
 _SEVERITY = (Responsibility.seller, Responsibility.carrier, Responsibility.buyer)
 
@@ -77,16 +85,29 @@ def utc_day(moment: datetime) -> date:
     return moment.astimezone(UTC).date()
 
 
-def add_days(start: date, days: int, count: DayCount) -> date:
-    """The last day of a period of `days` starting the day after `start`."""
+def add_days(
+    start: date,
+    days: int,
+    count: DayCount,
+    holiday: Callable[[date], bool] | None = None,
+) -> date:
+    """The last day of a period of `days` starting the day after `start`. Business days skip
+    Saturdays, Sundays and, when a calendar is given, the market's public holidays."""
     if count is DayCount.calendar:
         return start + timedelta(days=days)
     current, left = start, days
     while left > 0:
         current += timedelta(days=1)
-        if current.weekday() < 5:
+        if current.weekday() < 5 and not (holiday is not None and holiday(current)):
             left -= 1
     return current
+
+
+def _holidays_of(policy: Policy, market: str) -> Callable[[date], bool] | None:
+    calendar = policy.holidays
+    if calendar is None:
+        return None
+    return lambda day: calendar(market, day)
 
 
 @dataclass(slots=True)
@@ -207,7 +228,7 @@ def decide(request: DecisionRequest, policy: Policy, version: int) -> Decision:
         floor = policy.evidence_not_below.get(currency)
         for v in fault_lines:
             kind = policy.evidence_by_reason.get(v.line.reason)
-            if kind is None or kind in request.evidence:
+            if kind is None or SATISFIED_BY[kind] & request.evidence:
                 continue
             if floor is not None and refund_lines < floor:
                 w.note("evidence_waived", f"below {floor} {currency}: no evidence needed")
@@ -334,7 +355,8 @@ def _line_verdict(w: _Work, line: ClaimLine) -> _LineVerdict:
         and withdrawal_days is not None
         and not (law.only_without_displayed_policy and policy.policy_displayed)
         and not exempt
-        and today <= add_days(start, withdrawal_days, law.day_count)
+        and today
+        <= add_days(start, withdrawal_days, law.day_count, _holidays_of(policy, order.market))
     ):
         v.statutory_withdrawal = not fault
         if not fault:
@@ -580,13 +602,15 @@ def _breakdown(
     return items
 
 
-def compile_policy(document: dict[str, Any], language: RuleLanguage) -> Policy:
+def compile_policy(
+    document: dict[str, Any], language: RuleLanguage, holidays: HolidayCalendar | None = None
+) -> Policy:
     """Parse and check a policy document, and dry-run every rule against sample facts.
 
     A rule that cannot be evaluated (an unknown field, a type mismatch, a result that is not
     true/false) is rejected here, naming the rule, rather than failing on a buyer's return.
     """
-    policy = parse_policy(document, language)
+    policy = replace(parse_policy(document, language), holidays=holidays)
     if not policy.rules:
         return policy
     known = set(facts(_Work(_samples()[0], policy, "EU", None), []))
@@ -675,7 +699,9 @@ def line_returnability(
             and not (law.only_without_displayed_policy and policy.policy_displayed)
             and not exempt
         ):
-            statutory_end = add_days(start, law.withdrawal_days, law.day_count)
+            statutory_end = add_days(
+                start, law.withdrawal_days, law.day_count, _holidays_of(policy, order.market)
+            )
             statutory_open = utc_day(now) <= statutory_end
             if exempt or line.category in policy.final_sale_categories:
                 cm_end = statutory_end

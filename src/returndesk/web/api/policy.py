@@ -22,7 +22,13 @@ from returndesk.services.policies import (
     simulate,
 )
 from returndesk.services.ports import PolicyVersion
-from returndesk.services.returns import OverrideDecision, override_decision, replay_decision
+from returndesk.services.returns import (
+    OverrideDecision,
+    Redecide,
+    override_decision,
+    redecide,
+    replay_decision,
+)
 from returndesk.web.api.orders import order_input
 from returndesk.web.api.returns import CaseId, etag, parse_if_match
 from returndesk.web.deps import ContainerDep, PrincipalDep
@@ -77,6 +83,11 @@ class SimulateIn(Body):
     document: dict[str, Any]
     since: Timestamp
     store: Slug | None = None
+
+
+class RedecideIn(Body):
+    evidence: list[EvidenceKind] = Field(default_factory=list, max_length=3)
+    findings: list[Finding] = Field(default_factory=list, max_length=20)
 
 
 class OverrideIn(Body):
@@ -181,3 +192,24 @@ def replay(case_id: CaseId, principal: PrincipalDep, container: ContainerDep) ->
     """Decide again from the stored inputs and policy version; `matches` proves it."""
     result = replay_decision(container.uow, principal, case_id)
     return {"matches": result.matches, "stored": result.stored, "replayed": result.replayed}
+
+
+@router.post("/returns/{case_id}/decision")
+def decide_again(
+    case_id: CaseId,
+    body: RedecideIn,
+    response: Response,
+    principal: PrincipalDep,
+    container: ContainerDep,
+    if_match: Annotated[str | None, Header(max_length=64)] = None,
+) -> dict[str, Any]:
+    """Decide again with the evidence and findings that came in since (active policy)."""
+    command = Redecide(
+        case_id,
+        parse_if_match(if_match),
+        frozenset(body.evidence),
+        frozenset(body.findings),
+    )
+    case = redecide(container.uow, container.clock, principal, command)
+    response.headers["ETag"] = etag(case.version)
+    return case_out(case, principal.role)

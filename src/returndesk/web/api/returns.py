@@ -61,6 +61,7 @@ def create_return(
         lines=tuple(LineRequest(ln.sku, ln.quantity, ln.reason, ln.comment) for ln in body.lines),
         preferred_resolution=body.preferred_resolution,
         store_slug=body.store,
+        exception=(body.exception.outcome, body.exception.note) if body.exception else None,
     )
     opened = open_return(container.uow, container.clock, principal, command, idempotency_key)
     response.headers["ETag"] = etag(opened.case.version)

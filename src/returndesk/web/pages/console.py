@@ -18,17 +18,20 @@ from returndesk.domain.cases.transitions import allowed_targets
 from returndesk.domain.errors import DomainError, StaleVersion
 from returndesk.domain.money import Money
 from returndesk.domain.orders import SUPPORTED_LANGUAGES
-from returndesk.domain.policy.decision import Outcome
+from returndesk.domain.policy.decision import EvidenceKind, Outcome
+from returndesk.domain.policy.engine import FINDINGS, MAJOR_FAILURE
 from returndesk.services.ports import CaseQuery
 from returndesk.services.principal import Principal
 from returndesk.services.returns import (
     MoveCase,
     OverrideDecision,
+    Redecide,
     count_by_status,
     get_case,
     get_timeline,
     list_cases,
     override_decision,
+    redecide,
     replay_decision,
     transition_case,
 )
@@ -215,6 +218,8 @@ def _case_page(
         timeline=timeline,
         targets=allowed_targets(case.status, role),
         can_override=has_permission(principal.role, Permission.decision_override),
+        evidence_kinds=[k.value for k in EvidenceKind],
+        findings=[*FINDINGS, MAJOR_FAILURE],
         replays=replays,
         outcomes=[o.value for o in Outcome],
         conditions=list(ReceiptCondition),
@@ -317,4 +322,30 @@ async def override(request: Request, case_id: CaseId) -> Response:
         return _case_page(request, principal, token, case_id, "version_mismatch", 409, kept)
     except DomainError as exc:
         return _case_page(request, principal, token, case_id, exc.code, 422, kept)
+    return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
+
+
+@router.post("/cases/{case_id}/redecide")
+async def decide_again(request: Request, case_id: CaseId) -> Response:
+    post = await _case_post(request, case_id)
+    if isinstance(post, Response):
+        return post
+    principal, token, container, form = post
+    try:
+        evidence = frozenset(
+            EvidenceKind(k) for k in form.getlist("evidence") if isinstance(k, str)
+        )
+        known = {*FINDINGS, MAJOR_FAILURE}
+        findings = frozenset(f for f in form.getlist("findings") if isinstance(f, str))
+        if not findings <= known:
+            raise ValueError("unknown finding")
+    except ValueError:
+        return _case_page(request, principal, token, case_id, "invalid_form", 422)
+    command = Redecide(case_id, int_field(form, "version"), evidence, findings)
+    try:
+        redecide(container.uow, container.clock, principal, command)
+    except StaleVersion:
+        return _case_page(request, principal, token, case_id, "version_mismatch", 409)
+    except DomainError as exc:
+        return _case_page(request, principal, token, case_id, exc.code, 422)
     return RedirectResponse(f"/console/cases/{case_id}", status_code=303)

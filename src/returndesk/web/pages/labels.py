@@ -139,6 +139,17 @@ EVIDENCE = {
     "inspection_call": N_("A live video inspection call"),
 }
 
+FINDINGS = {
+    "defect_confirmed": N_("Defect confirmed"),
+    "wrong_item_confirmed": N_("Wrong item confirmed"),
+    "transit_damage": N_("Damaged in transit"),
+    "damage_by_buyer": N_("Damage caused by the buyer"),
+    "misuse": N_("Misuse"),
+    "item_swapped": N_("Item swapped"),
+    "counterfeit_returned": N_("Counterfeit returned"),
+    "major_failure": N_("Major failure (Australia)"),
+}
+
 REFUND_ITEMS = {
     "line": N_("Item"),
     "outbound_shipping": N_("Original shipping"),
