@@ -12,6 +12,7 @@ from returndesk.adapters.auth.tokens import TokenIssuer
 from returndesk.adapters.db.engine import build_engine
 from returndesk.adapters.db.uow import SqlUnitOfWorkFactory
 from returndesk.adapters.jobs import InProcessJobs
+from returndesk.adapters.live import LiveHub
 from returndesk.config import Settings
 from returndesk.services.ports import Clock, PasswordHasher
 
@@ -29,6 +30,7 @@ class Container:
     tokens: TokenIssuer
     clock: Clock
     jobs: InProcessJobs = field(default_factory=InProcessJobs)
+    live: LiveHub = field(default_factory=LiveHub)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -43,10 +45,12 @@ def bootstrap(
     settings = settings or Settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = build_engine(settings.database_url)
+    live = LiveHub()
     return Container(
         settings=settings,
         engine=engine,
-        uow=SqlUnitOfWorkFactory(engine),
+        uow=SqlUnitOfWorkFactory(engine, after_commit=live.publish),
+        live=live,
         hasher=hasher or Argon2Hasher(),
         tokens=TokenIssuer(settings.secret_key, clock),
         clock=clock,

@@ -70,6 +70,20 @@ def build_requests(api: Api, case_id: str) -> dict[tuple[str, str], Call]:
             headers={"If-Match": f'"{case["version"]}"'},
         )
 
+    def stream(path: str) -> Call:
+        """An event stream never ends: take its status (and first frame), then hang up."""
+
+        def call(who: str | None) -> httpx.Response:
+            with api.client.stream("GET", path, headers=api.auth(who)) as response:
+                if response.status_code != 200:
+                    response.read()
+                    return response
+                first = next(response.iter_text())
+                assert response.headers["content-type"].startswith("text/event-stream")
+                return httpx.Response(200, text=first, headers=response.headers)
+
+        return call
+
     def staff_create(who: str | None) -> httpx.Response:
         body = {
             "email": f"new-{next(new_staff)}@shop.example",
@@ -110,6 +124,8 @@ def build_requests(api: Api, case_id: str) -> dict[tuple[str, str], Call]:
             who, f"/api/v1/returns/{case_id}/timeline"
         ),
         ("POST", "/api/v1/returns/{case_id}/transitions"): move,
+        ("GET", "/api/v1/returns/{case_id}/events"): stream(f"/api/v1/returns/{case_id}/events"),
+        ("GET", "/api/v1/events"): stream("/api/v1/events"),
         ("POST", "/api/v1/returns/{case_id}/decision/override"): override,
         ("GET", "/api/v1/returns/{case_id}/decision/replay"): lambda who: api.get(
             who, f"/api/v1/returns/{case_id}/decision/replay"

@@ -69,7 +69,13 @@ def serve(
 
     from returndesk.web.app import create_app
 
-    uvicorn.run(create_app(_container()), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_app(_container()),
+        host=host,
+        port=port,
+        log_level="info",
+        timeout_graceful_shutdown=5,  # live event streams (SSE) do not end by themselves
+    )
 
 
 @app.command("seed-demo")

@@ -28,6 +28,8 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/returns/counts"): Permission.case_list,
     ("GET", "/api/v1/returns/{case_id}"): Permission.case_read,
     ("GET", "/api/v1/returns/{case_id}/timeline"): Permission.case_read,
+    ("GET", "/api/v1/returns/{case_id}/events"): Permission.case_read,
+    ("GET", "/api/v1/events"): Permission.case_list,
     ("POST", "/api/v1/returns/{case_id}/transitions"): Permission.case_transition,
     ("POST", "/api/v1/returns/{case_id}/decision/override"): Permission.decision_override,
     ("GET", "/api/v1/returns/{case_id}/decision/replay"): Permission.policy_read,

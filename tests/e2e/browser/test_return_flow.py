@@ -232,14 +232,21 @@ def _stale_tab_is_refused(
     before = get_case(container.uow, SYSTEM, case_id)
     assert before.status.value == "approved"
 
+    # The second tab's agent starts on a different decision: what they type is kept...
+    expect(second.get_by_test_id("live")).to_have_attribute("data-live-state", "open")
+    second.get_by_test_id("transition-to").select_option("resolved_without_return")
+    second.get_by_test_id("transition-note").fill("Second tab: resolved on the phone.")
+
     first.get_by_test_id("transition-to").select_option("awaiting_return")
     first.get_by_test_id("transition-submit").click()
     expect(first.get_by_test_id("case-status")).to_have_attribute("data-status", "awaiting_return")
 
-    # The second tab still shows "approved" and tries a different decision on top of it.
-    expect(second.get_by_test_id("case-status")).to_have_attribute("data-status", "approved")
-    second.get_by_test_id("transition-to").select_option("resolved_without_return")
-    second.get_by_test_id("transition-note").fill("Second tab: resolved on the phone.")
+    # ... while the rest of the second tab shows the change live, without a reload.
+    expect(second.get_by_test_id("case-status")).to_have_attribute("data-status", "awaiting_return")
+    expect(second.get_by_test_id("transition-note")).to_have_value(
+        "Second tab: resolved on the phone."
+    )
+    # Sending the form made on the old version is refused, and nothing is lost.
     with second.expect_response(
         lambda r: r.request.method == "POST" and r.url.endswith("/transition")
     ) as posted:
@@ -270,7 +277,8 @@ def _stale_tab_is_refused(
 def _buyer_sees_the_news(context: BrowserContext, case_id: str, pt: Catalogue, shots: Path) -> None:
     page = context.pages[0]
     assert page.url.endswith(f"/portal/returns/{case_id}")
-    page.reload()
+    # No reload: the page listens to the case's event stream and updates itself.
+    expect(page.locator("html")).to_have_attribute("data-live-updated", re.compile(r"^\d+$"))
     expect(page.locator("html")).to_have_attribute("lang", "pt-BR")
     status = page.get_by_test_id("case-status")
     expect(status).to_have_attribute("data-status", "awaiting_return")

@@ -871,10 +871,12 @@ class SqlIdempotencyRepository:
 class SqlOutbox:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self.written: list[OutboxMessage] = []  # handed to the after-commit hook
 
     def add(self, messages: Sequence[OutboxMessage]) -> None:
         if not messages:
             return
+        self.written.extend(messages)
         self._conn.execute(
             insert(outbox),
             [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Self
 
@@ -19,6 +20,9 @@ from returndesk.adapters.db.repositories import (
 )
 from returndesk.adapters.rules.compiler import PolicyCompiler
 from returndesk.domain.errors import Busy, Conflict
+from returndesk.services.ports import OutboxMessage
+
+AfterCommit = Callable[[Sequence[OutboxMessage]], None]
 
 
 class SqlUnitOfWork:
@@ -30,9 +34,17 @@ class SqlUnitOfWork:
     outbox: SqlOutbox
     policies: SqlPolicyRepository
 
-    def __init__(self, engine: Engine, compiler: PolicyCompiler, *, write: bool = False) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        compiler: PolicyCompiler,
+        *,
+        write: bool = False,
+        after_commit: AfterCommit | None = None,
+    ) -> None:
         self._engine = engine
         self._compiler = compiler
+        self._after_commit = after_commit
         self._write = write
         self._conn: Connection | None = None
 
@@ -79,6 +91,9 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         assert self._conn is not None
         self._conn.commit()
+        written, self.outbox.written = self.outbox.written, []
+        if written and self._after_commit is not None:
+            self._after_commit(written)
 
     def rollback(self) -> None:
         assert self._conn is not None
@@ -86,12 +101,20 @@ class SqlUnitOfWork:
 
 
 class SqlUnitOfWorkFactory:
-    def __init__(self, engine: Engine, compiler: PolicyCompiler | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        compiler: PolicyCompiler | None = None,
+        after_commit: AfterCommit | None = None,
+    ) -> None:
         self.engine = engine
         self.compiler = compiler or PolicyCompiler()
+        self.after_commit = after_commit  # e.g. the live hub: wake subscribers of what changed
 
     def __call__(self, *, write: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.compiler, write=write)
+        return SqlUnitOfWork(
+            self.engine, self.compiler, write=write, after_commit=self.after_commit
+        )
 
 
 def _is_unique_violation(exc: IntegrityError) -> bool:

@@ -6,7 +6,8 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
 
 from returndesk.adapters.db.repositories import SORT_KEYS, decode_cursor, encode_cursor
 from returndesk.domain.cases.model import LineRequest, ReceiptLine
@@ -26,6 +27,7 @@ from returndesk.services.returns import (
     transition_case,
 )
 from returndesk.web.deps import ContainerDep, PrincipalDep
+from returndesk.web.live import case_stream, queue_stream
 from returndesk.web.problems import HttpProblem
 from returndesk.web.schemas import (
     ReturnIn,
@@ -140,6 +142,22 @@ def read_return(
     case = get_case(container.uow, principal, case_id)
     response.headers["ETag"] = etag(case.version)
     return case_out(case, principal.role)
+
+
+@router.get("/returns/{case_id}/events")
+async def case_events(
+    case_id: CaseId, request: Request, principal: PrincipalDep, container: ContainerDep
+) -> StreamingResponse:
+    """Server-Sent Events: the case's timeline entries as they happen (see docs/live.md)."""
+    return await case_stream(request, container, principal, case_id)
+
+
+@router.get("/events")
+async def store_events(
+    request: Request, principal: PrincipalDep, container: ContainerDep
+) -> StreamingResponse:
+    """Server-Sent Events: which cases of the store changed, as they change."""
+    return await queue_stream(request, container, principal)
 
 
 @router.get("/returns/{case_id}/timeline")

@@ -36,6 +36,7 @@ from returndesk.services.returns import (
     transition_case,
 )
 from returndesk.services.staff import authenticate, staff_principal
+from returndesk.web.live import case_stream, queue_stream
 from returndesk.web.pages.forms import field, int_field, read_form
 from returndesk.web.pages.i18n import CONSOLE_LANGUAGES, negotiate
 from returndesk.web.pages.rendering import Page, check_csrf, csrf_token
@@ -228,6 +229,26 @@ def _case_page(
         **(kept or {}),
     )
     return remember_language(request, response)
+
+
+@router.get("/events")
+async def queue_events(request: Request) -> Response:
+    """The queue page listens here for changed cases (Server-Sent Events, the cookie)."""
+    staff = signed_in_staff(request)
+    if staff is None:
+        return Response(status_code=401)
+    return await queue_stream(request, container_of(request), staff[0])
+
+
+@router.get("/cases/{case_id}/events")
+async def case_events(request: Request, case_id: CaseId) -> Response:
+    staff = signed_in_staff(request)
+    if staff is None:
+        return Response(status_code=401)
+    try:
+        return await case_stream(request, container_of(request), staff[0], case_id)
+    except DomainError:
+        return Response(status_code=404)
 
 
 @router.get("/cases/{case_id}")

@@ -25,6 +25,7 @@ from returndesk.services.returns import (
     open_return,
     transition_case,
 )
+from returndesk.web.live import case_stream
 from returndesk.web.pages.forms import field, int_field, read_form
 from returndesk.web.pages.i18n import BUYER_LANGUAGES, MARKET_ZONES, negotiate
 from returndesk.web.pages.rendering import Page, check_csrf, csrf_token
@@ -218,6 +219,18 @@ def case_page(request: Request, case_id: CaseId) -> Response:
     if buyer is None:
         return _to_lookup()
     return _case_page(request, *buyer, case_id)
+
+
+@router.get("/portal/returns/{case_id}/events")
+async def case_events(request: Request, case_id: CaseId) -> Response:
+    """The buyer's case page listens here (Server-Sent Events, the session cookie)."""
+    buyer = _buyer(request)
+    if buyer is None:
+        return Response(status_code=401)
+    try:
+        return await case_stream(request, container_of(request), buyer[0], case_id)
+    except DomainError:
+        return Response(status_code=404)
 
 
 @router.post("/portal/returns/{case_id}/cancel")
