@@ -52,6 +52,7 @@ def make_settings(home: Path, database_url: str, **overrides: object) -> Setting
         "database_url": database_url,
         "secret_key": SECRET,
         "buyer_session_rate": "10000/minute",
+        "webhook_allow_private": True,  # receivers in tests listen on loopback
         **overrides,
     }
     return Settings(**values)  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ from returndesk.adapters.db.engine import build_engine
 from returndesk.adapters.db.uow import SqlUnitOfWorkFactory
 from returndesk.adapters.jobs import InProcessJobs
 from returndesk.adapters.live import LiveHub
+from returndesk.adapters.webhooks import WebhookDispatcher
 from returndesk.config import Settings
 from returndesk.services.ports import Clock, PasswordHasher
 
@@ -31,8 +32,19 @@ class Container:
     clock: Clock
     jobs: InProcessJobs = field(default_factory=InProcessJobs)
     live: LiveHub = field(default_factory=LiveHub)
+    dispatcher: WebhookDispatcher | None = None
+
+    def start_dispatcher(self) -> None:
+        """Deliver the outbox (webhooks) from a background thread of this process."""
+        if self.dispatcher is None:
+            self.dispatcher = WebhookDispatcher(
+                self.engine, self.clock, allow_private=self.settings.webhook_allow_private
+            ).start()
 
     def close(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.stop()
+            self.dispatcher = None
         self.engine.dispose()
 
 

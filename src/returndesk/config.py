@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_000_000
     buyer_session_rate: str = "10/minute"
     public_url: str = "http://127.0.0.1:8000"
+    webhook_allow_private: bool = False  # deliver to loopback/private addresses (tests, LANs)
+    dispatch: bool = True  # run the outbox dispatcher (webhooks) in this process
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

@@ -84,6 +84,11 @@ def build_requests(api: Api, case_id: str) -> dict[tuple[str, str], Call]:
 
         return call
 
+    hook = api.post(
+        "admin", "/api/v1/webhooks", json={"url": "http://127.0.0.1:9/hooks", "events": ["*"]}
+    ).json()
+    hooks = f"/api/v1/webhooks/{hook['id']}"
+
     def staff_create(who: str | None) -> httpx.Response:
         body = {
             "email": f"new-{next(new_staff)}@shop.example",
@@ -156,6 +161,20 @@ def build_requests(api: Api, case_id: str) -> dict[tuple[str, str], Call]:
             "/api/v1/policy/simulate",
             json={"document": DEFAULT_DOCUMENT, "since": (now - timedelta(days=30)).isoformat()},
         ),
+        ("POST", "/api/v1/webhooks"): lambda who: api.post(
+            who, "/api/v1/webhooks", json={"url": "http://127.0.0.1:9/x", "events": ["*"]}
+        ),
+        ("GET", "/api/v1/webhooks"): lambda who: api.get(who, "/api/v1/webhooks"),
+        ("POST", "/api/v1/webhooks/{endpoint_id}/secret"): lambda who: api.post(
+            who, f"{hooks}/secret"
+        ),
+        ("DELETE", "/api/v1/webhooks/{endpoint_id}"): lambda who: api.request(who, "DELETE", hooks),
+        ("GET", "/api/v1/webhooks/{endpoint_id}/deliveries"): lambda who: api.get(
+            who, f"{hooks}/deliveries"
+        ),
+        ("POST", "/api/v1/webhooks/{endpoint_id}/deliveries/{delivery_id}/replay"): (
+            lambda who: api.post(who, f"{hooks}/deliveries/msg_0000/replay")
+        ),
         ("GET", "/api/v1/staff"): lambda who: api.get(who, "/api/v1/staff"),
         ("POST", "/api/v1/staff"): staff_create,
     }
@@ -205,6 +224,8 @@ def test_every_role_on_every_endpoint(api: Api) -> None:
                     api.problem(response, 409, "invalid_transition")
                 elif path.endswith("/decision/override"):
                     api.problem(response, 422, "override_unchanged")
+                elif path.endswith("/replay") and "webhooks" in path:
+                    api.problem(response, 404, "delivery_not_found")
                 else:
                     assert response.status_code < 400, where
 

@@ -33,6 +33,8 @@ class Permission(StrEnum):
     policy_read = "policy:read"
     policy_write = "policy:write"
     decision_override = "decision:override"
+    webhook_read = "webhook:read"
+    webhook_write = "webhook:write"
     staff_read = "staff:read"
     staff_write = "staff:write"
     store_read = "store:read"
@@ -66,6 +68,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.policy_write,
             Permission.staff_read,
             Permission.decision_override,
+            Permission.webhook_read,
         }
     ),
     Role.admin: frozenset(
@@ -77,6 +80,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.staff_write,
             Permission.order_write,
             Permission.decision_override,
+            Permission.webhook_read,
+            Permission.webhook_write,
         }
     ),
     Role.platform_admin: frozenset(Permission),

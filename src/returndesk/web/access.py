@@ -40,6 +40,14 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/policy/versions/{number}"): Permission.policy_read,
     ("POST", "/api/v1/policy/evaluate"): Permission.policy_read,
     ("POST", "/api/v1/policy/simulate"): Permission.policy_write,
+    ("POST", "/api/v1/webhooks"): Permission.webhook_write,
+    ("GET", "/api/v1/webhooks"): Permission.webhook_read,
+    ("POST", "/api/v1/webhooks/{endpoint_id}/secret"): Permission.webhook_write,
+    ("DELETE", "/api/v1/webhooks/{endpoint_id}"): Permission.webhook_write,
+    ("GET", "/api/v1/webhooks/{endpoint_id}/deliveries"): Permission.webhook_read,
+    ("POST", "/api/v1/webhooks/{endpoint_id}/deliveries/{delivery_id}/replay"): (
+        Permission.webhook_write
+    ),
     ("GET", "/api/v1/staff"): Permission.staff_read,
     ("POST", "/api/v1/staff"): Permission.staff_write,
 }

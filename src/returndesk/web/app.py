@@ -8,7 +8,7 @@ from fastapi.staticfiles import StaticFiles
 from returndesk import __version__
 from returndesk.bootstrap import Container, bootstrap
 from returndesk.web.access import ACCESS
-from returndesk.web.api import admin, auth, orders, policy, returns
+from returndesk.web.api import admin, auth, orders, policy, returns, webhooks
 from returndesk.web.bodylimit import BodyLimitMiddleware
 from returndesk.web.deps import MaybePrincipal
 from returndesk.web.pages import STATIC_DIR
@@ -33,11 +33,13 @@ def create_app(container: Container | None = None) -> FastAPI:
     def healthz(_: MaybePrincipal) -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (auth, orders, returns, policy, admin):
+    for module in (auth, orders, returns, policy, webhooks, admin):
         app.include_router(module.router)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _check_access_table(app)
+    if container.settings.dispatch:
+        container.start_dispatcher()
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=container.settings.max_body_bytes,

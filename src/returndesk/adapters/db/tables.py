@@ -206,3 +206,50 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Index("ix_outbox_pending", "dispatched_at", "created_at"),
 )
+
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("store_id", ID, ForeignKey("stores.id"), nullable=False, index=True),
+    Column("url", String(2000), nullable=False),
+    Column("events", JSON, nullable=False),
+    Column("secrets", JSON, nullable=False),  # [{value, created_at, expires_at}]
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# One row per outbox message and endpoint; `id` is the stable webhook-id receivers dedupe on.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(80), primary_key=True),
+    Column("endpoint_id", ID, ForeignKey("webhook_endpoints.id"), nullable=False),
+    Column("outbox_id", ID, nullable=False),
+    Column("case_id", ID, nullable=True),
+    Column("topic", String(60), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | succeeded | dead
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("last_status", Integer, nullable=True),
+    Column("last_error", String(300), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    Index("ix_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_deliveries_endpoint", "endpoint_id", "created_at"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "delivery_id", String(80), ForeignKey("webhook_deliveries.id"), nullable=False, index=True
+    ),
+    Column("at", UTCDateTime, nullable=False),
+    Column("status", Integer, nullable=True),
+    Column("error", String(300), nullable=True),
+    Column("duration_ms", Integer, nullable=False),
+)

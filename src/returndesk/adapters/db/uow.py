@@ -19,6 +19,7 @@ from returndesk.adapters.db.repositories import (
     SqlStoreRepository,
 )
 from returndesk.adapters.rules.compiler import PolicyCompiler
+from returndesk.adapters.webhooks import SqlWebhookRepository
 from returndesk.domain.errors import Busy, Conflict
 from returndesk.services.ports import OutboxMessage
 
@@ -33,6 +34,7 @@ class SqlUnitOfWork:
     idempotency: SqlIdempotencyRepository
     outbox: SqlOutbox
     policies: SqlPolicyRepository
+    webhooks: SqlWebhookRepository
 
     def __init__(
         self,
@@ -62,6 +64,7 @@ class SqlUnitOfWork:
         self.cases = SqlCaseRepository(conn, self.outbox)
         self.idempotency = SqlIdempotencyRepository(conn)
         self.policies = SqlPolicyRepository(conn, self._compiler)
+        self.webhooks = SqlWebhookRepository(conn)
         return self
 
     def __exit__(

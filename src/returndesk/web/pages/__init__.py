@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from returndesk.web.pages import admin, console, policy, portal
+from returndesk.web.pages import admin, console, policy, portal, webhooks
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -15,3 +15,4 @@ router.include_router(portal.router)
 router.include_router(console.router)
 router.include_router(admin.router)
 router.include_router(policy.router)
+router.include_router(webhooks.router)
