@@ -17,14 +17,16 @@ import random
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import Engine, Row, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, func, insert, select, update
 from standardwebhooks import Webhook
 
 from returndesk.adapters.db.tables import (
@@ -166,9 +168,19 @@ class WebhookDispatcher:
         for due in self._due():
             self._in_flight[due.delivery_id] = self._pool.submit(self._send, due)
 
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A write transaction that takes SQLite's write lock first (as units of work do), so
+        concurrent writers wait for each other instead of failing to upgrade a read lock."""
+        with self._engine.connect() as conn:
+            if self._engine.dialect.name == "sqlite":
+                conn.info["sqlite_begin"] = "BEGIN IMMEDIATE"
+            with conn.begin():
+                yield conn
+
     def fan_out(self, limit: int = 500) -> int:
         """Turn undispatched outbox messages into deliveries; returns how many messages."""
-        with self._engine.begin() as conn:
+        with self._writing() as conn:
             if conn.execute(select(func.count()).select_from(webhook_endpoints)).scalar_one() == 0:
                 return 0  # nobody listens yet: keep the messages for the first endpoint's date
             rows = conn.execute(
@@ -301,7 +313,7 @@ class WebhookDispatcher:
             "next_attempt_at": retry,
             "delivered_at": at if ok else None,
         }
-        with self._engine.begin() as conn:
+        with self._writing() as conn:
             conn.execute(
                 insert(webhook_attempts).values(
                     id=new_id(), delivery_id=due.delivery_id, at=at, status=status,
