@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated
 
@@ -274,6 +275,24 @@ async def _case_post(
     return principal, token, container, form
 
 
+def _act(
+    request: Request,
+    principal: Principal,
+    token: str,
+    case_id: str,
+    kept: dict[str, str],
+    action: Callable[[], object],
+) -> Response:
+    """Run a case action; on refusal show the case again with the reason and what was typed."""
+    try:
+        action()
+    except StaleVersion:
+        return _case_page(request, principal, token, case_id, "version_mismatch", 409, kept)
+    except DomainError as exc:
+        return _case_page(request, principal, token, case_id, exc.code, 422, kept)
+    return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
+
+
 @router.post("/cases/{case_id}/transition")
 async def transition(request: Request, case_id: CaseId) -> Response:
     post = await _case_post(request, case_id)
@@ -303,25 +322,18 @@ async def transition(request: Request, case_id: CaseId) -> Response:
             )
     except (ValueError, DomainError):
         return _case_page(request, principal, token, case_id, "invalid_form", 422, kept)
-    try:
-        transition_case(
-            container.uow,
-            container.clock,
-            principal,
-            MoveCase(
-                case_id=case_id,
-                to=target,
-                expected_version=int_field(form, "version"),
-                note=note,
-                refund_amount=refund,
-                receipt=receipt,
-            ),
-        )
-    except StaleVersion:
-        return _case_page(request, principal, token, case_id, "version_mismatch", 409, kept)
-    except DomainError as exc:
-        return _case_page(request, principal, token, case_id, exc.code, 422, kept)
-    return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
+    command = MoveCase(
+        case_id=case_id,
+        to=target,
+        expected_version=int_field(form, "version"),
+        note=note,
+        refund_amount=refund,
+        receipt=receipt,
+    )
+    return _act(
+        request, principal, token, case_id, kept,
+        lambda: transition_case(container.uow, container.clock, principal, command),
+    )  # fmt: skip
 
 
 @router.post("/cases/{case_id}/decision")
@@ -337,13 +349,10 @@ async def override(request: Request, case_id: CaseId) -> Response:
     except ValueError:
         return _case_page(request, principal, token, case_id, "invalid_form", 422, kept)
     command = OverrideDecision(case_id, outcome, note, int_field(form, "version"))
-    try:
-        override_decision(container.uow, container.clock, principal, command)
-    except StaleVersion:
-        return _case_page(request, principal, token, case_id, "version_mismatch", 409, kept)
-    except DomainError as exc:
-        return _case_page(request, principal, token, case_id, exc.code, 422, kept)
-    return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
+    return _act(
+        request, principal, token, case_id, kept,
+        lambda: override_decision(container.uow, container.clock, principal, command),
+    )  # fmt: skip
 
 
 @router.post("/cases/{case_id}/redecide")
@@ -363,10 +372,7 @@ async def decide_again(request: Request, case_id: CaseId) -> Response:
     except ValueError:
         return _case_page(request, principal, token, case_id, "invalid_form", 422)
     command = Redecide(case_id, int_field(form, "version"), evidence, findings)
-    try:
-        redecide(container.uow, container.clock, principal, command)
-    except StaleVersion:
-        return _case_page(request, principal, token, case_id, "version_mismatch", 409)
-    except DomainError as exc:
-        return _case_page(request, principal, token, case_id, exc.code, 422)
-    return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
+    return _act(
+        request, principal, token, case_id, {},
+        lambda: redecide(container.uow, container.clock, principal, command),
+    )  # fmt: skip
