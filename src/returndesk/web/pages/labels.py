@@ -150,6 +150,12 @@ FINDINGS = {
     "major_failure": N_("Major failure (Australia)"),
 }
 
+DELIVERY_STATUS = {
+    "pending": N_("Waiting to be sent"),
+    "succeeded": N_("Delivered"),
+    "dead": N_("Given up"),
+}
+
 REFUND_ITEMS = {
     "line": N_("Item"),
     "outbound_shipping": N_("Original shipping"),
