@@ -183,3 +183,20 @@ def test_nothing_is_lost_when_delivery_stops_between_commit_and_send(
         assert kinds(got) == ["case.case_opened", "case.decision_made"]
         listed = api.get("admin", f"/api/v1/webhooks/{hook['id']}/deliveries").json()["items"]
         assert len(listed) == 2
+
+
+def test_two_dispatchers_send_each_delivery_once(start_app: AppFactory, api: Api) -> None:
+    """A second app process on the same database runs its own dispatcher: the lease on each
+    delivery keeps them from sending it twice."""
+    start_app()  # another process's dispatcher on this database
+    with Receiver() as receiver:
+        register(api, receiver.url)
+        for number in ("3001", "3002", "3003"):
+            created = api.put_order(api.order_payload(api.container.clock(), number=number))
+            assert created.status_code == 201
+            api.post("admin", "/api/v1/returns", json=api.return_payload(number))
+        got = receiver.wait_for(6)
+        time.sleep(1.5)
+        ids = [r.headers["webhook-id"] for r in receiver.received]
+        assert len(ids) == 6 == len(set(ids)), ids
+        assert len(got) == 6

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -49,6 +49,7 @@ from returndesk.services.ports import Clock
 log = logging.getLogger(__name__)
 MAX_RESPONSE_BYTES = 64 * 1024
 TIMEOUT_SECONDS = 10.0
+LEASE_SECONDS = 60  # longer than an attempt can take
 
 
 def check_destination(url: str, allow_private: bool) -> None:
@@ -262,7 +263,29 @@ class WebhookDispatcher:
                 active=row.active,
             )
             due.append(_Due(row.id, endpoint, row.topic, row.payload, row.attempts))
-        return due
+        return self._claim(due, now)
+
+    def _claim(self, due: list[_Due], now: datetime) -> list[_Due]:
+        """Lease each delivery before sending it: a conditional update that only one
+        dispatcher (of several processes) can win. A dispatcher that dies while sending lets
+        the lease run out, and the delivery is sent again with the same webhook-id."""
+        if not due:
+            return due
+        claimed: list[_Due] = []
+        lease = now + timedelta(seconds=LEASE_SECONDS)
+        d = webhook_deliveries.c
+        with self._writing() as conn:
+            for item in due:
+                won = conn.execute(
+                    update(webhook_deliveries)
+                    .where(
+                        d.id == item.delivery_id, d.status == "pending", d.next_attempt_at <= now
+                    )
+                    .values(next_attempt_at=lease)
+                ).rowcount
+                if won == 1:
+                    claimed.append(item)
+        return claimed
 
     def _send(self, due: _Due) -> None:
         at = self._clock()
