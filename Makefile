@@ -120,6 +120,7 @@ bench: setup
 	$(PY) bench/bench_decisions.py
 	$(PY) bench/bench_simulation.py
 	$(PY) bench/bench_webhooks.py
+	$(PY) bench/bench_live.py
 
 clean:
 	rm -rf var .mypy_cache .ruff_cache .pytest_cache .hypothesis build
