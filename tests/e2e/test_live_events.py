@@ -137,3 +137,40 @@ def test_a_buyer_cannot_listen_to_another_buyers_case(api: Api) -> None:
     with api.client.stream("GET", "/api/v1/events", headers=api.auth("buyer")) as response:
         response.read()
         assert response.status_code == 403
+
+
+def test_every_listener_of_a_case_gets_the_change_in_its_own_view(api: Api) -> None:
+    """Streams of one case share one read per change; each still sees only its view."""
+    case = api.open_return()
+    path = f"/api/v1/returns/{case['id']}/events"
+    timeline = api.get("agent", f"/api/v1/returns/{case['id']}/timeline").json()["items"]
+    listeners = ["buyer", "agent", "buyer", "supervisor"]
+    ready = threading.Barrier(len(listeners) + 1)
+    got: dict[int, dict[str, Any]] = {}
+
+    def listen(i: int, who: str) -> None:
+        headers = {**api.auth(who), "Last-Event-ID": timeline[-1]["id"]}
+        with api.client.stream("GET", path, headers=headers, timeout=FRAME_TIMEOUT) as response:
+            for line in response.iter_lines():
+                if line.startswith("retry:"):
+                    ready.wait(FRAME_TIMEOUT)
+                elif line.startswith("data:"):
+                    got[i] = json.loads(line.removeprefix("data:").strip())
+                    return
+
+    threads = [threading.Thread(target=listen, args=(i, who)) for i, who in enumerate(listeners)]
+    for t in threads:
+        t.start()
+    ready.wait(FRAME_TIMEOUT)
+    api.post(
+        "agent",
+        f"/api/v1/returns/{case['id']}/decision/override",
+        json={"outcome": "human_review", "note": "internal: check the serial number"},
+        headers={"If-Match": f'"{case["version"]}"'},
+    )
+    for t in threads:
+        t.join(FRAME_TIMEOUT)
+    assert sorted(got) == [0, 1, 2, 3]
+    assert {got[i]["kind"] for i in got} == {"decision_overridden"}
+    assert got[0]["note"] == got[2]["note"] == ""  # buyers never see the staff note
+    assert got[1]["note"] == got[3]["note"] == "internal: check the serial number"

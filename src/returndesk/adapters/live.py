@@ -10,6 +10,7 @@ everything since its last event, in order.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 from collections import defaultdict
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ from returndesk.services.ports import OutboxMessage
 class Change:
     store_id: str
     case_id: str
+    seq: int = 0  # one number per published change: streams of a case share one read of it
 
 
 @dataclass(eq=False, slots=True)
@@ -48,6 +50,7 @@ class LiveHub:
         self._by_case: dict[str, set[Subscription]] = defaultdict(set)
         self._by_store: dict[str, set[Subscription]] = defaultdict(set)
         self._lock = threading.Lock()
+        self._seq = itertools.count(1)
 
     def subscribe(self, store_id: str, case_id: str | None) -> Subscription:
         sub = Subscription(store_id, case_id, asyncio.get_running_loop())
@@ -76,12 +79,13 @@ class LiveHub:
 
     def publish(self, messages: Sequence[OutboxMessage]) -> None:
         """Called after a commit with the outbox messages it wrote (any thread)."""
-        changes = {
-            Change(m.store_id, str(m.payload.get("case_id", "")))
+        touched = {
+            (m.store_id, str(m.payload.get("case_id", "")))
             for m in messages
             if m.payload.get("case_id")
         }
-        for change in changes:
+        for store_id, case_id in touched:
+            change = Change(store_id, case_id, next(self._seq))
             with self._lock:
                 targets = [
                     *self._by_case.get(change.case_id, ()),

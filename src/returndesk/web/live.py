@@ -9,6 +9,7 @@ connections open through proxies.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -21,7 +22,7 @@ from returndesk.bootstrap import Container
 from returndesk.domain.access import Permission
 from returndesk.domain.cases.model import TimelineEvent
 from returndesk.services.principal import Principal
-from returndesk.services.returns import get_case, get_timeline
+from returndesk.services.returns import get_case
 from returndesk.services.stores import resolve_store
 from returndesk.web.schemas import event_out
 
@@ -29,10 +30,9 @@ KEEP_ALIVE_SECONDS = 15.0
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
-def _frame(event: TimelineEvent, principal: Principal, case_status: str | None) -> str:
+def _frame(event: TimelineEvent, principal: Principal, case_status: str) -> str:
     data: dict[str, Any] = event_out(event, principal.role)
-    if case_status is not None:
-        data["case_status"] = case_status
+    data["case_status"] = case_status
     body = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
     return f"id: {event.id}\nevent: timeline\ndata: {body}\n\n"
 
@@ -44,6 +44,32 @@ def _after(events: list[TimelineEvent], cursor: str | None) -> list[TimelineEven
         if event.id == cursor:
             return events[i + 1 :]
     return events  # an unknown cursor: send it all, the client deduplicates on id
+
+
+Snapshot = tuple[list[TimelineEvent], str]
+# In-flight shared reads, per event loop (a server), case and change.
+_reads: dict[tuple[int, str, int], asyncio.Future[Snapshot]] = {}
+
+
+def _read(container: Container, case_id: str) -> Snapshot:
+    """The case's whole timeline and status, read as the system: each stream filters what its
+    principal may see (event_out) and checked access when it connected."""
+    with container.uow() as uow:
+        case = uow.cases.get(case_id)
+        events = uow.cases.timeline(case_id)
+    return events, case.status.value if case else ""
+
+
+async def _shared_read(container: Container, case_id: str, seq: int) -> Snapshot:
+    key = (id(asyncio.get_running_loop()), case_id, seq)
+    found = _reads.get(key)
+    if found is None:
+        found = asyncio.ensure_future(run_in_threadpool(_read, container, case_id))
+        _reads[key] = found
+        found.add_done_callback(
+            lambda _: asyncio.get_running_loop().call_later(5.0, _reads.pop, key, None)
+        )
+    return await asyncio.shield(found)
 
 
 async def case_stream(
@@ -58,18 +84,22 @@ async def case_stream(
         nonlocal cursor
         try:
             yield "retry: 2000\n\n"
+            # What this client missed: read for it alone (its access was checked above).
+            snapshot = await run_in_threadpool(_read, container, case_id)
             while True:
-                events = await run_in_threadpool(get_timeline, container.uow, principal, case_id)
-                fresh = _after(events, cursor)
-                if fresh:
-                    latest = await run_in_threadpool(get_case, container.uow, principal, case_id)
-                    for event in fresh:
-                        yield _frame(event, principal, latest.status.value)
-                        cursor = event.id
-                if await subscription.next(KEEP_ALIVE_SECONDS) is None:
+                events, status = snapshot
+                for event in _after(events, cursor):
+                    yield _frame(event, principal, status)
+                    cursor = event.id
+                change = await subscription.next(KEEP_ALIVE_SECONDS)
+                if change is None:
                     if await request.is_disconnected():
                         return
                     yield ": keep-alive\n\n"
+                    snapshot = ([], status)
+                    continue
+                # Every stream of this case woken by this change shares one read.
+                snapshot = await _shared_read(container, case_id, change.seq)
         finally:
             container.live.unsubscribe(subscription)
 
