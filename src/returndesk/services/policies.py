@@ -11,7 +11,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from returndesk.domain.access import Permission
-from returndesk.domain.cases.model import LineRequest, LineUsage, refundable_share
+from returndesk.domain.cases.model import (
+    CaseLine,
+    LineRequest,
+    LineUsage,
+    ReturnCase,
+    refundable_share,
+)
 from returndesk.domain.cases.status import Resolution
 from returndesk.domain.errors import NotFound, StaleVersion, ValidationFailed
 from returndesk.domain.orders import Order
@@ -45,7 +51,8 @@ def get_active(
     with uow_factory() as uow:
         store = resolve_store(uow, principal, slug)
         version, _ = uow.policies.active(store)
-        return version
+        saved = uow.policies.get(store.id, version.version) if version.version else None
+        return saved or version
 
 
 def list_versions(
@@ -171,6 +178,15 @@ def claim_lines(
     return tuple(out)
 
 
+def case_claims(order: Order, lines: Iterable[CaseLine]) -> tuple[ClaimLine, ...]:
+    """The engine's view of a filed case's lines (their paid share was fixed at filing)."""
+    return tuple(
+        ClaimLine(ln.sku, order.line_by_sku(ln.sku).category, ln.quantity,
+                  ln.refundable_amount, ln.reason)
+        for ln in lines
+    )  # fmt: skip
+
+
 def whole_order(order: Order, lines: Iterable[LineRequest], usage: dict[str, LineUsage]) -> bool:
     """Does this return take back every unit of the order not already returned?"""
     asked = {req.sku: req.quantity for req in lines}
@@ -193,10 +209,6 @@ def evaluate(uow_factory: UnitOfWorkFactory, principal: Principal, command: Eval
         raise ValidationFailed(
             "give either order_number or an inline order", code="order_or_number"
         )
-    if not command.lines:
-        raise ValidationFailed("a return needs at least one line", code="empty_return")
-    if len({ln.sku for ln in command.lines}) != len(command.lines):
-        raise ValidationFailed("each sku appears once", code="duplicate_sku")
     with uow_factory() as uow:
         store = resolve_store(uow, principal, command.store_slug)
         usage: dict[str, LineUsage] = {}
@@ -209,15 +221,15 @@ def evaluate(uow_factory: UnitOfWorkFactory, principal: Principal, command: Eval
                 raise NotFound(f"order {command.order_number} not found", code="order_not_found")
             order = found
             usage = uow.orders.line_usage(order.id)
-        for req in command.lines:
-            line = order.line_by_sku(req.sku)
-            left = line.quantity - usage.get(line.id, LineUsage()).quantity
-            if not 1 <= req.quantity <= left:
-                raise ValidationFailed(
-                    f"you can return 1 to {max(left, 0)} of {req.sku}",
-                    code="quantity_exceeds_purchased",
-                    sku=req.sku,
-                )
+        # The same checks as filing it (lines, skus, quantities left); nothing is kept.
+        ReturnCase.open(
+            order=order,
+            requests=list(command.lines),
+            preferred_resolution=command.preferred_resolution,
+            usage=usage,
+            actor=principal.actor(),
+            now=command.requested_at,
+        )
         version, policy = uow.policies.active(store)
         request = DecisionRequest(
             order=order,
@@ -341,16 +353,7 @@ def simulate(
             requests = [LineRequest(ln.sku, ln.quantity, ln.reason) for ln in item.lines]
             report.cases += 1
             try:
-                claims = tuple(
-                    ClaimLine(
-                        sku=ln.sku,
-                        category=item.order.line_by_sku(ln.sku).category,
-                        quantity=ln.quantity,
-                        amount=ln.refundable_amount,
-                        reason=ln.reason,
-                    )
-                    for ln in item.lines
-                )
+                claims = case_claims(item.order, item.lines)
                 decision = decide(
                     DecisionRequest(
                         order=item.order,

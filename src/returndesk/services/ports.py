@@ -119,7 +119,8 @@ class PolicyVersion:
 
 class PolicyRepository(Protocol):
     def active(self, store: Store) -> tuple[PolicyVersion, Policy]:
-        """The store's active version and its compiled form (cached per version)."""
+        """The store's active version (number and document; who saved it and when: get())
+        and its compiled form, cached per version. One read: it runs on every decision."""
         ...
 
     def get(self, store_id: str, version: int) -> PolicyVersion | None: ...

@@ -29,7 +29,6 @@ from returndesk.domain.errors import (
 from returndesk.domain.orders import Order
 from returndesk.domain.policy.decision import (
     BuyerHistory,
-    ClaimLine,
     Decision,
     DecisionRequest,
     DeclineReason,
@@ -39,7 +38,7 @@ from returndesk.domain.policy.decision import (
 from returndesk.domain.policy.document import Policy
 from returndesk.domain.policy.engine import decide, replay
 from returndesk.domain.stores import Store
-from returndesk.services.policies import claim_lines, history, whole_order
+from returndesk.services.policies import case_claims, claim_lines, history, whole_order
 from returndesk.services.ports import (
     CasePage,
     CaseQuery,
@@ -412,16 +411,7 @@ def redecide(
         history_before = before.get("history", {})
         request = DecisionRequest(
             order=order,
-            lines=tuple(
-                ClaimLine(
-                    ln.sku,
-                    order.line_by_sku(ln.sku).category,
-                    ln.quantity,
-                    ln.refundable_amount,
-                    ln.reason,
-                )
-                for ln in case.lines
-            ),
+            lines=case_claims(order, case.lines),
             requested_at=case.created_at,
             preferred_resolution=case.preferred_resolution,
             history=BuyerHistory(

@@ -154,6 +154,10 @@ class StaffIn(Body):
     store: Slug | None = None
 
 
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
 def money(amount: int | None, currency: str) -> dict[str, Any] | None:
     return None if amount is None else {"amount": amount, "currency": currency}
 

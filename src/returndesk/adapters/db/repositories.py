@@ -129,10 +129,6 @@ class SqlPolicyRepository:
         ).one()
         document = dict(row.policy)
         version = PolicyVersion(store.id, row.policy_version, document, None, "", "")
-        if row.policy_version:
-            saved = self.get(store.id, row.policy_version)
-            if saved is not None:
-                version = saved
         return version, self._compiler.cached(store.id, row.policy_version, document)
 
     def get(self, store_id: str, version: int) -> PolicyVersion | None:

@@ -103,6 +103,21 @@ def add_days(
     return current
 
 
+def withdrawal_end(
+    policy: Policy, law: MarketLaw | None, market: str, category: str, start: date
+) -> date | None:
+    """The last day of a line's statutory withdrawal right, or None when it has none (no such
+    law, a displayed policy where that removes it (JP), or an exempt category)."""
+    if (
+        law is None
+        or law.withdrawal_days is None
+        or (law.only_without_displayed_policy and policy.policy_displayed)
+        or category in policy.non_returnable_categories
+    ):
+        return None
+    return add_days(start, law.withdrawal_days, law.day_count, _holidays_of(policy, market))
+
+
 def _holidays_of(policy: Policy, market: str) -> Callable[[date], bool] | None:
     calendar = policy.holidays
     if calendar is None:
@@ -349,21 +364,14 @@ def _line_verdict(w: _Work, line: ClaimLine) -> _LineVerdict:
     exempt = line.category in policy.non_returnable_categories
     final_sale = line.category in policy.final_sale_categories
 
-    withdrawal_days = law.withdrawal_days if law is not None else None
-    if (
-        law is not None
-        and withdrawal_days is not None
-        and not (law.only_without_displayed_policy and policy.policy_displayed)
-        and not exempt
-        and today
-        <= add_days(start, withdrawal_days, law.day_count, _holidays_of(policy, order.market))
-    ):
+    withdrawal_until = withdrawal_end(policy, law, order.market, line.category, start)
+    if law is not None and withdrawal_until is not None and today <= withdrawal_until:
         v.statutory_withdrawal = not fault
         if not fault:
             v.right = Right.withdrawal
             w.note(
                 "withdrawal",
-                f"statutory withdrawal: {withdrawal_days} {law.day_count} days from delivery",
+                f"statutory withdrawal: {law.withdrawal_days} {law.day_count} days from delivery",
                 basis=law.withdrawal_basis,
                 sku=line.sku,
             )
@@ -693,17 +701,10 @@ def line_returnability(
         fault_end = add_days(start, fault_days, DayCount.calendar)
         if law is not None and law.fault_days is not None:
             fault_end = max(fault_end, add_days(start, law.fault_days, DayCount.calendar))
-        if (
-            law is not None
-            and law.withdrawal_days is not None
-            and not (law.only_without_displayed_policy and policy.policy_displayed)
-            and not exempt
-        ):
-            statutory_end = add_days(
-                start, law.withdrawal_days, law.day_count, _holidays_of(policy, order.market)
-            )
+        statutory_end = withdrawal_end(policy, law, order.market, line.category, start)
+        if statutory_end is not None:
             statutory_open = utc_day(now) <= statutory_end
-            if exempt or line.category in policy.final_sale_categories:
+            if line.category in policy.final_sale_categories:
                 cm_end = statutory_end
             else:
                 cm_end = max(cm_end, statutory_end)

@@ -16,7 +16,7 @@ from returndesk.services.orders import (
     upsert_order,
 )
 from returndesk.web.deps import ContainerDep, PrincipalDep
-from returndesk.web.schemas import OrderIn, money, summary_out
+from returndesk.web.schemas import OrderIn, iso, money, summary_out
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
 
@@ -46,8 +46,8 @@ def order_out(view: OrderView) -> dict[str, Any]:
                 "serial_numbers": list(ln.serial_numbers),
                 "returnable_quantity": view.returnability[ln.sku].returnable_quantity,
                 "final_sale": view.returnability[ln.sku].final_sale,
-                "return_window_ends_at": _iso(view.returnability[ln.sku].change_of_mind_until),
-                "fault_window_ends_at": _iso(view.returnability[ln.sku].fault_until),
+                "return_window_ends_at": iso(view.returnability[ln.sku].change_of_mind_until),
+                "fault_window_ends_at": iso(view.returnability[ln.sku].fault_until),
                 "blocked_code": view.returnability[ln.sku].blocked_code,
             }
             for ln in order.lines
@@ -56,17 +56,13 @@ def order_out(view: OrderView) -> dict[str, Any]:
             {
                 "carrier": s.carrier,
                 "tracking_number": s.tracking_number,
-                "shipped_at": _iso(s.shipped_at),
-                "delivered_at": _iso(s.delivered_at),
+                "shipped_at": iso(s.shipped_at),
+                "delivered_at": iso(s.delivered_at),
             }
             for s in order.shipments
         ],
         "returns": [summary_out(c) for c in view.cases],
     }
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def order_input(body: OrderIn) -> OrderInput:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
@@ -23,7 +22,7 @@ from returndesk.services.webhooks import (
     rotate_secret,
 )
 from returndesk.web.deps import ContainerDep, PrincipalDep
-from returndesk.web.schemas import Body, Slug
+from returndesk.web.schemas import Body, Slug, iso
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"])
 EndpointId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
@@ -50,12 +49,7 @@ def endpoint_out(endpoint: WebhookEndpoint, *, with_secret: bool = False) -> dic
     return out
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 def delivery_out(d: DeliveryView) -> dict[str, Any]:
-    iso = _iso
     return {
         "id": d.id,
         "type": d.topic,
