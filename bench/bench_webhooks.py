@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from returndesk.adapters.auth.passwords import Argon2Hasher  # noqa: E402
 from returndesk.adapters.db.migrate import upgrade  # noqa: E402
 from returndesk.adapters.db.tables import outbox  # noqa: E402
-from returndesk.adapters.webhooks import WebhookDispatcher  # noqa: E402
+from returndesk.adapters.dispatch import Dispatcher  # noqa: E402
+from returndesk.adapters.webhooks import WebhookChannel  # noqa: E402
 from returndesk.bootstrap import bootstrap  # noqa: E402
 from returndesk.config import Settings  # noqa: E402
 from returndesk.domain.ids import new_id  # noqa: E402
@@ -65,9 +66,8 @@ def through_outbox(events: int, cases: int) -> dict[str, float]:
         ]
         with container.engine.begin() as conn:
             conn.execute(insert(outbox), rows)
-        dispatcher = WebhookDispatcher(
-            container.engine, container.clock, allow_private=True, interval=0.01
-        )
+        channel = WebhookChannel(container.engine, container.clock, allow_private=True)
+        dispatcher = Dispatcher(container.engine, container.clock, [channel], interval=0.01)
         began = time.perf_counter()
         dispatcher.start()
         receiver.wait_for(events, timeout=600)

@@ -53,6 +53,7 @@ def make_settings(home: Path, database_url: str, **overrides: object) -> Setting
         "secret_key": SECRET,
         "buyer_session_rate": "10000/minute",
         "webhook_allow_private": True,  # receivers in tests listen on loopback
+        "quiet_hours": "",  # tests run at any hour; quiet hours have tests of their own
         **overrides,
     }
     return Settings(**values)  # type: ignore[arg-type]
@@ -83,9 +84,19 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def container(database_url: str, tmp_path: Path, clock: FakeClock) -> Iterator[Container]:
+def settings_overrides() -> dict[str, object]:
+    """Settings a test module changes for its `container` (override this fixture)."""
+    return {}
+
+
+@pytest.fixture
+def container(
+    database_url: str, tmp_path: Path, clock: FakeClock, settings_overrides: dict[str, object]
+) -> Iterator[Container]:
     """A migrated database with its default store, on SQLite and on PostgreSQL."""
-    built = make_container(make_settings(tmp_path / "home", database_url), clock)
+    built = make_container(
+        make_settings(tmp_path / "home", database_url, **settings_overrides), clock
+    )
     yield built
     built.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -11,10 +12,15 @@ from returndesk.adapters.auth.passwords import Argon2Hasher
 from returndesk.adapters.auth.tokens import TokenIssuer
 from returndesk.adapters.db.engine import build_engine
 from returndesk.adapters.db.uow import SqlUnitOfWorkFactory
+from returndesk.adapters.dispatch import Channel, DeliveryQueue, Dispatcher, ThreadQueue
+from returndesk.adapters.evidence import LocalEvidenceFiles
 from returndesk.adapters.jobs import InProcessJobs
 from returndesk.adapters.live import LiveHub
-from returndesk.adapters.webhooks import WebhookDispatcher
+from returndesk.adapters.mail import MailChannel, transport_from_settings
+from returndesk.adapters.scaleout import DramatiqQueue, RedisLive
+from returndesk.adapters.webhooks import WebhookChannel
 from returndesk.config import Settings
+from returndesk.domain.notifications import QuietHours
 from returndesk.services.ports import Clock, PasswordHasher
 
 
@@ -32,19 +38,53 @@ class Container:
     clock: Clock
     jobs: InProcessJobs = field(default_factory=InProcessJobs)
     live: LiveHub = field(default_factory=LiveHub)
-    dispatcher: WebhookDispatcher | None = None
+    redis_live: RedisLive | None = None
+    files: LocalEvidenceFiles = field(default_factory=lambda: LocalEvidenceFiles(Path("var")))
+    dispatcher: Dispatcher | None = None
+
+    def build_dispatcher(self) -> Dispatcher:
+        """The outbox's consumer with every channel (webhooks, buyer emails)."""
+        # The pages package imports this module: import the email templates when needed.
+        from returndesk.web.pages.emails import render_email
+
+        settings = self.settings
+        queue: DeliveryQueue = (
+            DramatiqQueue(settings.redis_url, settings.redis_namespace)
+            if settings.redis_url
+            else ThreadQueue()
+        )
+        channels: list[Channel] = [
+            WebhookChannel(
+                self.engine,
+                self.clock,
+                allow_private=settings.webhook_allow_private,
+                lease_seconds=settings.delivery_lease_seconds,
+            ),
+            MailChannel(
+                self.engine,
+                self.clock,
+                transport_from_settings(settings.smtp_url, settings.home),
+                render_email,
+                sender=settings.mail_from,
+                public_url=settings.public_url,
+                quiet_hours=QuietHours.parse(settings.quiet_hours),
+                lease_seconds=settings.delivery_lease_seconds,
+            ),
+        ]
+        return Dispatcher(self.engine, self.clock, channels, queue)
 
     def start_dispatcher(self) -> None:
-        """Deliver the outbox (webhooks) from a background thread of this process."""
+        """Deliver the outbox (webhooks, emails) from background threads of this process."""
         if self.dispatcher is None:
-            self.dispatcher = WebhookDispatcher(
-                self.engine, self.clock, allow_private=self.settings.webhook_allow_private
-            ).start()
+            self.dispatcher = self.build_dispatcher().start()
 
     def close(self) -> None:
         if self.dispatcher is not None:
             self.dispatcher.stop()
             self.dispatcher = None
+        if self.redis_live is not None:
+            self.redis_live.close()
+            self.redis_live = None
         self.engine.dispose()
 
 
@@ -58,11 +98,20 @@ def bootstrap(
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = build_engine(settings.database_url)
     live = LiveHub()
+    redis_live = (
+        RedisLive(live, settings.redis_url, settings.redis_namespace).start()
+        if (settings.redis_url)
+        else None
+    )
     return Container(
         settings=settings,
         engine=engine,
-        uow=SqlUnitOfWorkFactory(engine, after_commit=live.publish),
+        uow=SqlUnitOfWorkFactory(
+            engine, after_commit=redis_live.publish if redis_live else live.publish
+        ),
         live=live,
+        redis_live=redis_live,
+        files=LocalEvidenceFiles(settings.home),
         hasher=hasher or Argon2Hasher(),
         tokens=TokenIssuer(settings.secret_key, clock),
         clock=clock,

@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from returndesk.domain.notifications import QuietHours
+
 DEFAULT_SECRET = "change-me-returndesk-demo-secret-key"  # noqa: S105 - the refused default
 
 
@@ -23,7 +25,13 @@ class Settings(BaseSettings):
     buyer_session_rate: str = "10/minute"
     public_url: str = "http://127.0.0.1:8000"
     webhook_allow_private: bool = False  # deliver to loopback/private addresses (tests, LANs)
-    dispatch: bool = True  # run the outbox dispatcher (webhooks) in this process
+    dispatch: bool = True  # run the outbox dispatcher (webhooks, emails) in this process
+    smtp_url: str = ""  # smtp://user:pass@host:587?starttls=1 or smtps://...; empty: home/outbox
+    mail_from: str = "returns@returndesk.localhost"  # the store's name is the display name
+    quiet_hours: str = "21:00-08:00"  # buyer's local time; non-urgent email waits; "" = none
+    delivery_lease_seconds: int = Field(default=90, ge=1)  # a dead sender's deliveries wait this
+    redis_url: str = ""  # set to share live events and delivery jobs between processes
+    redis_namespace: str = "returndesk"
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -35,4 +43,5 @@ class Settings(BaseSettings):
                 "RETURNDESK_SECRET_KEY must be set to a random value of 32+ characters "
                 "(the default is only accepted with RETURNDESK_DEMO=1)"
             )
+        QuietHours.parse(self.quiet_hours)  # a typo fails at start, not at 21:00
         return self

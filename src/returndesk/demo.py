@@ -6,11 +6,14 @@ Everything goes through the same handlers as the web and the CLI, so the timelin
 from __future__ import annotations
 
 import random
+import tempfile
 import tomllib
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from returndesk.bootstrap import Container
@@ -253,6 +256,10 @@ def _make_case(
                    resolution),
     )  # fmt: skip
     case = opened.case
+    if reason in (ReasonCode.defective, ReasonCode.damaged_in_transit) and target is not S.canceled:
+        _photo(container, buyer, case.id, lambda: _clock(at), "damage.jpg")
+        with container.uow() as uow:
+            case = uow.cases.get(case.id) or case  # a newer version: the photo is on it
     for step in PATHS[target]:
         actor = (
             principals[Role.warehouse]
@@ -269,6 +276,35 @@ def _make_case(
         case, _ = transition_case(
             container.uow, lambda: _clock(at), actor,
             MoveCase(case.id, step, case.version, NOTES.get(step, ""), receipt=receipt),
+        )  # fmt: skip
+
+
+def _photo(
+    container: Container,
+    principal: Principal,
+    case_id: str,
+    clock: Callable[[], datetime],
+    name: str,
+) -> None:
+    """A made-up photo of the item with a scratch on it, added as the buyer's evidence."""
+    from PIL import Image, ImageDraw
+
+    from returndesk.services.evidence import add_file
+
+    rng = random.Random(case_id)  # noqa: S311 - a picture, not a secret; the demo's own rng untouched
+
+    image = Image.new("RGB", (800, 600), (rng.randint(200, 240),) * 3)
+    draw = ImageDraw.Draw(image)
+    box = (160, 120, 640, 480)
+    draw.rounded_rectangle(box, radius=24, fill=(rng.randint(40, 90), 70, 110))
+    x, y = rng.randint(260, 420), rng.randint(200, 300)
+    draw.line((x, y, x + 140, y + 90), fill=(230, 230, 230), width=5)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        image.save(path, "JPEG", quality=85)
+        add_file(
+            container.uow, clock, container.files, principal, case_id=case_id, kind="photo",
+            source=path, device="ReturnDesk demo data",
         )  # fmt: skip
 
 

@@ -17,6 +17,9 @@ CHROMIUM_ARGS: Final[list[str]] = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # A fake camera and microphone, allowed without a prompt (evidence recording, calls).
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
 ]
 
 

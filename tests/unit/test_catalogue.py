@@ -19,8 +19,12 @@ def source_messages() -> set[str]:
     method_map = [
         ("returndesk/**.py", "python"),
         ("returndesk/web/pages/templates/**.html", "jinja2"),
+        ("returndesk/web/pages/templates/**.txt", "jinja2"),
     ]
-    options = {"returndesk/web/pages/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+    options = {
+        "returndesk/web/pages/templates/**.html": {"extensions": "jinja2.ext.i18n"},
+        "returndesk/web/pages/templates/**.txt": {"extensions": "jinja2.ext.i18n"},
+    }
     found: set[str] = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
         str(ROOT / "src"), method_map, options, keywords={"_": None, "N_": None, "ngettext": (1, 2)}
@@ -34,6 +38,21 @@ def test_the_template_lists_every_text_in_the_code() -> None:
         template = {m.id[0] if isinstance(m.id, tuple) else m.id for m in read_po(f) if m.id}
     missing = source_messages() - template
     assert not missing, f"run `make messages-update`; not in messages.pot: {sorted(missing)}"
+
+
+def test_templates_translate_only_in_ways_the_extractor_sees() -> None:
+    """`page.gettext('...')` works at render time but is invisible to `pybabel extract`: a
+    text written that way would never reach the catalogue. Templates call `_()`."""
+    templates = ROOT / "src" / "returndesk" / "web" / "pages" / "templates"
+    hidden = re.compile(r"\b(?:page\.gettext|gettext)\(\s*['\"]")
+    offenders = [
+        f"{path.relative_to(templates)}:{n}"
+        for path in sorted(templates.rglob("*"))
+        if path.is_file()
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if hidden.search(line)
+    ]
+    assert not offenders, f"use _('...') in templates: {offenders}"
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -77,22 +77,44 @@ class LiveHub:
                 len(s) for s in self._by_store.values()
             )
 
-    def publish(self, messages: Sequence[OutboxMessage]) -> None:
-        """Called after a commit with the outbox messages it wrote (any thread)."""
-        touched = {
+    @staticmethod
+    def touched(messages: Sequence[OutboxMessage]) -> set[tuple[str, str]]:
+        """The (store, case) pairs a commit's outbox messages are about."""
+        return {
             (m.store_id, str(m.payload.get("case_id", "")))
             for m in messages
             if m.payload.get("case_id")
         }
-        for store_id, case_id in touched:
-            change = Change(store_id, case_id, next(self._seq))
-            with self._lock:
-                targets = [
-                    *self._by_case.get(change.case_id, ()),
-                    *self._by_store.get(change.store_id, ()),
-                ]
-            for sub in targets:
-                try:
-                    sub.loop.call_soon_threadsafe(sub._offer, change)
-                except RuntimeError:  # its loop is closed: the stream is gone
-                    self.unsubscribe(sub)
+
+    def publish(self, messages: Sequence[OutboxMessage]) -> None:
+        """Called after a commit with the outbox messages it wrote (any thread)."""
+        for store_id, case_id in self.touched(messages):
+            self.wake(store_id, case_id)
+
+    def wake(self, store_id: str, case_id: str) -> None:
+        """Wake the subscribers of one case and of its store's queue (any thread)."""
+        change = Change(store_id, case_id, next(self._seq))
+        with self._lock:
+            targets = [
+                *self._by_case.get(change.case_id, ()),
+                *self._by_store.get(change.store_id, ()),
+            ]
+        self._offer(targets, change)
+
+    def wake_all(self) -> None:
+        """Wake every case stream once (after missing changes, e.g. a lost Redis link)."""
+        with self._lock:
+            cases = [
+                (next(iter(subs)).store_id, case_id)
+                for case_id, subs in self._by_case.items()
+                if subs
+            ]
+        for store_id, case_id in cases:
+            self.wake(store_id, case_id)
+
+    def _offer(self, targets: list[Subscription], change: Change) -> None:
+        for sub in targets:
+            try:
+                sub.loop.call_soon_threadsafe(sub._offer, change)
+            except RuntimeError:  # its loop is closed: the stream is gone
+                self.unsubscribe(sub)

@@ -1,9 +1,8 @@
-"""Webhook endpoints and deliveries in the database, and the dispatcher that sends them.
+"""Webhook endpoints and deliveries in the database, and the channel that sends them.
 
-The dispatcher is the outbox's consumer: it fans each undispatched outbox message out into one
-delivery per endpoint that wants its topic (in one transaction with marking the message
-dispatched, so a crash either did both or neither), then sends due deliveries, signed per
-Standard Webhooks, and records every attempt. A failed attempt is retried with exponential
+The dispatcher (adapters/dispatch.py) fans each outbox message out into one delivery per
+endpoint that wants its topic, then this channel sends due deliveries, signed per Standard
+Webhooks, and records every attempt. A failed attempt is retried with exponential
 backoff and jitter for about a day, then the delivery is dead-lettered. Deliveries of one
 case to one endpoint go out in order: only the oldest pending one of each is sent.
 """
@@ -15,26 +14,23 @@ import json
 import logging
 import random
 import socket
-import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import Connection, Engine, Row, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, insert, select, update
 from standardwebhooks import Webhook
 
 from returndesk.adapters.db.tables import (
-    outbox,
     webhook_attempts,
     webhook_deliveries,
     webhook_endpoints,
 )
+from returndesk.adapters.dispatch import LEASE_SECONDS, lease_due, renew_lease, writing
 from returndesk.domain.errors import ValidationFailed
 from returndesk.domain.ids import new_id
 from returndesk.domain.webhooks import (
@@ -47,9 +43,9 @@ from returndesk.domain.webhooks import (
 from returndesk.services.ports import Clock
 
 log = logging.getLogger(__name__)
+_jitter = random.Random()  # noqa: S311 - retry jitter; its own state, not the global one
 MAX_RESPONSE_BYTES = 64 * 1024
 TIMEOUT_SECONDS = 10.0
-LEASE_SECONDS = 60  # longer than an attempt can take
 
 
 def check_destination(url: str, allow_private: bool) -> None:
@@ -119,175 +115,110 @@ class _Due:
     attempts: int
 
 
-class WebhookDispatcher:
+class WebhookChannel:
+    """Webhook deliveries: one per outbox message and endpoint that wants its topic."""
+
+    name = "webhook"
+
     def __init__(
         self,
         engine: Engine,
         clock: Clock,
         *,
         allow_private: bool = False,
-        interval: float = 0.25,
-        workers: int = 8,
+        lease_seconds: int = LEASE_SECONDS,
     ) -> None:
+        self.lease_seconds = lease_seconds
         self._engine = engine
         self._clock = clock
         self._allow_private = allow_private
-        self._interval = interval
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook")
-        self._in_flight: dict[str, Future[None]] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._http = httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False)
 
-    # --- lifecycle ---------------------------------------------------------------------------
-
-    def start(self) -> WebhookDispatcher:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="dispatcher", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=15)
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def close(self) -> None:
         self._http.close()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception:  # a database hiccup: try again on the next tick
-                log.exception("dispatcher tick failed")
-            self._stop.wait(self._interval)
-
-    # --- one tick ----------------------------------------------------------------------------
-
-    def run_once(self) -> None:
-        self.fan_out()
-        for due in self._due():
-            self._in_flight[due.delivery_id] = self._pool.submit(self._send, due)
-
-    @contextmanager
-    def _writing(self) -> Iterator[Connection]:
-        """A write transaction that takes SQLite's write lock first (as units of work do), so
-        concurrent writers wait for each other instead of failing to upgrade a read lock."""
-        with self._engine.connect() as conn:
-            if self._engine.dialect.name == "sqlite":
-                conn.info["sqlite_begin"] = "BEGIN IMMEDIATE"
-            with conn.begin():
-                yield conn
-
-    def fan_out(self, limit: int = 500) -> int:
-        """Turn undispatched outbox messages into deliveries; returns how many messages."""
-        with self._writing() as conn:
-            if conn.execute(select(func.count()).select_from(webhook_endpoints)).scalar_one() == 0:
-                return 0  # nobody listens yet: keep the messages for the first endpoint's date
-            rows = conn.execute(
-                select(outbox)
-                .where(outbox.c.dispatched_at.is_(None))
-                .order_by(outbox.c.created_at, outbox.c.id)
-                .limit(limit)
-            ).all()
-            if not rows:
-                return 0
-            endpoints = [
-                endpoint_from_row(r)
-                for r in conn.execute(
-                    select(webhook_endpoints).where(webhook_endpoints.c.active.is_(True))
-                )
-            ]
-            now = self._clock()
-            deliveries = [
-                {
-                    "id": f"msg_{row.id}_{endpoint.id[-12:]}",
-                    "endpoint_id": endpoint.id,
-                    "outbox_id": row.id,
-                    "case_id": row.payload.get("case_id"),
-                    "topic": row.topic,
-                    "payload": row.payload,
-                    "status": "pending",
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "created_at": row.created_at,
-                }
-                for row in rows
-                for endpoint in endpoints
-                if endpoint.store_id == row.store_id
-                and endpoint.wants(row.topic)
-                and endpoint.created_at <= row.created_at
-            ]
-            if deliveries:
-                conn.execute(insert(webhook_deliveries), deliveries)
-            conn.execute(
-                update(outbox)
-                .where(outbox.c.id.in_([r.id for r in rows]))
-                .values(dispatched_at=now)
+    def fan_out(self, conn: Connection, rows: Sequence[Row[Any]], now: datetime) -> None:
+        endpoints = [
+            endpoint_from_row(r)
+            for r in conn.execute(
+                select(webhook_endpoints).where(webhook_endpoints.c.active.is_(True))
             )
-            return len(rows)
+        ]
+        deliveries = [
+            {
+                "id": f"msg_{row.id}_{endpoint.id[-12:]}",
+                "endpoint_id": endpoint.id,
+                "outbox_id": row.id,
+                "case_id": row.payload.get("case_id"),
+                "topic": row.topic,
+                "payload": row.payload,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": row.created_at,
+            }
+            for row in rows
+            for endpoint in endpoints
+            if endpoint.store_id == row.store_id
+            and endpoint.wants(row.topic)
+            and endpoint.created_at <= row.created_at
+        ]
+        if deliveries:
+            conn.execute(insert(webhook_deliveries), deliveries)
 
-    def _due(self) -> list[_Due]:
-        self._in_flight = {k: f for k, f in self._in_flight.items() if not f.done()}
-        now = self._clock()
+    def schedule(self, now: datetime, busy: set[str]) -> list[tuple[str, str]]:
+        """Lease the oldest pending delivery of each (endpoint, case) that is due: deliveries
+        of one case to one endpoint go out in order."""
+        d = webhook_deliveries.c
         with self._engine.connect() as conn:
-            d, e = webhook_deliveries.c, webhook_endpoints.c
             pending = conn.execute(
-                select(
-                    d.id, d.endpoint_id, d.case_id, d.topic, d.payload, d.attempts,
-                    d.next_attempt_at, e.store_id, e.url, e.events, e.secrets,
-                    e.active, e.created_at.label("endpoint_created_at"),
-                )
-                .join(webhook_endpoints, e.id == d.endpoint_id)
+                select(d.id, d.endpoint_id, d.case_id, d.next_attempt_at)
                 .where(d.status == "pending")
                 .order_by(d.created_at, d.id)
                 .limit(2000)
-            ).all()  # fmt: skip
-        busy = set(self._in_flight)
+            ).all()
         heads: set[tuple[str, str]] = set()
-        due: list[_Due] = []
+        due: list[str] = []
         for row in pending:
             key = (row.endpoint_id, row.case_id or row.id)
             if key in heads:
                 continue  # an older delivery of this case to this endpoint goes first
             heads.add(key)
-            if row.id in busy or row.next_attempt_at is None or row.next_attempt_at > now:
-                continue
-            endpoint = WebhookEndpoint(
-                id=row.endpoint_id,
-                store_id=row.store_id,
-                url=row.url,
-                events=frozenset(row.events),
-                secrets=secrets_from_json(row.secrets),
-                created_at=row.endpoint_created_at,
-                active=row.active,
-            )
-            due.append(_Due(row.id, endpoint, row.topic, row.payload, row.attempts))
-        return self._claim(due, now)
+            if (
+                row.id not in busy
+                and row.next_attempt_at is not None
+                and row.next_attempt_at <= now
+            ):
+                due.append(row.id)
+        return lease_due(self._engine, webhook_deliveries, due, now, self.lease_seconds)
 
-    def _claim(self, due: list[_Due], now: datetime) -> list[_Due]:
-        """Lease each delivery before sending it: a conditional update that only one
-        dispatcher (of several processes) can win. A dispatcher that dies while sending lets
-        the lease run out, and the delivery is sent again with the same webhook-id."""
-        if not due:
-            return due
-        claimed: list[_Due] = []
-        lease = now + timedelta(seconds=LEASE_SECONDS)
-        d = webhook_deliveries.c
-        with self._writing() as conn:
-            for item in due:
-                won = conn.execute(
-                    update(webhook_deliveries)
-                    .where(
-                        d.id == item.delivery_id, d.status == "pending", d.next_attempt_at <= now
-                    )
-                    .values(next_attempt_at=lease)
-                ).rowcount
-                if won == 1:
-                    claimed.append(item)
-        return claimed
+    def execute(self, delivery_id: str, lease: str) -> None:
+        if not renew_lease(
+            self._engine, webhook_deliveries, delivery_id, lease, self._clock(), self.lease_seconds
+        ):
+            return
+        d, e = webhook_deliveries.c, webhook_endpoints.c
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(
+                    d.id, d.topic, d.payload, d.attempts, e.id.label("endpoint_id"), e.store_id,
+                    e.url, e.events, e.secrets, e.active, e.created_at,
+                )
+                .join(webhook_endpoints, e.id == d.endpoint_id)
+                .where(d.id == delivery_id)
+            ).one()  # fmt: skip
+        endpoint = WebhookEndpoint(
+            id=row.endpoint_id,
+            store_id=row.store_id,
+            url=row.url,
+            events=frozenset(row.events),
+            secrets=secrets_from_json(row.secrets),
+            created_at=row.created_at,
+            active=row.active,
+        )
+        self._send(_Due(row.id, endpoint, row.topic, row.payload, row.attempts), lease)
 
-    def _send(self, due: _Due) -> None:
+    def _send(self, due: _Due, lease: str) -> None:
         at = self._clock()
         body = json.dumps(
             {"type": due.topic, "timestamp": at.isoformat(), "data": due.payload},
@@ -320,14 +251,14 @@ class WebhookDispatcher:
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"[:300]
         duration = int((time.monotonic() - started) * 1000)
-        self._record(due, at, status, error, duration)
+        self._record(due, lease, at, status, error, duration)
 
     def _record(
-        self, due: _Due, at: datetime, status: int | None, error: str | None, ms: int
+        self, due: _Due, lease: str, at: datetime, status: int | None, error: str | None, ms: int
     ) -> None:
         ok = status is not None and 200 <= status < 300
         attempts = due.attempts + 1
-        retry = None if ok else next_attempt(attempts, at, random.random())  # noqa: S311
+        retry = None if ok else next_attempt(attempts, at, _jitter.random())
         values: dict[str, Any] = {
             "attempts": attempts,
             "last_status": status,
@@ -335,8 +266,9 @@ class WebhookDispatcher:
             "status": "succeeded" if ok else ("pending" if retry else "dead"),
             "next_attempt_at": retry,
             "delivered_at": at if ok else None,
+            "lease": None,
         }
-        with self._writing() as conn:
+        with writing(self._engine) as conn:
             conn.execute(
                 insert(webhook_attempts).values(
                     id=new_id(), delivery_id=due.delivery_id, at=at, status=status,

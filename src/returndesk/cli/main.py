@@ -28,6 +28,8 @@ app.add_typer(users_app, name="users")
 app.add_typer(orders_app, name="orders")
 policy_app = typer.Typer(help="The return policy: versions, checks, what-if.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
+evidence_app = typer.Typer(help="Evidence: check its integrity.", no_args_is_help=True)
+app.add_typer(evidence_app, name="evidence")
 console = Console()
 StoreOption = Annotated[
     str | None, typer.Option("--store", help="store slug (default: the only store)")
@@ -307,3 +309,64 @@ def policy_simulate(
     target = report_file or Path(f"policy-simulation-{start.date()}.json")
     target.write_text(json.dumps(data, indent=2), encoding="utf-8")
     console.print(f"report written to {target}")
+
+
+def _case_id(container: Container, case: str) -> str:
+    """A case id, or the case with this number (R-...)."""
+    from returndesk.services.ports import CaseQuery
+    from returndesk.services.returns import list_cases
+
+    case_id = case.strip()
+    if case_id.upper().startswith("R-"):
+        query = CaseQuery(store_id=None, q=case_id, limit=5)
+        matches = [c for c in list_cases(container.uow, SYSTEM, query).items
+                   if c.number == case_id.upper()]  # fmt: skip
+        if not matches:
+            console.print(f"[red]no case {case_id}[/red]")
+            raise typer.Exit(2)
+        case_id = matches[0].id
+    return case_id
+
+
+@evidence_app.command("export")
+def evidence_export(
+    case: Annotated[str, typer.Option("--case", help="the case id or its number (R-...)")],
+    out: Annotated[Path, typer.Option("--out", help="the zip file to write")],
+) -> None:
+    """The dispute package: files, signed manifest, chain, summary, VERIFY.md and verify.sh."""
+    from returndesk.services.exports import export_case
+
+    container = _container()
+    try:
+        written = export_case(
+            container.uow, container.clock, container.files, SYSTEM, _case_id(container, case), out
+        )
+    except DomainError as exc:
+        raise _fail(exc) from None
+    console.print(f"wrote {written} ({written.stat().st_size} bytes)")
+
+
+@evidence_app.command("verify")
+def evidence_verify(
+    case: Annotated[str, typer.Option("--case", help="the case id or its number (R-...)")],
+) -> None:
+    """Re-hash every evidence file of a case and recompute its chain; exit 1 naming what was
+    altered, removed or reordered."""
+    from returndesk.services.evidence import verify_case
+
+    container = _container()
+    case_id = _case_id(container, case)
+    try:
+        result = verify_case(container.uow, container.clock, container.files, SYSTEM, case_id)
+    except DomainError as exc:
+        raise _fail(exc) from None
+    if result.intact:
+        console.print(
+            f"{result.case_number}: {result.items} evidence item(s), every file and link intact"
+        )
+        return
+    for problem in result.problems:
+        where = f" [{problem.item_id}]" if problem.item_id else ""
+        console.print(f"[red]{problem.code}[/red]{where}: {problem.detail}")
+    console.print(f"{result.case_number}: {len(result.problems)} problem(s) found")
+    raise typer.Exit(1)

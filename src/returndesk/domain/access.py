@@ -39,9 +39,11 @@ class Permission(StrEnum):
     staff_write = "staff:write"
     store_read = "store:read"
     store_write = "store:write"
+    evidence_write = "evidence:write"  # add photos, videos, documents to a case
 
 
 _STAFF_COMMON = {
+    Permission.evidence_write,
     Permission.order_read,
     Permission.case_read,
     Permission.case_list,
@@ -57,6 +59,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.case_create,
             Permission.case_read,
             Permission.case_transition,
+            Permission.evidence_write,
         }
     ),
     Role.warehouse: frozenset(_STAFF_COMMON),

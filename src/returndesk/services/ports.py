@@ -8,11 +8,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self
 
 from returndesk.domain.cases.model import CaseLine, LineUsage, ReturnCase, TimelineEvent
 from returndesk.domain.cases.status import CaseStatus, Resolution
+from returndesk.domain.evidence import Checkpoint, EvidenceItem, EvidenceKind, Inspection
+from returndesk.domain.notifications import EmailView
 from returndesk.domain.orders import Order
 from returndesk.domain.policy.document import Policy
 from returndesk.domain.stores import StaffUser, Store
@@ -202,6 +205,106 @@ class WebhookRepository(Protocol):
     def replay(self, endpoint_id: str, delivery_id: str, now: datetime) -> bool: ...
 
 
+class EmailRepository(Protocol):
+    def for_store(
+        self, store_id: str, status: str | None = None, limit: int = 200
+    ) -> list[EmailView]: ...
+    def for_case(self, case_id: str) -> list[EmailView]: ...
+    def get(self, email_id: str) -> EmailView | None: ...
+    def retry(self, email_id: str, now: datetime) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A resumable upload in progress (tus); its bytes live in a file, not here."""
+
+    id: str
+    store_id: str
+    case_id: str
+    kind: EvidenceKind
+    filename: str
+    length: int
+    principal: str  # who may continue it: Principal.key
+    principal_name: str
+    device: str
+    status: str  # open | done | failed
+    evidence_id: str | None
+    error: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """A live recording being made in a browser, chunk by chunk."""
+
+    id: str
+    store_id: str
+    case_id: str
+    principal: str
+    principal_name: str
+    device: str
+    mime_type: str
+    timeslice_ms: int
+    status: str  # open | done | failed
+    evidence_id: str | None
+    error: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    seq: int
+    size: int
+    sha256: str
+    arrived_at: datetime
+
+
+class EvidenceRepository(Protocol):
+    def for_case(self, case_id: str) -> list[EvidenceItem]: ...
+    def get(self, item_id: str) -> EvidenceItem | None: ...
+    def add(self, item: EvidenceItem) -> None: ...
+    def add_upload(self, upload: Upload) -> None: ...
+    def get_upload(self, upload_id: str) -> Upload | None: ...
+    def end_upload(
+        self, upload_id: str, status: str, evidence_id: str | None, error: str | None
+    ) -> None: ...
+    def add_checkpoint(self, checkpoint: Checkpoint) -> None: ...
+    def checkpoints(self, case_id: str) -> list[Checkpoint]: ...
+    def add_recording(self, recording: Recording) -> None: ...
+    def get_recording(self, recording_id: str) -> Recording | None: ...
+    def end_recording(
+        self, recording_id: str, status: str, evidence_id: str | None, error: str | None
+    ) -> None: ...
+    def chunks(self, recording_id: str) -> list[Chunk]: ...
+    def add_chunk(self, recording_id: str, chunk: Chunk) -> bool:
+        """False if a chunk with that number is already there."""
+        ...
+
+
+class EvidenceFiles(Protocol):
+    """Where evidence bytes live: uploads in progress, and stored files by their SHA-256."""
+
+    def upload_path(self, upload_id: str) -> Path: ...
+    def inspect(self, path: Path, kind: EvidenceKind) -> Inspection: ...
+    def sha256(self, path: Path) -> str: ...
+    def store(self, source: Path, sha256: str) -> None: ...
+    def path(self, sha256: str) -> Path: ...
+    def hash_of(self, sha256: str) -> str | None: ...
+    def chunk_path(self, recording_id: str, seq: int) -> Path: ...
+    def playable_copy(self, raw: Path, out: Path) -> None:
+        """Remux a browser recording so players know its duration (no re-encoding)."""
+        ...
+
+    def sign(self, store_id: str, message: bytes) -> tuple[str, str]:
+        """(key id, base64 signature) with the store's key."""
+        ...
+
+    def verify_signature(
+        self, store_id: str, key_id: str, message: bytes, signature: str
+    ) -> bool: ...
+    def public_key_pem(self, store_id: str) -> str: ...
+
+
 class UnitOfWork(Protocol):
     @property
     def stores(self) -> StoreRepository: ...
@@ -219,6 +322,10 @@ class UnitOfWork(Protocol):
     def policies(self) -> PolicyRepository: ...
     @property
     def webhooks(self) -> WebhookRepository: ...
+    @property
+    def emails(self) -> EmailRepository: ...
+    @property
+    def evidence(self) -> EvidenceRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

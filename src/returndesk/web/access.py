@@ -40,6 +40,26 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/policy/versions/{number}"): Permission.policy_read,
     ("POST", "/api/v1/policy/evaluate"): Permission.policy_read,
     ("POST", "/api/v1/policy/simulate"): Permission.policy_write,
+    ("OPTIONS", "/api/v1/uploads"): PUBLIC,
+    ("POST", "/api/v1/uploads"): Permission.evidence_write,
+    ("HEAD", "/api/v1/uploads/{upload_id}"): Permission.evidence_write,
+    ("PATCH", "/api/v1/uploads/{upload_id}"): Permission.evidence_write,
+    ("DELETE", "/api/v1/uploads/{upload_id}"): Permission.evidence_write,
+    ("GET", "/api/v1/returns/{case_id}/evidence"): Permission.case_read,
+    ("GET", "/api/v1/returns/{case_id}/evidence/{item_id}/content"): Permission.case_read,
+    ("GET", "/api/v1/returns/{case_id}/evidence/verification"): Permission.case_list,
+    ("GET", "/api/v1/returns/{case_id}/evidence/export"): Permission.case_list,
+    ("POST", "/api/v1/returns/{case_id}/recordings"): Permission.evidence_write,
+    ("PUT", "/api/v1/returns/{case_id}/recordings/{recording_id}/chunks/{seq}"): (
+        Permission.evidence_write
+    ),
+    ("POST", "/api/v1/returns/{case_id}/recordings/{recording_id}/finish"): (
+        Permission.evidence_write
+    ),
+    ("GET", "/api/v1/emails"): Permission.case_list,
+    ("GET", "/api/v1/emails/{email_id}"): Permission.case_list,
+    ("POST", "/api/v1/emails/{email_id}/retry"): Permission.case_list,  # + case:transition
+    ("GET", "/api/v1/returns/{case_id}/emails"): Permission.case_read,
     ("POST", "/api/v1/webhooks"): Permission.webhook_write,
     ("GET", "/api/v1/webhooks"): Permission.webhook_read,
     ("POST", "/api/v1/webhooks/{endpoint_id}/secret"): Permission.webhook_write,

@@ -7,8 +7,9 @@ from fastapi.staticfiles import StaticFiles
 
 from returndesk import __version__
 from returndesk.bootstrap import Container, bootstrap
+from returndesk.services.recordings import MAX_CHUNK_BYTES
 from returndesk.web.access import ACCESS
-from returndesk.web.api import admin, auth, orders, policy, returns, webhooks
+from returndesk.web.api import admin, auth, emails, evidence, orders, policy, returns, webhooks
 from returndesk.web.bodylimit import BodyLimitMiddleware
 from returndesk.web.deps import MaybePrincipal
 from returndesk.web.pages import STATIC_DIR
@@ -16,6 +17,12 @@ from returndesk.web.pages import router as pages_router
 from returndesk.web.pages.admin import MAX_IMPORT_BYTES
 from returndesk.web.problems import install_problem_handlers
 from returndesk.web.ratelimit import GuessLimiter
+
+# A recording's chunks (PUT .../recordings/{id}/chunks/{seq}), on the API and the pages.
+CHUNK_PATH = (
+    r"/(?:api/v1/returns|portal/returns|console/cases)/[0-9a-f-]{36}"
+    r"/recordings/[0-9a-f-]{36}/chunks/[0-9]{1,6}"
+)
 
 
 def create_app(container: Container | None = None) -> FastAPI:
@@ -33,7 +40,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     def healthz(_: MaybePrincipal) -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (auth, orders, returns, policy, webhooks, admin):
+    for module in (auth, orders, returns, policy, webhooks, emails, evidence, admin):
         app.include_router(module.router)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -44,6 +51,8 @@ def create_app(container: Container | None = None) -> FastAPI:
         BodyLimitMiddleware,
         max_bytes=container.settings.max_body_bytes,
         larger={"/console/admin/import": MAX_IMPORT_BYTES + 65_536},  # room for the form parts
+        streamed=("/api/v1/uploads/", "/portal/uploads/", "/console/uploads/"),
+        patterns=((CHUNK_PATH, MAX_CHUNK_BYTES + 1024),),
     )
     return app
 

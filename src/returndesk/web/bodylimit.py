@@ -3,23 +3,41 @@
 from __future__ import annotations
 
 import json
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodyLimitMiddleware:
-    """`max_bytes` for every path, except the exact paths in `larger` (e.g. file uploads)."""
+    """`max_bytes` for every path, except the exact paths in `larger` (e.g. file uploads) and
+    paths under `streamed` prefixes, whose handlers read the body as a stream and enforce
+    their own limit (resumable uploads: a chunk may be gigabytes, never held in memory)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        larger: dict[str, int] | None = None,
+        streamed: tuple[str, ...] = (),
+        patterns: tuple[tuple[str, int], ...] = (),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.larger = larger or {}
+        self.streamed = streamed
+        self.patterns = tuple((re.compile(p), limit) for p, limit in patterns)
+
+    def _limit(self, path: str) -> int:
+        for pattern, limit in self.patterns:
+            if pattern.fullmatch(path):
+                return limit
+        return self.larger.get(path, self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or str(scope["path"]).startswith(self.streamed):
             await self.app(scope, receive, send)
             return
-        limit = self.larger.get(scope["path"], self.max_bytes)
+        limit = self._limit(str(scope["path"]))
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
             try:

@@ -63,7 +63,7 @@ def problem(
 ) -> JSONResponse:
     body: dict[str, Any] = {
         "type": TYPE_BASE + code,
-        "title": title or HTTPStatus(status).phrase,
+        "title": title or _phrase(status),
         "status": status,
         "detail": detail,
         "code": code,
@@ -100,6 +100,13 @@ def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, str | int | float | bool):
         return value
     return str(value)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:  # a protocol's own status (tus: 460 Checksum Mismatch)
+        return {460: "Checksum Mismatch"}.get(status, "Error")
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -237,6 +237,7 @@ webhook_deliveries = Table(
     Column("last_error", String(300), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("delivered_at", UTCDateTime, nullable=True),
+    Column("lease", String(32), nullable=True),  # who may send it now (see adapters/dispatch)
     Index("ix_deliveries_due", "status", "next_attempt_at"),
     Index("ix_deliveries_endpoint", "endpoint_id", "created_at"),
 )
@@ -252,4 +253,122 @@ webhook_attempts = Table(
     Column("status", Integer, nullable=True),
     Column("error", String(300), nullable=True),
     Column("duration_ms", Integer, nullable=False),
+)
+
+# One row per buyer email: rendered when its outbox messages are fanned out (so what was sent
+# is what is shown), sent by the dispatcher. `id` is the stable Message-ID receivers dedupe on.
+email_messages = Table(
+    "email_messages",
+    metadata,
+    Column("id", String(80), primary_key=True),
+    Column("store_id", ID, ForeignKey("stores.id"), nullable=False),
+    Column("case_id", ID, nullable=False),
+    Column("case_number", String(20), nullable=False),
+    Column("outbox_id", ID, nullable=False),
+    Column("kind", String(32), nullable=False),  # the primary section
+    Column("sections", JSON, nullable=False),
+    Column("urgent", Boolean, nullable=False),
+    Column("to_address", String(320), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("subject", String(300), nullable=False),
+    Column("text_body", Text, nullable=False),
+    Column("html_body", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | sent | dead
+    Column("attempts", Integer, nullable=False),
+    Column("not_before", UTCDateTime, nullable=False),  # quiet hours end, or the event time
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("last_error", String(300), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("lease", String(32), nullable=True),
+    Index("ix_emails_due", "status", "next_attempt_at"),
+    Index("ix_emails_case", "case_id", "created_at"),
+    Index("ix_emails_store", "store_id", "created_at", "id"),
+)
+
+# Evidence on a case: one row per file, each a link of the case's hash chain (domain/evidence).
+evidence_items = Table(
+    "evidence_items",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("case_id", ID, ForeignKey("return_cases.id"), nullable=False),
+    Column("store_id", ID, ForeignKey("stores.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("media_type", String(100), nullable=False),
+    Column("filename", String(255), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("captured_by", String(80), nullable=False),
+    Column("captured_by_name", String(200), nullable=False),
+    Column("captured_at", UTCDateTime, nullable=False),
+    Column("device", String(300), nullable=False),
+    Column("case_status", String(32), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+    Column("details", JSON, nullable=False),
+    UniqueConstraint("case_id", "seq", name="uq_evidence_case_seq"),
+    Index("ix_evidence_case", "case_id", "seq"),
+)
+
+# Resumable uploads (tus 1.0) in progress; the bytes are in RETURNDESK_HOME/uploads/<id>.part.
+uploads = Table(
+    "uploads",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("store_id", ID, ForeignKey("stores.id"), nullable=False),
+    Column("case_id", ID, ForeignKey("return_cases.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("filename", String(255), nullable=False),
+    Column("length", BigInteger, nullable=False),
+    Column("principal", String(80), nullable=False),  # who may continue it
+    Column("principal_name", String(200), nullable=False),
+    Column("device", String(300), nullable=False),
+    Column("status", String(16), nullable=False),  # open | done | failed
+    Column("evidence_id", ID, nullable=True),
+    Column("error", String(300), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_uploads_case", "case_id"),
+)
+
+# Live recordings from the browser (MediaRecorder), chunk by chunk while they are made; the
+# bytes are in RETURNDESK_HOME/recordings/<id>/<seq>.chunk until the recording is finished.
+recordings = Table(
+    "recordings",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("store_id", ID, ForeignKey("stores.id"), nullable=False),
+    Column("case_id", ID, ForeignKey("return_cases.id"), nullable=False),
+    Column("principal", String(80), nullable=False),
+    Column("principal_name", String(200), nullable=False),
+    Column("device", String(300), nullable=False),
+    Column("mime_type", String(100), nullable=False),
+    Column("timeslice_ms", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # open | done | failed
+    Column("evidence_id", ID, nullable=True),
+    Column("error", String(300), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_recordings_case", "case_id"),
+)
+
+recording_chunks = Table(
+    "recording_chunks",
+    metadata,
+    Column("recording_id", ID, ForeignKey("recordings.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("arrived_at", UTCDateTime, nullable=False),
+)
+
+# A signature over a case's chain head each time it grows (the store's Ed25519 key).
+evidence_checkpoints = Table(
+    "evidence_checkpoints",
+    metadata,
+    Column("case_id", ID, ForeignKey("return_cases.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("entry_hash", String(64), nullable=False),
+    Column("signed_at", UTCDateTime, nullable=False),
+    Column("key_id", String(32), nullable=False),
+    Column("signature", String(200), nullable=False),  # base64 Ed25519 over the statement
 )

@@ -18,6 +18,8 @@ from returndesk.adapters.db.repositories import (
     SqlStaffRepository,
     SqlStoreRepository,
 )
+from returndesk.adapters.evidence import SqlEvidenceRepository
+from returndesk.adapters.mail import SqlEmailRepository
 from returndesk.adapters.rules.compiler import PolicyCompiler
 from returndesk.adapters.webhooks import SqlWebhookRepository
 from returndesk.domain.errors import Busy, Conflict
@@ -35,6 +37,8 @@ class SqlUnitOfWork:
     outbox: SqlOutbox
     policies: SqlPolicyRepository
     webhooks: SqlWebhookRepository
+    emails: SqlEmailRepository
+    evidence: SqlEvidenceRepository
 
     def __init__(
         self,
@@ -65,6 +69,8 @@ class SqlUnitOfWork:
         self.idempotency = SqlIdempotencyRepository(conn)
         self.policies = SqlPolicyRepository(conn, self._compiler)
         self.webhooks = SqlWebhookRepository(conn)
+        self.emails = SqlEmailRepository(conn)
+        self.evidence = SqlEvidenceRepository(conn)
         return self
 
     def __exit__(

@@ -10,6 +10,7 @@ from returndesk.domain.access import Role
 from returndesk.domain.cases.reasons import ReasonCode
 from returndesk.domain.cases.status import (
     RELEASES_QUANTITY,
+    TERMINAL,
     CaseStatus,
     ReceiptCondition,
     Resolution,
@@ -291,6 +292,14 @@ class ReturnCase:
             note=req.note.strip(),
             data=data,
         )
+
+    def record_evidence(self, data: dict[str, Any], actor: Actor, now: datetime) -> None:
+        """A file was added to the case's evidence (its chain link is in `data`)."""
+        if self.status in TERMINAL:
+            raise InvalidTransition(
+                f"a {self.status.value} case takes no more evidence", code="case_closed"
+            )
+        self._record(now, "evidence_added", actor, data=data)
 
     def record_decision(self, decision: dict[str, Any], actor: Actor, now: datetime) -> None:
         """Store the engine's decision on the case and its timeline (reproducible: all inputs

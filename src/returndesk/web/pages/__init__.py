@@ -6,7 +6,15 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from returndesk.web.pages import admin, console, policy, portal, webhooks
+from returndesk.web.pages import (
+    admin,
+    console,
+    emails_console,
+    evidence_pages,
+    policy,
+    portal,
+    webhooks,
+)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -16,3 +24,5 @@ router.include_router(console.router)
 router.include_router(admin.router)
 router.include_router(policy.router)
 router.include_router(webhooks.router)
+router.include_router(emails_console.router)
+router.include_router(evidence_pages.router)

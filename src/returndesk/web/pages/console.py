@@ -14,13 +14,15 @@ from returndesk.adapters.db.repositories import SORT_KEYS, decode_cursor, encode
 from returndesk.bootstrap import Container
 from returndesk.domain.access import Permission, Role, has_permission
 from returndesk.domain.cases.model import ReceiptLine
-from returndesk.domain.cases.status import CaseStatus, ReceiptCondition
+from returndesk.domain.cases.status import TERMINAL, CaseStatus, ReceiptCondition
 from returndesk.domain.cases.transitions import allowed_targets
 from returndesk.domain.errors import DomainError, StaleVersion
 from returndesk.domain.money import Money
 from returndesk.domain.orders import SUPPORTED_LANGUAGES
 from returndesk.domain.policy.decision import EvidenceKind, Outcome
 from returndesk.domain.policy.engine import FINDINGS, MAJOR_FAILURE
+from returndesk.services.emails import case_emails
+from returndesk.services.evidence import list_evidence
 from returndesk.services.ports import CaseQuery
 from returndesk.services.principal import Principal
 from returndesk.services.returns import (
@@ -203,6 +205,8 @@ def _case_page(
     except DomainError:
         return RedirectResponse("/console", status_code=303)
     timeline = get_timeline(container.uow, principal, case_id)
+    emails = case_emails(container.uow, principal, case_id)
+    evidence = list_evidence(container.uow, principal, case_id)
     role: Role | None = principal.role
     replays: bool | None = None
     if case.decision is not None and has_permission(principal.role, Permission.policy_read):
@@ -218,6 +222,11 @@ def _case_page(
         can_settings=can_open_settings(principal),
         case=case,
         timeline=timeline,
+        emails=emails,
+        evidence=evidence,
+        can_export=has_permission(principal.role, Permission.case_list),
+        can_add_evidence=case.status not in TERMINAL
+        and has_permission(principal.role, Permission.evidence_write),
         targets=allowed_targets(case.status, role),
         can_override=has_permission(principal.role, Permission.decision_override),
         evidence_kinds=[k.value for k in EvidenceKind],

@@ -12,6 +12,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time
 from babel.numbers import format_currency
 from babel.support import NullTranslations, Translations
+from babel.units import format_unit
 
 from returndesk.domain.money import minor_unit_exponent
 
@@ -30,11 +31,6 @@ LANGUAGE_NAMES = {
     "fr": "Français",
     "zh": "中文",
 }
-MARKET_ZONES = {
-    "US": "America/New_York", "GB": "Europe/London", "BR": "America/Sao_Paulo",
-    "JP": "Asia/Tokyo", "DE": "Europe/Berlin", "FR": "Europe/Paris", "ES": "Europe/Madrid",
-    "CN": "Asia/Shanghai",
-}  # fmt: skip
 
 
 def babel_id(language: str) -> str:
@@ -101,6 +97,14 @@ class Formatter:
         if value is None:
             return ""
         return format_date(value.astimezone(self.tz), "medium", locale=self.locale)
+
+    def file_size(self, size: int) -> str:
+        """1.5 MB, 530 kB… in the locale's words."""
+        for unit, factor in (("gigabyte", 1024**3), ("megabyte", 1024**2)):
+            if size >= factor:
+                return format_unit(size / factor, f"digital-{unit}", locale=self.locale,
+                                   format="#,##0.#")  # fmt: skip
+        return format_unit(max(1, round(size / 1024)), "digital-kilobyte", locale=self.locale)
 
     def money(self, amount: int | None, currency: str) -> str:
         if amount is None:

@@ -98,6 +98,50 @@ EVENT_KINDS = {
     "status_changed": N_("Status changed"),
     "decision_made": N_("Decision"),
     "decision_overridden": N_("Decision overridden"),
+    "evidence_added": N_("Evidence added"),
+}
+
+EVIDENCE_KINDS = {
+    "photo": N_("Photo"),
+    "video": N_("Video"),
+    "document": N_("Document"),
+}
+
+# What the live recorder on a case page says as it goes.
+RECORDER_MESSAGES = {
+    "starting": N_("Starting the camera…"),
+    "recording": N_("Recording. Press Stop when you are done."),
+    "finishing": N_("Saving the video…"),
+    "done": N_("Saved. It is now part of this case's evidence."),
+    "done_live": N_("Saved and marked as recorded live."),
+    "camera_denied": N_(
+        "The camera is blocked. Allow camera access for this site in your browser, then try again."
+    ),
+    "no_camera": N_("No camera was found on this device."),
+    "unsupported": N_("This browser cannot record video here. Upload a video file instead."),
+    "generic": N_("The recording did not work. Please try again."),
+    "invalid_video": N_("The video cannot be played or is cut short. Please record it again."),
+    "missing_chunks": N_("Part of the video did not arrive. Please record it again."),
+    "case_closed": N_("This return is closed and takes no more evidence."),
+    "unauthenticated": N_("Your session has ended. Please sign in again."),
+}
+
+# What the evidence upload on a case page says as it goes.
+UPLOAD_MESSAGES = {
+    "uploading": N_("Uploading…"),
+    "done": N_("Uploaded. It is now part of this case's evidence."),
+    "network": N_("The connection dropped. Press Upload again to continue where it stopped."),
+    "generic": N_("The upload did not work. Please try again."),
+    "empty_file": N_("The file is empty."),
+    "file_too_large": N_("The file is too large for this kind of evidence."),
+    "file_type_mismatch": N_("This file is not a photo, video or PDF of the kind you chose."),
+    "invalid_image": N_("The photo cannot be read. Please take it again."),
+    "image_too_large": N_("The photo is too large. Please send a smaller one."),
+    "invalid_video": N_("The video cannot be played or is cut short. Please record it again."),
+    "video_too_long": N_("The video is too long (at most 15 minutes)."),
+    "invalid_document": N_("The document cannot be read (PDF files only)."),
+    "case_closed": N_("This return is closed and takes no more evidence."),
+    "unauthenticated": N_("Your session has ended. Please sign in again."),
 }
 
 # Decision outcomes as staff read them.
@@ -156,6 +200,22 @@ DELIVERY_STATUS = {
     "dead": N_("Given up"),
 }
 
+# Buyer emails in the console.
+EMAIL_STATUS = {
+    "pending": N_("Waiting to be sent"),
+    "sent": N_("Sent"),
+    "dead": N_("Given up"),
+}
+
+EMAIL_KINDS = {
+    "received": N_("Return received"),
+    "withdrawal_ack": N_("Withdrawal acknowledgment"),
+    "decision": N_("Decision"),
+    "return_instructions": N_("How to send it back"),
+    "item_received": N_("Item received"),
+    "refund_issued": N_("Refund issued"),
+}
+
 REFUND_ITEMS = {
     "line": N_("Item"),
     "outbound_shipping": N_("Original shipping"),
@@ -198,6 +258,7 @@ ERRORS = {
     "invalid_events": N_("Choose event types from the list."),
     "webhook_not_found": N_("That endpoint does not exist."),
     "delivery_not_found": N_("That delivery does not exist."),
+    "email_not_found": N_("That email does not exist."),
     "override_unchanged": N_("Choose a different outcome."),
     "final_sale": N_("This item is final sale: it can only be returned if it is faulty."),
     "empty_return": N_("Choose at least one item to return."),

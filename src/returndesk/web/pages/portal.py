@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Annotated
 
@@ -11,10 +12,12 @@ from fastapi.responses import RedirectResponse, Response
 from returndesk.domain.access import Role
 from returndesk.domain.cases.model import LineRequest
 from returndesk.domain.cases.reasons import REASON_TREE, ReasonCode
-from returndesk.domain.cases.status import CaseStatus, Resolution
+from returndesk.domain.cases.status import TERMINAL, CaseStatus, Resolution
 from returndesk.domain.cases.transitions import allowed_targets
 from returndesk.domain.errors import DomainError
+from returndesk.domain.markets import market_zone
 from returndesk.services.buyers import start_buyer_session
+from returndesk.services.evidence import list_evidence
 from returndesk.services.orders import get_order
 from returndesk.services.principal import Principal
 from returndesk.services.returns import (
@@ -27,13 +30,14 @@ from returndesk.services.returns import (
 )
 from returndesk.web.live import case_stream
 from returndesk.web.pages.forms import field, int_field, read_form
-from returndesk.web.pages.i18n import BUYER_LANGUAGES, MARKET_ZONES, negotiate
+from returndesk.web.pages.i18n import BUYER_LANGUAGES, negotiate
 from returndesk.web.pages.rendering import Page, check_csrf, csrf_token
 from returndesk.web.pages.sessions import container_of, cookie_session
 from returndesk.web.problems import HttpProblem
 from returndesk.web.ratelimit import limiter
 
 router = APIRouter()
+NEXT_URL = re.compile(r"/portal/returns/[0-9a-f-]{36}")
 COOKIE = "rd_buyer"
 LANG_COOKIE = "rd_lang"
 TZ_COOKIE = "rd_tz"
@@ -51,7 +55,7 @@ def _page(request: Request, fallback_language: str = "en", market: str | None = 
         BUYER_LANGUAGES,
         fallback_language,
     )
-    default_tz = MARKET_ZONES.get(market or "", "UTC")
+    default_tz = market_zone(market)
     return Page(language, request.cookies.get(TZ_COOKIE), default_tz, BUYER_LANGUAGES)
 
 
@@ -66,10 +70,17 @@ def _to_lookup() -> RedirectResponse:
     return RedirectResponse("/", status_code=303)
 
 
+def _next_url(value: str | None) -> str:
+    """Where to go after signing in: only a case page of the portal (links in emails)."""
+    return value if value and NEXT_URL.fullmatch(value) else ""
+
+
 @router.get("/")
 def lookup(request: Request) -> Response:
     page = _page(request)
-    return _remember_language(request, page.render(request, "portal/lookup.html", error=None))
+    next_url = _next_url(request.query_params.get("next"))
+    response = page.render(request, "portal/lookup.html", error=None, next_url=next_url)
+    return _remember_language(request, response)
 
 
 @router.post("/portal/session")
@@ -91,11 +102,14 @@ async def lookup_submit(request: Request) -> Response:
             error=code,
             number=number,
             email=email,
+            next_url=_next_url(field(form, "next", 100)),
         )
     token = container.tokens.issue(
         principal, container.clock(), container.settings.buyer_token_ttl_seconds
     )
-    response = RedirectResponse("/portal/order", status_code=303)
+    response = RedirectResponse(
+        _next_url(field(form, "next", 100)) or "/portal/order", status_code=303
+    )
     response.set_cookie(COOKIE, token, httponly=True, samesite="lax", max_age=86400)
     return response
 
@@ -198,6 +212,7 @@ def _case_page(
     except DomainError:
         return _to_lookup()
     timeline = get_timeline(container.uow, principal, case_id)
+    evidence = list_evidence(container.uow, principal, case_id)
     page = _page(request, case.language, case.market)
     return _remember_language(
         request,
@@ -206,6 +221,8 @@ def _case_page(
             "portal/case.html",
             case=case,
             timeline=timeline,
+            evidence=evidence,
+            can_add_evidence=case.status not in TERMINAL,
             can_cancel=CaseStatus.canceled in allowed_targets(case.status, Role.buyer),
             csrf=csrf_token(container.settings.secret_key, token),
             error=error,
@@ -216,8 +233,8 @@ def _case_page(
 @router.get("/portal/returns/{case_id}")
 def case_page(request: Request, case_id: CaseId) -> Response:
     buyer = _buyer(request)
-    if buyer is None:
-        return _to_lookup()
+    if buyer is None:  # e.g. a link in an email: sign in, then come back here
+        return RedirectResponse(f"/?next=/portal/returns/{case_id}", status_code=303)
     return _case_page(request, *buyer, case_id)
 
 

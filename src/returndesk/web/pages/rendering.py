@@ -25,6 +25,10 @@ _env = Environment(
 )
 
 
+def environment() -> Environment:
+    return _env
+
+
 def csrf_token(secret: str, session: str) -> str:
     return hmac.new(secret.encode(), b"csrf:" + session.encode(), hashlib.sha256).hexdigest()[:32]
 
@@ -62,6 +66,11 @@ class Page:
             return ""
         mapping: dict[str, str] = getattr(labels, table)
         return self.gettext(mapping[code]) if code in mapping else code
+
+    def labels(self, table: str) -> dict[str, str]:
+        """A whole label table in this language (for scripts on the page)."""
+        mapping: dict[str, str] = getattr(labels, table)
+        return {code: self.gettext(text) for code, text in mapping.items()}
 
     def render(
         self, request: Request, template: str, status_code: int = 200, **context: Any

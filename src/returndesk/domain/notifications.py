@@ -1,0 +1,209 @@
+"""Which buyer emails a change on a case calls for, and when they may go out.
+
+One transaction on a case (opening it, deciding, a status change) becomes at most one email to
+the buyer, made of the sections that transaction touched: a return that is opened and approved
+at once gets one message ("received" + "decision" + "how to send it back"), not three. An EU
+or UK statutory withdrawal gets its acknowledgment on a durable medium (CRD Art. 11(3), CCR
+reg. 32(5)): that section is urgent and ignores quiet hours; everything else waits for the
+morning in the buyer's time zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from returndesk.domain.errors import ValidationFailed
+from returndesk.domain.policy.law import region_of
+
+
+class Section(StrEnum):
+    received = "received"  # we have your request
+    withdrawal_ack = "withdrawal_ack"  # acknowledgment of a statutory withdrawal, timestamped
+    decision = "decision"  # approved / declined / need evidence / a person is looking
+    return_instructions = "return_instructions"  # where and how to send it back
+    item_received = "item_received"  # the warehouse has it
+    refund_issued = "refund_issued"  # the money is on its way
+
+
+# The order sections appear in an email; the subject follows the last one present.
+ORDER = tuple(Section)
+ACK_REGIONS = frozenset({"EU", "UK"})
+DECISION_STATUSES = frozenset({"approved", "declined", "needs_evidence"})
+AWAITING_PEOPLE = frozenset({"requested", "under_review", "escalated"})
+_BY_STATUS = {
+    "awaiting_return": Section.return_instructions,
+    "received": Section.item_received,
+    "partially_received": Section.item_received,
+    "refunded": Section.refund_issued,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class EmailPlan:
+    sections: tuple[Section, ...]
+    decision: Mapping[str, Any] | None  # the decision this transaction made, as data
+    status: str  # the case's status after the transaction
+    at: datetime  # when the transaction happened
+
+    @property
+    def primary(self) -> Section:
+        if Section.withdrawal_ack in self.sections:
+            return Section.withdrawal_ack
+        return self.sections[-1]
+
+    @property
+    def urgent(self) -> bool:
+        """Urgent messages are sent at once, whatever the hour (a legal acknowledgment)."""
+        return Section.withdrawal_ack in self.sections
+
+
+def is_withdrawal(market: str, decision: Mapping[str, Any] | None) -> bool:
+    """A statutory change-of-mind withdrawal in a market whose law wants it acknowledged."""
+    if decision is None or region_of(market) not in ACK_REGIONS:
+        return False
+    rights = decision.get("rights") or {}
+    return any(right == "withdrawal" for right in rights.values())
+
+
+def plan_email(market: str, events: Sequence[Mapping[str, Any]]) -> EmailPlan | None:
+    """The email for one transaction's events of one case (outbox payloads), if any."""
+    if not events:
+        return None
+    sections: set[Section] = set()
+    decision: Mapping[str, Any] | None = None
+    for event in events:
+        kind = event.get("kind")
+        if kind == "case_opened":
+            sections.add(Section.received)
+        elif kind in ("decision_made", "decision_overridden"):
+            decision = event.get("data") or {}
+            sections.add(Section.decision)
+        elif kind == "status_changed":
+            to_status = str(event.get("to_status") or "")
+            if to_status in DECISION_STATUSES:
+                sections.add(Section.decision)
+            if to_status in _BY_STATUS:
+                sections.add(_BY_STATUS[to_status])
+    last = events[-1]
+    status = str(last.get("status") or "")
+    if status in AWAITING_PEOPLE:
+        # A decision the store has not applied (automation off) is advice for its staff:
+        # the buyer hears of it when a person moves the case on, not before.
+        sections.discard(Section.decision)
+    if Section.received in sections and is_withdrawal(market, decision):
+        sections.add(Section.withdrawal_ack)
+    if not sections:
+        return None
+    return EmailPlan(
+        sections=tuple(s for s in ORDER if s in sections),
+        decision=decision,
+        status=status,
+        at=datetime.fromisoformat(str(last["at"])),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    """A daily window (in the buyer's time zone) when non-urgent email waits."""
+
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, text: str) -> QuietHours | None:
+        """`"21:00-08:00"`; empty means no quiet hours."""
+        text = text.strip()
+        if not text:
+            return None
+        try:
+            first, second = text.split("-")
+            start, end = time.fromisoformat(first.strip()), time.fromisoformat(second.strip())
+        except ValueError:
+            raise ValidationFailed(
+                f"quiet hours must look like 21:00-08:00, not {text!r}", code="invalid_quiet_hours"
+            ) from None
+        return cls(start, end) if start != end else None
+
+    def _quiet(self, moment: time) -> bool:
+        if self.start < self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end  # the window crosses midnight
+
+    def release(self, now: datetime, tz: ZoneInfo) -> datetime:
+        """When a non-urgent message created at `now` may go out: now, or the window's end."""
+        local = now.astimezone(tz)
+        if not self._quiet(local.time()):
+            return now
+        day = local.date()
+        if self.start >= self.end and local.time() >= self.start:
+            day += timedelta(days=1)  # evening: the window ends tomorrow morning
+        end = datetime.combine(day, self.end, tzinfo=tz)
+        return end.astimezone(now.tzinfo)
+
+
+@dataclass(frozen=True, slots=True)
+class EmailLine:
+    title: str
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class EmailFacts:
+    """Everything a buyer email says, gathered when its events are fanned out."""
+
+    plan: EmailPlan
+    store_name: str
+    case_id: str
+    case_number: str
+    order_number: str
+    language: str
+    timezone: str  # the buyer's (by market), for the times the email shows
+    link: str  # the buyer's case page
+    currency: str
+    lines: tuple[EmailLine, ...]
+    requested_at: datetime  # when the request reached the store (the acknowledgment's time)
+    refund_amount: int | None
+    refunded_amount: int | None
+    current_decision: Mapping[str, Any] | None = None  # the case's decision now (its address)
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True, slots=True)
+class EmailView:
+    """One buyer email as staff see it (the console's outbox)."""
+
+    id: str
+    store_id: str
+    case_id: str
+    case_number: str
+    kind: str
+    sections: tuple[str, ...]
+    urgent: bool
+    to_address: str
+    language: str
+    subject: str
+    status: str  # pending | sent | dead
+    attempts: int
+    not_before: datetime
+    next_attempt_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    text_body: str = ""
+    html_body: str = ""
+
+    @property
+    def held_for_quiet_hours(self) -> bool:
+        return self.status == "pending" and self.not_before > self.created_at

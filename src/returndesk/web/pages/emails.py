@@ -1,0 +1,96 @@
+"""Buyer emails rendered from the one message catalogue: HTML and plain text, same words."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC
+from typing import Any
+
+from returndesk.domain.notifications import EmailFacts, RenderedEmail, Section
+from returndesk.web.pages import labels
+from returndesk.web.pages.i18n import BUYER_LANGUAGES, Formatter, negotiate, translations, zone
+from returndesk.web.pages.labels import N_
+from returndesk.web.pages.rendering import environment
+
+# Outcomes when a person moved the status without a recorded engine decision.
+_STATUS_OUTCOME = {
+    "approved": "approve_return",
+    "declined": "decline",
+    "needs_evidence": "request_evidence",
+}
+_DECISION_SUBJECTS = {
+    "approve_return": N_("Your return %(number)s is approved"),
+    "approve_returnless": N_("Return %(number)s: you can keep the item"),
+    "offer_exchange": N_("Return %(number)s: we will exchange your item"),
+    "request_evidence": N_("Return %(number)s: we need more information"),
+    "human_review": N_("Return %(number)s is being reviewed"),
+    "decline": N_("Return %(number)s could not be accepted"),
+}
+_SUBJECTS = {
+    Section.received: N_("We received your return request %(number)s"),
+    Section.withdrawal_ack: N_("Acknowledgment of your withdrawal: return %(number)s"),
+    Section.return_instructions: N_("Return %(number)s: how to send your item back"),
+    Section.item_received: N_("We received your returned item: return %(number)s"),
+    Section.refund_issued: N_("Your refund for return %(number)s has been issued"),
+}
+
+
+class _Words:
+    """gettext and labels for one language (what templates call `_` and `label`)."""
+
+    def __init__(self, language: str) -> None:
+        self._t = translations(language)
+
+    def gettext(self, message: str, **params: Any) -> str:
+        text = self._t.gettext(message)
+        return text % params if params else text
+
+    def label(self, table: str, code: str | None) -> str:
+        mapping: dict[str, str] = getattr(labels, table)
+        return self.gettext(mapping[code]) if code in mapping else (code or "")
+
+
+def _outcome(facts: EmailFacts) -> tuple[str | None, Mapping[str, Any] | None]:
+    decision = facts.plan.decision
+    if decision:
+        return str(decision.get("outcome") or ""), decision
+    outcome = _STATUS_OUTCOME.get(facts.plan.status)
+    return outcome, facts.current_decision if outcome else None
+
+
+def render_email(facts: EmailFacts) -> RenderedEmail:
+    language = negotiate(facts.language, "", BUYER_LANGUAGES)
+    words = _Words(language)
+    tz = zone(facts.timezone)
+    fmt = Formatter(language, tz)
+    outcome, decision = _outcome(facts)
+    primary = facts.plan.primary
+    if primary is Section.decision:
+        subject = words.gettext(
+            _DECISION_SUBJECTS.get(outcome or "", _DECISION_SUBJECTS["human_review"]),
+            number=facts.case_number,
+        )
+    else:
+        subject = words.gettext(_SUBJECTS[primary], number=facts.case_number)
+    address_source = decision or facts.current_decision or {}
+    context = {
+        "_": words.gettext,
+        "gettext": words.gettext,
+        "label": words.label,
+        "fmt": fmt,
+        "lang": language,
+        "facts": facts,
+        "sections": {s.value for s in facts.plan.sections},
+        "outcome": outcome,
+        "decision": decision or {},
+        "return_address": address_source.get("return_address"),
+        "payer": address_source.get("return_shipping_paid_by"),
+        "requested_utc": facts.requested_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "subject": subject,
+    }
+    env = environment()
+    return RenderedEmail(
+        subject=subject,
+        text=env.get_template("email/message.txt").render(**context).strip() + "\n",
+        html=env.get_template("email/message.html").render(**context),
+    )
