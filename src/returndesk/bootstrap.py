@@ -18,6 +18,7 @@ from returndesk.adapters.jobs import InProcessJobs
 from returndesk.adapters.live import LiveHub
 from returndesk.adapters.mail import MailChannel, transport_from_settings
 from returndesk.adapters.scaleout import DramatiqQueue, RedisLive
+from returndesk.adapters.timestamps import Rfc3161Timestamper
 from returndesk.adapters.webhooks import WebhookChannel
 from returndesk.config import Settings
 from returndesk.domain.notifications import QuietHours
@@ -45,6 +46,7 @@ class Container:
     def build_dispatcher(self) -> Dispatcher:
         """The outbox's consumer with every channel (webhooks, buyer emails)."""
         # The pages package imports this module: import the email templates when needed.
+        from returndesk.services.evidence import timestamp_pending
         from returndesk.web.pages.emails import render_email
 
         settings = self.settings
@@ -71,7 +73,11 @@ class Container:
                 lease_seconds=settings.delivery_lease_seconds,
             ),
         ]
-        return Dispatcher(self.engine, self.clock, channels, queue)
+
+        def timestamps() -> None:
+            timestamp_pending(self.uow, self.clock, self.files)
+
+        return Dispatcher(self.engine, self.clock, channels, queue, chores=[(30.0, timestamps)])
 
     def start_dispatcher(self) -> None:
         """Deliver the outbox (webhooks, emails) from background threads of this process."""
@@ -98,6 +104,9 @@ def bootstrap(
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = build_engine(settings.database_url)
     live = LiveHub()
+    timestamper = (
+        Rfc3161Timestamper(settings.tsa_url, settings.tsa_ca_file) if settings.tsa_url else None
+    )
     redis_live = (
         RedisLive(live, settings.redis_url, settings.redis_namespace).start()
         if (settings.redis_url)
@@ -111,7 +120,7 @@ def bootstrap(
         ),
         live=live,
         redis_live=redis_live,
-        files=LocalEvidenceFiles(settings.home),
+        files=LocalEvidenceFiles(settings.home, timestamper),
         hasher=hasher or Argon2Hasher(),
         tokens=TokenIssuer(settings.secret_key, clock),
         clock=clock,

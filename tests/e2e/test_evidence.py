@@ -451,3 +451,25 @@ def test_two_patches_at_once_never_double_bytes(api: Api) -> None:
     assert send(api, "buyer", location, offset, body[offset:]).status_code == 204
     [item] = items(api, case["id"])
     assert item["sha256"] == hashlib.sha256(body).hexdigest()
+
+
+def test_a_photo_is_shown_without_its_location_and_kept_whole(api: Api, tmp_path: Path) -> None:
+    case = api.open_return()
+    exif = Image.Exif()
+    exif[0x0112] = 1
+    exif[0x8825] = {1: "N", 2: (52.0, 31.0, 12.0), 3: "E", 4: (13.0, 24.0, 0.0)}
+    out = io.BytesIO()
+    Image.effect_noise((320, 240), 64).convert("RGB").save(out, "JPEG", exif=exif.tobytes())
+    photo = tmp_path / "at-home.jpg"
+    photo.write_bytes(out.getvalue())
+    tus_upload(str(api.client.base_url).rstrip("/"), api.tokens["buyer"], photo,
+               metadata(case["id"], "photo", photo.name))  # fmt: skip
+    [item] = items(api, case["id"])
+    assert item["sha256"] == hashlib.sha256(photo.read_bytes()).hexdigest()  # the original
+    assert item["details"]["location_removed"] is True
+    shown = api.get("agent", item["content_url"]).content
+    assert 0x8825 not in Image.open(io.BytesIO(shown)).getexif()
+    assert hashlib.sha256(shown).hexdigest() == item["details"]["display_sha256"]
+    original = api.get("agent", item["content_url"], params={"original": "1"}).content
+    assert original == photo.read_bytes()
+    assert Image.open(io.BytesIO(original)).getexif().get_ifd(0x8825)[1] == "N"

@@ -65,8 +65,11 @@ def test_a_recording_sent_as_it_is_made_is_attested_live(api: Api, clock: Any, c
     assert details["chunk_sha256"] == [hashlib.sha256(p).hexdigest() for p in parts]
     assert 4.5 < details["duration_seconds"] < 5.5
     assert details["display_sha256"] != item["sha256"]  # the remuxed copy for players
-    original = api.get("buyer", item["content_url"])
+    original = api.get("agent", item["content_url"], params={"original": "1"})
     assert original.content == clip
+    shown = api.get("buyer", item["content_url"])  # the playable copy
+    assert hashlib.sha256(shown.content).hexdigest() == details["display_sha256"]
+    api.problem(api.get("buyer", item["content_url"], params={"original": "1"}), 403)
     assert api.container.files.path(details["display_sha256"]).is_file()
     timeline = api.get("buyer", f"/api/v1/returns/{case['id']}/timeline").json()["items"]
     [added] = [e for e in timeline if e["kind"] == "evidence_added"]

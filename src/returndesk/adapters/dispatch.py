@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -167,7 +168,11 @@ class Dispatcher:
         queue: DeliveryQueue | None = None,
         *,
         interval: float = 0.25,
+        chores: Sequence[tuple[float, Callable[[], object]]] = (),
     ) -> None:
+        """`chores`: (every so many seconds, what) to run from the dispatcher's thread too,
+        e.g. retrying timestamps while the authority was unreachable."""
+        self._chores = [(every, chore, [0.0]) for every, chore in chores]
         self._engine = engine
         self._clock = clock
         self.channels = {channel.name: channel for channel in channels}
@@ -202,6 +207,14 @@ class Dispatcher:
             self._stop.wait(self._interval)
 
     def run_once(self) -> None:
+        now = time.monotonic()
+        for every, chore, last in self._chores:
+            if now - last[0] >= every:
+                last[0] = now
+                try:
+                    chore()
+                except Exception:
+                    log.exception("dispatcher chore failed")
         self.fan_out()
         busy = self.queue.busy()
         for name, channel in self.channels.items():

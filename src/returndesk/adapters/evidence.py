@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import subprocess
 import warnings
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from returndesk.adapters.db.tables import (
     uploads,
 )
 from returndesk.adapters.signing import Ed25519Keys
+from returndesk.adapters.timestamps import Rfc3161Timestamper, TimestampFailed
 from returndesk.domain.errors import StaleVersion, ValidationFailed
 from returndesk.domain.evidence import (
     MAX_BYTES,
@@ -38,9 +41,12 @@ from returndesk.domain.evidence import (
 )
 from returndesk.services.ports import Chunk, Recording, Upload
 
+log = logging.getLogger(__name__)
 CHUNK = 1024 * 1024
+GPS_IFD = 0x8825  # EXIF: where the photo was taken
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 FFPROBE_SECONDS = 60
+OCR_SECONDS = 30
 TRUNCATION_SLACK = 1.0  # seconds a container's duration may run past its last frame
 
 
@@ -57,9 +63,32 @@ class LocalEvidenceFiles:
     named by their SHA-256 (evidence/ab/cd/abcd…): the same bytes are stored once, and a
     file's name says what it must hash to."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, timestamper: Rfc3161Timestamper | None = None) -> None:
         self.home = home
         self.keys = Ed25519Keys(home / "keys")
+        self.timestamper = timestamper
+
+    @property
+    def timestamps_enabled(self) -> bool:
+        return self.timestamper is not None
+
+    def timestamp(self, data: bytes) -> bytes | None:
+        """The authority's token for `data`; None when none is configured or it failed."""
+        if self.timestamper is None:
+            return None
+        try:
+            return self.timestamper.stamp(data)
+        except TimestampFailed as exc:
+            log.warning("no timestamp this time: %s", exc)
+            return None
+
+    def check_timestamp(self, token: bytes, data: bytes) -> str | None:
+        if self.timestamper is None:
+            return "no time-stamping authority is configured to check this timestamp"
+        return self.timestamper.check(token, data)
+
+    def tsa_roots_pem(self) -> str | None:
+        return self.timestamper.roots_pem() if self.timestamper is not None else None
 
     def sign(self, store_id: str, message: bytes) -> tuple[str, str]:
         return self.keys.sign(store_id, message)
@@ -101,6 +130,37 @@ class LocalEvidenceFiles:
         """What the stored file hashes to now (None: it is gone)."""
         path = self.path(sha256)
         return sha256_file(path) if path.is_file() else None
+
+    def display_copy(self, path: Path, media_type: str) -> Path | None:
+        """A copy of a photo without its location (EXIF GPS), for everyone else to see; None
+        when there is nothing to remove. The original stays the evidence."""
+        if media_type not in ("image/jpeg", "image/png", "image/webp"):
+            return None
+        with Image.open(path) as image:
+            exif = image.getexif()
+            if GPS_IFD not in exif:
+                return None
+            del exif[GPS_IFD]
+            out = path.with_name(f"{path.name}.display")
+            options: dict[str, Any] = {"exif": exif.tobytes()}
+            if image.info.get("icc_profile"):
+                options["icc_profile"] = image.info["icc_profile"]
+            if image.format == "JPEG":
+                options["quality"] = 95
+            image.save(out, format=image.format, **options)
+        return out
+
+    def read_text(self, path: Path) -> str:
+        """What OCR (Debian's tesseract) reads on a photo: labels, serial numbers, IMEIs."""
+        try:
+            done = subprocess.run(  # noqa: S603 - fixed arguments, our own file path
+                ["tesseract", str(path), "-", "--psm", "11"],  # noqa: S607 - sparse text
+                capture_output=True, timeout=OCR_SECONDS, check=False,
+            )  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            log.warning("OCR did not run: %s", exc)
+            return ""
+        return done.stdout.decode(errors="replace") if done.returncode == 0 else ""
 
     def chunk_path(self, recording_id: str, seq: int) -> Path:
         return self.home / "recordings" / recording_id / f"{seq:06d}.chunk"
@@ -264,6 +324,13 @@ def item_from_row(row: Row[Any]) -> EvidenceItem:
     )
 
 
+def _checkpoint(row: Row[Any]) -> Checkpoint:
+    return Checkpoint(
+        row.case_id, row.seq, row.entry_hash, row.signed_at, row.key_id, row.signature,
+        row.timestamp_token, row.timestamped_at,
+    )  # fmt: skip
+
+
 def recording_from_row(row: Row[Any]) -> Recording:
     return Recording(
         id=row.id,
@@ -375,10 +442,25 @@ class SqlEvidenceRepository:
         rows = self._conn.execute(
             select(evidence_checkpoints).where(c.case_id == case_id).order_by(c.seq)
         )
-        return [
-            Checkpoint(r.case_id, r.seq, r.entry_hash, r.signed_at, r.key_id, r.signature)
-            for r in rows
-        ]
+        return [_checkpoint(r) for r in rows]
+
+    def unstamped(self, limit: int) -> list[Checkpoint]:
+        c = evidence_checkpoints.c
+        rows = self._conn.execute(
+            select(evidence_checkpoints)
+            .where(c.timestamp_token.is_(None))
+            .order_by(c.signed_at)
+            .limit(limit)
+        )
+        return [_checkpoint(r) for r in rows]
+
+    def set_timestamp(self, case_id: str, seq: int, token: str, at: datetime) -> None:
+        c = evidence_checkpoints.c
+        self._conn.execute(
+            update(evidence_checkpoints)
+            .where(c.case_id == case_id, c.seq == seq)
+            .values(timestamp_token=token, timestamped_at=at)
+        )
 
     def add_recording(self, recording: Recording) -> None:
         self._conn.execute(

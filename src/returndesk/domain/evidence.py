@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -261,6 +262,8 @@ class Checkpoint:
     signed_at: datetime
     key_id: str
     signature: str  # base64
+    timestamp_token: str | None = None  # base64 DER RFC 3161 response over the statement
+    timestamped_at: datetime | None = None
 
     def statement(self) -> bytes:
         return checkpoint_statement(self.case_id, self.seq, self.entry_hash, self.signed_at)
@@ -309,3 +312,54 @@ def verify_checkpoints(
                 Problem(item.id, "unsigned_item", f"item #{item.seq} has no store signature")
             )
     return problems
+
+
+# Serial numbers and IMEIs as labels print them: letters and digits, at least three digits.
+SERIAL_TOKEN = re.compile(r"[A-Z0-9][A-Z0-9-]{4,}[A-Z0-9]")
+_OCR_SAME = str.maketrans("OIL", "011")  # letters OCR confuses with digits, read as digits
+
+
+def _serial_key(text: str) -> str:
+    return text.upper().replace("-", "").translate(_OCR_SAME)
+
+
+@dataclass(frozen=True, slots=True)
+class SerialCheck:
+    """What a photo's label says against the serial numbers shipped with the order's lines."""
+
+    read: tuple[str, ...]
+    matched: tuple[str, ...]  # shipped serials found on the photo
+
+    @property
+    def finding(self) -> str | None:
+        return None if self.matched else "serial_mismatch"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"read": list(self.read), "matched": list(self.matched), "finding": self.finding}
+
+
+def check_serials(text: str, shipped: Sequence[str]) -> SerialCheck | None:
+    """None when there is nothing to compare (no serials shipped, or none legible); a check
+    with `finding == "serial_mismatch"` when serial-like text was read and none of it is a
+    shipped serial (a swapped item, or another unit)."""
+    if not shipped:
+        return None
+    tokens = sorted(
+        {t for t in SERIAL_TOKEN.findall(text.upper()) if sum(c.isdigit() for c in t) >= 3}
+    )
+    if not tokens:
+        return None
+    keys = {_serial_key(s): s for s in shipped}
+    matched = sorted(
+        {
+            original
+            for token in tokens
+            for key, original in keys.items()
+            if key in _serial_key(token) or (_serial_key(token) in key and len(token) >= 6)
+        }
+    )
+    lengths = {len(k) for k in keys}
+    serial_like = [t for t in tokens if any(abs(len(_serial_key(t)) - n) <= 3 for n in lengths)]
+    if not matched and not serial_like:
+        return None  # text, but nothing that could be one of these serials
+    return SerialCheck(tuple(tokens), tuple(matched))

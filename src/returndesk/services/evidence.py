@@ -8,6 +8,8 @@ timeline event (so it is pushed live and to webhooks like any change).
 
 from __future__ import annotations
 
+import base64
+import logging
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +18,13 @@ from pathlib import Path
 
 from returndesk.domain.access import Permission
 from returndesk.domain.cases.status import TERMINAL
-from returndesk.domain.errors import Conflict, NotFound, StaleVersion, ValidationFailed
+from returndesk.domain.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    StaleVersion,
+    ValidationFailed,
+)
 from returndesk.domain.evidence import (
     MAX_BYTES,
     Checkpoint,
@@ -24,16 +32,20 @@ from returndesk.domain.evidence import (
     EvidenceKind,
     Inspection,
     Problem,
+    SerialCheck,
+    check_serials,
     checkpoint_statement,
     next_link,
     verify_chain,
     verify_checkpoints,
 )
 from returndesk.domain.ids import new_id
+from returndesk.domain.policy.decision import EvidenceKind as DecisionEvidence
 from returndesk.services.ports import Clock, EvidenceFiles, UnitOfWork, UnitOfWorkFactory, Upload
-from returndesk.services.principal import Principal
-from returndesk.services.returns import get_case
+from returndesk.services.principal import SYSTEM, Principal
+from returndesk.services.returns import REDECIDABLE, Redecide, get_case, redecide
 
+log = logging.getLogger(__name__)
 MAX_FILENAME = 255
 
 
@@ -168,6 +180,19 @@ def finish_upload(
         part.unlink(missing_ok=True)
         raise
     sha256 = sha256 or files.sha256(part)
+    shown = files.display_copy(part, inspection.media_type)
+    if shown is not None:  # a photo with its location: others see a copy without it
+        shown_sha = files.sha256(shown)
+        files.store(shown, shown_sha)
+        shown.unlink(missing_ok=True)
+        shown = files.path(shown_sha)
+        details = {**inspection.details, "display_sha256": shown_sha, "location_removed": True}
+        inspection = Inspection(inspection.media_type, details)
+    serials = _serials(uow_factory, files, upload.case_id, upload.kind, shown or part)
+    if serials is not None:
+        inspection = Inspection(
+            inspection.media_type, {**inspection.details, "serials": serials.to_dict()}
+        )
     files.store(part, sha256)  # a link or copy: the upload stays resumable until the commit
     incoming = Incoming(
         upload.case_id, upload.kind, upload.filename, upload.length, sha256, upload.principal,
@@ -179,7 +204,68 @@ def finish_upload(
 
     item = chain(uow_factory, clock, files, principal, incoming, done)
     part.unlink(missing_ok=True)
+    timestamp_pending(uow_factory, clock, files, limit=5)
+    reconsider(uow_factory, clock, item)
     return item
+
+
+def _serials(
+    uow_factory: UnitOfWorkFactory,
+    files: EvidenceFiles,
+    case_id: str,
+    kind: EvidenceKind,
+    image: Path,
+) -> SerialCheck | None:
+    """Photos of a case whose items shipped with serial numbers: read the label and compare."""
+    if kind is not EvidenceKind.photo:
+        return None
+    with uow_factory() as uow:
+        case = uow.cases.get(case_id)
+        order = uow.orders.get(case.order_id) if case else None
+    if case is None or order is None:
+        return None
+    returned = {line.sku for line in case.lines}
+    shipped = [sn for line in order.lines if line.sku in returned for sn in line.serial_numbers]
+    if not shipped:
+        return None
+    return check_serials(files.read_text(image), shipped)
+
+
+# What evidence of each kind counts as for the decision engine.
+DECISION_EVIDENCE = {
+    EvidenceKind.photo: DecisionEvidence.photo,
+    EvidenceKind.video: DecisionEvidence.unboxing_video,
+}
+# What a check of the evidence tells the decision engine.
+DECISION_FINDINGS = {"serial_mismatch": "item_swapped"}
+
+
+def reconsider(uow_factory: UnitOfWorkFactory, clock: Clock, item: EvidenceItem) -> None:
+    """New evidence (or what it revealed) goes to the decision engine: a case still being
+    decided is decided again with it, as a person would with "decide again". Only when it adds
+    something the last decision did not know; a case past deciding is left to its people."""
+    evidence = DECISION_EVIDENCE.get(item.kind)
+    serials = item.details.get("serials") or {}
+    finding = DECISION_FINDINGS.get(str(serials.get("finding")))
+    with uow_factory() as uow:
+        case = uow.cases.get(item.case_id)
+    if case is None or case.decision is None or case.status not in REDECIDABLE:
+        return
+    inputs = case.decision.get("inputs") or {}
+    new_evidence = evidence is not None and evidence.value not in inputs.get("evidence", [])
+    new_finding = finding is not None and finding not in inputs.get("findings", [])
+    if not (new_evidence or new_finding):
+        return
+    command = Redecide(
+        case.id,
+        case.version,
+        evidence=frozenset({evidence}) if evidence else frozenset(),
+        findings=frozenset({finding}) if finding else frozenset(),
+    )
+    try:
+        redecide(uow_factory, clock, SYSTEM, command)
+    except DomainError as exc:  # the case moved meanwhile: its people decide
+        log.info("evidence %s: no new decision (%s)", item.id, exc.code)
 
 
 def chain(
@@ -256,6 +342,7 @@ def _chain(
                 "seq": item.seq,
                 "entry_hash": item.entry_hash,
                 "live_attested": bool(item.details.get("live_attested")),
+                "finding": (item.details.get("serials") or {}).get("finding"),
             },
             principal.actor(),
             now,
@@ -295,6 +382,29 @@ def evidence_file(
     raise NotFound("evidence not found", code="evidence_not_found")
 
 
+def timestamp_pending(
+    uow_factory: UnitOfWorkFactory, clock: Clock, files: EvidenceFiles, limit: int = 50
+) -> int:
+    """Ask the time-stamping authority to timestamp checkpoints that have none yet (right after
+    they are made, and again from the dispatcher while the authority is unreachable)."""
+    if not files.timestamps_enabled:
+        return 0
+    with uow_factory() as uow:
+        pending = uow.evidence.unstamped(limit)
+    done = 0
+    for checkpoint in pending:
+        token = files.timestamp(checkpoint.statement())
+        if token is None:
+            break  # the authority is down: the next round tries again
+        with uow_factory(write=True) as uow:
+            uow.evidence.set_timestamp(
+                checkpoint.case_id, checkpoint.seq, base64.b64encode(token).decode(), clock()
+            )
+            uow.commit()
+        done += 1
+    return done
+
+
 @dataclass(frozen=True, slots=True)
 class Verification:
     case_id: str
@@ -302,6 +412,7 @@ class Verification:
     items: int
     checked_at: datetime
     problems: tuple[Problem, ...]
+    timestamped: int = 0  # checkpoints with a valid RFC 3161 timestamp
 
     @property
     def intact(self) -> bool:
@@ -334,4 +445,17 @@ def verify_case(
         )
 
     problems += verify_checkpoints(items, checkpoints, holds)
-    return Verification(case.id, case.number, len(items), clock(), tuple(problems))
+    timestamped = 0
+    for checkpoint in checkpoints:
+        if checkpoint.timestamp_token is None:
+            continue
+        wrong = files.check_timestamp(
+            base64.b64decode(checkpoint.timestamp_token), checkpoint.statement()
+        )
+        if wrong is None:
+            timestamped += 1
+        else:
+            problems.append(
+                Problem(None, "timestamp_invalid", f"checkpoint #{checkpoint.seq}: {wrong}")
+            )
+    return Verification(case.id, case.number, len(items), clock(), tuple(problems), timestamped)

@@ -71,7 +71,20 @@ count=$(grep -o '"item_count":[0-9]*' manifest.json | cut -d: -f2)
 [ "$n" -eq "$count" ] || fail "the manifest lists $count link(s), the chain has $n"
 grep -q "\\"head\\":\\"$prev\\"" manifest.json || fail "the last link is not the signed head"
 
-echo "OK: the signature, $n file(s) and $n link(s) check out."
+stamps=0
+if [ -f tsa-roots.pem ]; then
+  echo "4. The time-stamping authority's timestamps of the checkpoints"
+  for tsr in timestamps/*.tsr; do
+    [ -e "$tsr" ] || continue
+    openssl ts -verify -data "${tsr%.tsr}.json" -in "$tsr" -CAfile tsa-roots.pem >/dev/null 2>&1 ||
+      fail "$tsr does not verify"
+    stamped=$(sed 's/.*"entry_hash":"\\([0-9a-f]*\\)".*/\\1/' "${tsr%.tsr}.json")
+    grep -qx "$stamped" chain-hashes.txt || fail "$tsr timestamps a link not in the chain"
+    stamps=$((stamps + 1))
+  done
+fi
+
+echo "OK: the signature, $n file(s), $n link(s) and $stamps timestamp(s) check out."
 """
 
 VERIFY_MD = """# Verifying this evidence package
@@ -106,6 +119,15 @@ By hand:
    `checkpoints` in `manifest.json` hold, for each, the statement's fields and the signature
    (base64). The statement is the canonical JSON of `case_id`, `seq`, `entry_hash` and
    `signed_at`.
+
+5. **Timestamps** (when the store uses a time-stamping authority). `timestamps/NNNN.tsr` is an
+   RFC 3161 timestamp of the checkpoint statement `timestamps/NNNN.json`:
+
+       openssl ts -verify -data timestamps/0001.json -in timestamps/0001.tsr \
+         -CAfile tsa-roots.pem
+
+   prints `Verification: OK`; `openssl ts -reply -in timestamps/0001.tsr -text` shows the
+   authority's time. A checkpoint cannot have been made later than that time.
 
 `summary.html` shows the case, its timeline and the evidence with thumbnails.
 Recordings marked "live attested" arrived chunk by chunk while they were being recorded: the
@@ -182,6 +204,7 @@ def export_case(
                 "statement": c.statement().decode(),
                 "key_id": c.key_id,
                 "signature": c.signature,
+                "timestamp": f"timestamps/{c.seq:04d}.tsr" if c.timestamp_token else None,
             }
             for c in checkpoints
         ],
@@ -227,6 +250,13 @@ def export_case(
             ),
         )  # fmt: skip
         text("summary.html", _summary(manifest, exported))
+        for c in checkpoints:
+            if c.timestamp_token:
+                text(f"timestamps/{c.seq:04d}.json", c.statement())
+                text(f"timestamps/{c.seq:04d}.tsr", base64.b64decode(c.timestamp_token))
+        roots = files.tsa_roots_pem()
+        if roots:
+            text("tsa-roots.pem", roots)
     partial.replace(out)
     return out
 

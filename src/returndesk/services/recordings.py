@@ -18,7 +18,13 @@ from returndesk.domain.cases.status import TERMINAL
 from returndesk.domain.errors import Conflict, NotFound, ValidationFailed
 from returndesk.domain.evidence import EvidenceItem, EvidenceKind, Inspection, attest
 from returndesk.domain.ids import new_id
-from returndesk.services.evidence import Incoming, chain, principal_key
+from returndesk.services.evidence import (
+    Incoming,
+    chain,
+    principal_key,
+    reconsider,
+    timestamp_pending,
+)
 from returndesk.services.ports import (
     Chunk,
     Clock,
@@ -230,6 +236,8 @@ def finish_recording(
         uow.evidence.end_recording(recording_id, "done", item.id, None)
 
     item = chain(uow_factory, clock, files, principal, incoming, done)
+    timestamp_pending(uow_factory, clock, files, limit=5)
+    reconsider(uow_factory, clock, item)
     for path in (raw, playable, *(files.chunk_path(recording_id, c.seq) for c in chunks)):
         path.unlink(missing_ok=True)
     return item

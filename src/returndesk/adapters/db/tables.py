@@ -371,4 +371,7 @@ evidence_checkpoints = Table(
     Column("signed_at", UTCDateTime, nullable=False),
     Column("key_id", String(32), nullable=False),
     Column("signature", String(200), nullable=False),  # base64 Ed25519 over the statement
+    # An RFC 3161 timestamp of the statement from the configured authority (base64 DER).
+    Column("timestamp_token", Text, nullable=True),
+    Column("timestamped_at", UTCDateTime, nullable=True),
 )

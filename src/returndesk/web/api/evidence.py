@@ -75,6 +75,7 @@ def verification_out(v: Verification) -> dict[str, Any]:
         "case_number": v.case_number,
         "intact": v.intact,
         "items": v.items,
+        "timestamped": v.timestamped,
         "checked_at": iso(v.checked_at),
         "problems": [
             {"item_id": p.item_id, "code": p.code, "detail": p.detail} for p in v.problems
@@ -130,10 +131,20 @@ def evidence(case_id: CaseId, principal: PrincipalDep, container: ContainerDep) 
 
 @router.get("/returns/{case_id}/evidence/{item_id}/content")
 async def evidence_content(
-    case_id: CaseId, item_id: ItemId, principal: PrincipalDep, container: ContainerDep
+    case_id: CaseId,
+    item_id: ItemId,
+    principal: PrincipalDep,
+    container: ContainerDep,
+    original: bool = False,
 ) -> FileResponse:
+    """The file as shown to people (a photo's location removed, a recording made playable);
+    staff may ask for the `original` bytes, the ones hashed in the chain."""
+    if original:
+        principal.require(Permission.case_list)
     item, path = await run_in_threadpool(
-        evidence_file, container.uow, container.files, principal, case_id, item_id
+        lambda: evidence_file(
+            container.uow, container.files, principal, case_id, item_id, display=not original
+        )
     )
     return FileResponse(
         path,

@@ -81,9 +81,11 @@ async def _file(request: Request, area: str, case_id: str, item_id: str) -> Resp
         return Response(status_code=401)
     container = container_of(request)
     download = request.query_params.get("download") == "1"
+    # Staff download the original (what the chain hashes); everyone else gets what is shown.
+    original = download and area == "console"
     item, path = await run_in_threadpool(
         lambda: evidence_file(
-            container.uow, container.files, principal, case_id, item_id, display=not download
+            container.uow, container.files, principal, case_id, item_id, display=not original
         )
     )
     return FileResponse(

@@ -101,6 +101,11 @@ EVENT_KINDS = {
     "evidence_added": N_("Evidence added"),
 }
 
+# Who added evidence, as buyers read it (staff names stay internal, as on the timeline).
+CAPTURERS = {
+    "staff": N_("The store's team"),
+}
+
 EVIDENCE_KINDS = {
     "photo": N_("Photo"),
     "video": N_("Video"),

@@ -32,6 +32,7 @@
       return response.json().catch(function () { return {}; }).then(function (problem) {
         var error = new Error(problem.code || "generic");
         error.code = problem.code || "generic";
+        error.status = response.status;
         throw error;
       });
     }
@@ -43,6 +44,11 @@
       var kind = form.querySelector("select[name=kind]").value;
       var key = ["tus", form.dataset.case, kind, file.name, file.size, file.lastModified].join(":");
 
+      // Errors worth trying again (the connection, or the server restarting) keep the upload;
+      // a refusal (4xx with a code) ends it.
+      function transient(error) {
+        return !error || !error.status || error.status >= 500 || error.status === 429;
+      }
       function create() {
         var meta = "case_id " + b64(form.dataset.case) + ",kind " + b64(kind) +
           ",filename " + b64(file.name);
@@ -59,11 +65,29 @@
         var url = localStorage.getItem(key);
         if (!url) return create();
         return call(url, "HEAD", {}).then(function (response) {
-          if (!response.ok) { localStorage.removeItem(key); return create(); }
+          if (response.status === 404 || response.status === 410) {  // gone: start anew
+            localStorage.removeItem(key);
+            return create();
+          }
+          if (!response.ok) {
+            var error = new Error(response.status === 401 ? "unauthenticated" : "network");
+            error.code = error.message;
+            error.status = response.status;
+            throw error;
+          }
           return { url: url, offset: parseInt(response.headers.get("Upload-Offset"), 10) };
         });
       }
-      function send(state, retries) {
+      function patience(step, retries) {
+        return step().catch(function (error) {
+          if (retries <= 0 || !transient(error)) throw error;
+          return wait(1000 * (RETRIES - retries + 1)).then(function () {
+            return patience(function () { return locate().then(function (s) { return send(s); }); },
+              retries - 1);
+          });
+        });
+      }
+      function send(state) {
         bar.max = file.size;
         bar.value = state.offset;
         if (state.offset >= file.size) return Promise.resolve(state);
@@ -72,25 +96,16 @@
           { "Upload-Offset": String(state.offset), "Content-Type": "application/offset+octet-stream" },
           file.slice(state.offset, end))
           .then(function (response) {
-            if (response.status === 409) {  // the server has a different offset: trust it
-              return locate().then(function (again) { return send(again, retries); });
-            }
+            if (response.status === 409) return locate().then(send);  // trust the server's offset
             if (!response.ok) return refused(response);
-            var next = { url: state.url, offset: parseInt(response.headers.get("Upload-Offset"), 10) };
-            return send(next, RETRIES);
-          }, function () {  // the network failed: ask where the server stands, then go on
-            if (retries <= 0) { var error = new Error("network"); error.code = "network"; throw error; }
-            return wait(1000 * (RETRIES - retries + 1)).then(locate).then(function (again) {
-              return send(again, retries - 1);
-            });
+            return send({ url: state.url, offset: parseInt(response.headers.get("Upload-Offset"), 10) });
           });
       }
 
       button.disabled = true;
       bar.hidden = false;
       say("uploading", "busy");
-      locate()
-        .then(function (state) { return send(state, RETRIES); })
+      patience(function () { return locate().then(send); }, RETRIES)
         .then(function () {
           localStorage.removeItem(key);
           say("done", "done");
@@ -98,8 +113,8 @@
         })
         .catch(function (error) {
           var code = error && error.code ? error.code : "network";
-          if (code !== "network") localStorage.removeItem(key);
-          say(code, "error");
+          if (!transient(error) && code !== "unauthenticated") localStorage.removeItem(key);
+          say(transient(error) && code !== "unauthenticated" ? "network" : code, "error");
         })
         .then(function () { button.disabled = false; });
     });

@@ -2,7 +2,7 @@
 
 Revision ID: 0005
 Revises: 0004
-Create Date: 2026-11-27 16:18:15.391102
+Create Date: 2026-11-27 16:34:53.630625
 """
 
 from __future__ import annotations
@@ -30,6 +30,10 @@ def upgrade() -> None:
         ),
         sa.Column("key_id", sa.String(length=32), nullable=False),
         sa.Column("signature", sa.String(length=200), nullable=False),
+        sa.Column("timestamp_token", sa.Text(), nullable=True),
+        sa.Column(
+            "timestamped_at", returndesk.adapters.db.types.UTCDateTime(timezone=True), nullable=True
+        ),
         sa.ForeignKeyConstraint(
             ["case_id"],
             ["return_cases.id"],
