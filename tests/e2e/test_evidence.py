@@ -473,3 +473,16 @@ def test_a_photo_is_shown_without_its_location_and_kept_whole(api: Api, tmp_path
     original = api.get("agent", item["content_url"], params={"original": "1"}).content
     assert original == photo.read_bytes()
     assert Image.open(io.BytesIO(original)).getexif().get_ifd(0x8825)[1] == "N"
+
+
+def test_a_dark_photo_is_kept_and_the_uploader_is_asked_for_a_better_one(api: Api) -> None:
+    case = api.open_return()
+    out = io.BytesIO()
+    Image.effect_noise((320, 240), 40).point(lambda v: v // 10).convert("RGB").save(out, "JPEG")
+    body = out.getvalue()
+    made = create(api, "buyer", len(body), metadata(case["id"], "photo", "dark.jpg"))
+    done = send(api, "buyer", made.headers["location"], 0, body)
+    assert done.status_code == 204
+    assert done.headers["x-evidence-quality"] == "too_dark"
+    [item] = items(api, case["id"])
+    assert item["details"]["quality"] == ["too_dark"]

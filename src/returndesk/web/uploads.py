@@ -200,6 +200,9 @@ async def patch(
                 upload, RUNNING.result(upload.id, upload.length),
             )  # fmt: skip
             headers["X-Evidence-Id"] = item.id
+            quality = item.details.get("quality") or []
+            if quality:  # the page asks for a better photo, in the buyer's language
+                headers["X-Evidence-Quality"] = ",".join(quality)
     finally:
         await run_in_threadpool(target.close)  # closing releases the lock
     return Response(status_code=204, headers=headers)

@@ -106,6 +106,13 @@ CAPTURERS = {
     "staff": N_("The store's team"),
 }
 
+# What a photo's quality check found (shown on the item).
+PHOTO_QUALITY = {
+    "too_dark": N_("Too dark"),
+    "too_bright": N_("Overexposed"),
+    "blurred": N_("Blurred"),
+}
+
 EVIDENCE_KINDS = {
     "photo": N_("Photo"),
     "video": N_("Video"),
@@ -135,6 +142,15 @@ RECORDER_MESSAGES = {
 UPLOAD_MESSAGES = {
     "uploading": N_("Uploading…"),
     "done": N_("Uploaded. It is now part of this case's evidence."),
+    "quality_too_dark": N_(
+        "Uploaded. The photo looks too dark: if you can, add another one taken with more light."
+    ),
+    "quality_too_bright": N_(
+        "Uploaded. The photo looks overexposed: if you can, add another one with less light."
+    ),
+    "quality_blurred": N_(
+        "Uploaded. The photo looks blurred: if you can, add another one, holding the phone still."
+    ),
     "network": N_("The connection dropped. Press Upload again to continue where it stopped."),
     "generic": N_("The upload did not work. Please try again."),
     "empty_file": N_("The file is empty."),

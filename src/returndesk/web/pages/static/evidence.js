@@ -98,7 +98,10 @@
           .then(function (response) {
             if (response.status === 409) return locate().then(send);  // trust the server's offset
             if (!response.ok) return refused(response);
-            return send({ url: state.url, offset: parseInt(response.headers.get("Upload-Offset"), 10) });
+            var quality = response.headers.get("X-Evidence-Quality");
+            if (quality) state.quality = quality.split(",")[0];
+            return send({ url: state.url, offset: parseInt(response.headers.get("Upload-Offset"), 10),
+                          quality: state.quality });
           });
       }
 
@@ -106,9 +109,10 @@
       bar.hidden = false;
       say("uploading", "busy");
       patience(function () { return locate().then(send); }, RETRIES)
-        .then(function () {
+        .then(function (state) {
           localStorage.removeItem(key);
-          say("done", "done");
+          var hint = state && state.quality && messages["quality_" + state.quality];
+          say(hint ? "quality_" + state.quality : "done", "done");
           form.reset();
         })
         .catch(function (error) {
