@@ -47,6 +47,7 @@ class Container:
         """The outbox's consumer with every channel (webhooks, buyer emails)."""
         # The pages package imports this module: import the email templates when needed.
         from returndesk.services.evidence import timestamp_pending
+        from returndesk.services.retention import apply_retention
         from returndesk.web.pages.emails import render_email
 
         settings = self.settings
@@ -77,7 +78,11 @@ class Container:
         def timestamps() -> None:
             timestamp_pending(self.uow, self.clock, self.files)
 
-        return Dispatcher(self.engine, self.clock, channels, queue, chores=[(30.0, timestamps)])
+        def retention() -> None:
+            apply_retention(self.uow, self.clock, self.files, settings.evidence_retention_days)
+
+        chores = [(30.0, timestamps), (3600.0, retention)]
+        return Dispatcher(self.engine, self.clock, channels, queue, chores=chores)
 
     def start_dispatcher(self) -> None:
         """Deliver the outbox (webhooks, emails) from background threads of this process."""

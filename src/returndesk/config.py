@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     mail_from: str = "returns@returndesk.localhost"  # the store's name is the display name
     quiet_hours: str = "21:00-08:00"  # buyer's local time; non-urgent email waits; "" = none
     delivery_lease_seconds: int = Field(default=90, ge=1)  # a dead sender's deliveries wait this
+    evidence_retention_days: int = Field(default=730, ge=0)  # after a case ends; 0 = forever
     tsa_url: str = ""  # an RFC 3161 time-stamping authority for evidence checkpoints
     tsa_ca_file: Path | None = None  # its root certificate(s), PEM, to check its timestamps
     redis_url: str = ""  # set to share live events and delivery jobs between processes

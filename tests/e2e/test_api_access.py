@@ -215,6 +215,18 @@ def build_requests(api: Api, case_id: str) -> dict[tuple[str, str], Call]:
         ("GET", "/api/v1/returns/{case_id}/evidence/export"): lambda who: api.get(
             who, f"/api/v1/returns/{case_id}/evidence/export"
         ),
+        ("GET", "/api/v1/returns/{case_id}/evidence/hold"): lambda who: api.get(
+            who, f"/api/v1/returns/{case_id}/evidence/hold"
+        ),
+        ("PUT", "/api/v1/returns/{case_id}/evidence/hold"): lambda who: api.put(
+            who, f"/api/v1/returns/{case_id}/evidence/hold", json={"reason": "access check"}
+        ),
+        ("DELETE", "/api/v1/returns/{case_id}/evidence/hold"): lambda who: api.request(
+            who, "DELETE", f"/api/v1/returns/{case_id}/evidence/hold"
+        ),
+        ("POST", "/api/v1/returns/{case_id}/evidence/erasure"): lambda who: api.post(
+            who, f"/api/v1/returns/{case_id}/evidence/erasure", json={"reason": "access check"}
+        ),
         ("POST", "/api/v1/returns/{case_id}/recordings"): lambda who: api.post(
             who, f"/api/v1/returns/{case_id}/recordings", json={"mime_type": "video/webm"}
         ),
@@ -340,7 +352,8 @@ def test_every_role_on_every_endpoint(api: Api) -> None:
     active = api.get("admin", "/api/v1/policy").json()
     assert (active["version"], active["note"]) == (1 + len(writers), "access check")
     # The walk changed nothing it should not have: the case is as it was, except that each
-    # staff member allowed to decide again recorded a new decision (a new version each).
+    # staff member allowed to decide again recorded a new decision (a new version each), and
+    # a legal hold was placed once and released once (the other calls found it so already).
     deciders = [
         who
         for who in EVERYONE
@@ -348,7 +361,7 @@ def test_every_role_on_every_endpoint(api: Api) -> None:
     ]
     assert sorted(deciders) == ["admin", "agent", "platform_admin", "supervisor"]
     after = api.get("agent", f"/api/v1/returns/{case['id']}").json()
-    assert (after["status"], after["version"]) == ("requested", 1 + len(deciders))
+    assert (after["status"], after["version"]) == ("requested", 1 + len(deciders) + 2)
 
 
 def test_warehouse_cannot_change_the_policy(api: Api) -> None:

@@ -10,20 +10,23 @@ import os
 import shutil
 import subprocess
 import warnings
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import puremagic
 from PIL import Image, ImageFilter, ImageStat, UnidentifiedImageError
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from returndesk.adapters.db.tables import (
     evidence_checkpoints,
+    evidence_holds,
     evidence_items,
     recording_chunks,
     recordings,
+    return_cases,
     uploads,
 )
 from returndesk.adapters.signing import Ed25519Keys
@@ -37,6 +40,7 @@ from returndesk.domain.evidence import (
     Checkpoint,
     EvidenceItem,
     EvidenceKind,
+    Hold,
     Inspection,
 )
 from returndesk.services.ports import Chunk, Recording, Upload
@@ -129,6 +133,10 @@ class LocalEvidenceFiles:
         except OSError:  # another file system, or no hard links here
             shutil.copyfile(source, partial)
         partial.replace(target)
+
+    def remove(self, sha256: str) -> None:
+        """Delete stored bytes (erasure): the name stays known by its hash in the chain."""
+        self.path(sha256).unlink(missing_ok=True)
 
     def hash_of(self, sha256: str) -> str | None:
         """What the stored file hashes to now (None: it is gone)."""
@@ -359,6 +367,8 @@ def item_from_row(row: Row[Any]) -> EvidenceItem:
         prev_hash=row.prev_hash,
         entry_hash=row.entry_hash,
         details=row.details,
+        erased_at=row.erased_at,
+        erased_reason=row.erased_reason,
     )
 
 
@@ -465,6 +475,56 @@ class SqlEvidenceRepository:
             .where(uploads.c.id == upload_id)
             .values(status=status, evidence_id=evidence_id, error=error)
         )
+
+    def hold(self, case_id: str) -> Hold | None:
+        row = self._conn.execute(
+            select(evidence_holds).where(evidence_holds.c.case_id == case_id)
+        ).first()
+        return Hold(row.case_id, row.reason, row.placed_by, row.placed_at) if row else None
+
+    def place_hold(self, hold: Hold) -> None:
+        self._conn.execute(
+            insert(evidence_holds).values(
+                case_id=hold.case_id, reason=hold.reason, placed_by=hold.placed_by,
+                placed_at=hold.placed_at,
+            )
+        )  # fmt: skip
+
+    def release_hold(self, case_id: str) -> None:
+        self._conn.execute(delete(evidence_holds).where(evidence_holds.c.case_id == case_id))
+
+    def mark_erased(self, item_ids: Sequence[str], at: datetime, reason: str) -> None:
+        e = evidence_items.c
+        self._conn.execute(
+            update(evidence_items)
+            .where(e.id.in_(list(item_ids)), e.erased_at.is_(None))
+            .values(erased_at=at, erased_reason=reason[:300])
+        )
+
+    def still_used(self, sha256: str) -> bool:
+        """Whether an item not erased still has these bytes (files are stored once)."""
+        e = evidence_items.c
+        row = self._conn.execute(
+            select(e.id).where(e.sha256 == sha256, e.erased_at.is_(None)).limit(1)
+        ).first()
+        return row is not None
+
+    def retention_due(self, statuses: Sequence[str], before: datetime, limit: int) -> list[str]:
+        """Cases in one of `statuses` since before `before`, with evidence to erase, no hold."""
+        e, c = evidence_items.c, return_cases.c
+        rows = self._conn.execute(
+            select(c.id)
+            .distinct()
+            .join(evidence_items, e.case_id == c.id)
+            .where(
+                c.status.in_(list(statuses)),
+                c.updated_at < before,
+                e.erased_at.is_(None),
+                c.id.not_in(select(evidence_holds.c.case_id)),
+            )
+            .limit(limit)
+        )
+        return [r.id for r in rows]
 
     def add_checkpoint(self, checkpoint: Checkpoint) -> None:
         self._conn.execute(

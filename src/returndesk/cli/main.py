@@ -370,3 +370,44 @@ def evidence_verify(
         console.print(f"[red]{problem.code}[/red]{where}: {problem.detail}")
     console.print(f"{result.case_number}: {len(result.problems)} problem(s) found")
     raise typer.Exit(1)
+
+
+@evidence_app.command("hold")
+def evidence_hold(
+    case: Annotated[str, typer.Option("--case", help="the case id or its number (R-...)")],
+    reason: Annotated[str, typer.Option(help="why (a dispute, a claim, an authority's order)")],
+    release: Annotated[bool, typer.Option("--release", help="release the hold instead")] = False,
+) -> None:
+    """Place (or release) a legal hold: no retention and no erasure while it is in place."""
+    from returndesk.services.retention import place_hold, release_hold
+
+    container = _container()
+    case_id = _case_id(container, case)
+    try:
+        if release:
+            release_hold(container.uow, container.clock, SYSTEM, case_id)
+            console.print("legal hold released")
+        else:
+            hold = place_hold(container.uow, container.clock, SYSTEM, case_id, reason)
+            console.print(f"legal hold in place since {hold.placed_at.isoformat()}: {hold.reason}")
+    except DomainError as exc:
+        raise _fail(exc) from None
+
+
+@evidence_app.command("erase")
+def evidence_erase(
+    case: Annotated[str, typer.Option("--case", help="the case id or its number (R-...)")],
+    reason: Annotated[str, typer.Option(help="e.g. the erasure request's reference")],
+) -> None:
+    """Delete a case's evidence files (an erasure request); the chain keeps each link."""
+    from returndesk.services.retention import erase_evidence
+
+    container = _container()
+    try:
+        done = erase_evidence(
+            container.uow, container.clock, container.files, SYSTEM,
+            _case_id(container, case), reason,
+        )  # fmt: skip
+    except DomainError as exc:
+        raise _fail(exc) from None
+    console.print(f"{done.erased} item(s) erased, {done.files_deleted} file(s) deleted")

@@ -40,6 +40,7 @@ class Permission(StrEnum):
     store_read = "store:read"
     store_write = "store:write"
     evidence_write = "evidence:write"  # add photos, videos, documents to a case
+    evidence_manage = "evidence:manage"  # legal holds, erasure
 
 
 _STAFF_COMMON = {
@@ -72,6 +73,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.staff_read,
             Permission.decision_override,
             Permission.webhook_read,
+            Permission.evidence_manage,
         }
     ),
     Role.admin: frozenset(
@@ -85,6 +87,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.decision_override,
             Permission.webhook_read,
             Permission.webhook_write,
+            Permission.evidence_manage,
         }
     ),
     Role.platform_admin: frozenset(Permission),

@@ -24,6 +24,13 @@ class NotFound(DomainError):
     title = "Not found"
 
 
+class Gone(DomainError):
+    """It existed and was deleted on purpose (e.g. erased evidence)."""
+
+    code = "gone"
+    title = "No longer available"
+
+
 class ValidationFailed(DomainError):
     code = "validation_failed"
     title = "The input is not valid"

@@ -67,6 +67,8 @@ class EvidenceItem:
     prev_hash: str
     entry_hash: str
     details: dict[str, Any]  # what validation found: dimensions, duration, codecs
+    erased_at: datetime | None = None  # the bytes were deleted (retention, erasure request)
+    erased_reason: str | None = None
 
     def link(self) -> Link:
         return Link(
@@ -181,7 +183,9 @@ def verify_chain(
                 Problem(item.id, "entry_altered", f"item #{item.seq}'s record was changed")
             )
         on_disk = file_hashes.get(item.id)
-        if on_disk is None:
+        if item.erased_at is not None:
+            pass  # erased on purpose, on the timeline: the link stays, the bytes are gone
+        elif on_disk is None:
             problems.append(Problem(item.id, "file_missing", f"item #{item.seq}'s file is gone"))
         elif on_disk != item.sha256:
             problems.append(
@@ -363,3 +367,14 @@ def check_serials(text: str, shipped: Sequence[str]) -> SerialCheck | None:
     if not matched and not serial_like:
         return None  # text, but nothing that could be one of these serials
     return SerialCheck(tuple(tokens), tuple(matched))
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """A legal hold: the case's evidence outlives retention and erasure requests until released
+    (GDPR Art. 17(3)(e): data needed for legal claims)."""
+
+    case_id: str
+    reason: str
+    placed_by: str
+    placed_at: datetime

@@ -21,6 +21,7 @@ from returndesk.domain.cases.status import TERMINAL
 from returndesk.domain.errors import (
     Conflict,
     DomainError,
+    Gone,
     NotFound,
     StaleVersion,
     ValidationFailed,
@@ -374,6 +375,8 @@ def evidence_file(
     (a browser recording remuxed so players know its length)."""
     for item in list_evidence(uow_factory, principal, case_id):
         if item.id == item_id:
+            if item.erased_at is not None:
+                raise Gone(f"erased: {item.erased_reason}", code="evidence_erased")
             shown = item.details.get("display_sha256") if display else None
             path = files.path(str(shown) if shown else item.sha256)
             if not path.is_file():
@@ -436,7 +439,7 @@ def verify_case(
             if e.kind == "evidence_added"
         ]
         checkpoints = uow.evidence.checkpoints(case.id)
-    hashes = {item.id: files.hash_of(item.sha256) for item in items}
+    hashes = {item.id: files.hash_of(item.sha256) for item in items if item.erased_at is None}
     problems = verify_chain(items, hashes, announced)
 
     def holds(checkpoint: Checkpoint) -> bool:

@@ -49,6 +49,7 @@ sha256sum -c --quiet SHA256SUMS || fail "a file was changed"
 echo "3. The hash chain, link by link"
 prev={genesis}
 n=0
+m=0
 while IFS= read -r link; do
   n=$((n + 1))
   hash=$(printf '%s' "$link" | sha256sum | cut -d' ' -f1)
@@ -58,11 +59,16 @@ while IFS= read -r link; do
     *"\\"prev_hash\\":\\"$prev\\""*) ;;
     *) fail "link $n does not follow link $((n - 1))" ;;
   esac
-  file_hash=$(sed -n "${n}p" SHA256SUMS | cut -d' ' -f1)
-  case "$link" in
-    *"\\"sha256\\":\\"$file_hash\\""*) ;;
-    *) fail "link $n does not commit to file $n" ;;
-  esac
+  if grep -qx "$n" erased.txt; then
+    echo "   link $n: its file was erased on purpose (see manifest.json)"
+  else
+    m=$((m + 1))
+    file_hash=$(sed -n "${m}p" SHA256SUMS | cut -d' ' -f1)
+    case "$link" in
+      *"\\"sha256\\":\\"$file_hash\\""*) ;;
+      *) fail "link $n does not commit to its file" ;;
+    esac
+  fi
   grep -q "$hash" manifest.json || fail "link $n is not in the signed manifest"
   prev=$hash
 done < chain.txt
@@ -193,6 +199,8 @@ def export_case(
                 "prev_hash": item.prev_hash,
                 "entry_hash": item.entry_hash,
                 "details": item.details,
+                "erased_at": item.erased_at.isoformat() if item.erased_at else None,
+                "erased_reason": item.erased_reason,
             }
             for item in items
         ],
@@ -233,12 +241,14 @@ def export_case(
             info.compress_type = zipfile.ZIP_DEFLATED
             package.writestr(info, content)
 
-        for item in items:
+        present = [item for item in items if item.erased_at is None]
+        for item in present:
             package.write(files.path(item.sha256), f"{root}/{_name(item)}")
         text("manifest.json", body)
         text("manifest.sig", base64.b64decode(signature))
         text("store-public-key.pem", files.public_key_pem(case.store_id))
-        text("SHA256SUMS", "".join(f"{i.sha256}  {_name(i)}\n" for i in items))
+        text("SHA256SUMS", "".join(f"{i.sha256}  {_name(i)}\n" for i in present))
+        text("erased.txt", "".join(f"{i.seq}\n" for i in items if i.erased_at is not None))
         text("chain.txt", "".join(link.canonical().decode() + "\n" for link in links))
         text("chain-hashes.txt", "".join(f"{i.entry_hash}\n" for i in items))
         text("verify.sh", VERIFY_SH.replace("{genesis}", GENESIS), 0o755)

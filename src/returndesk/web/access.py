@@ -49,6 +49,10 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/returns/{case_id}/evidence/{item_id}/content"): Permission.case_read,
     ("GET", "/api/v1/returns/{case_id}/evidence/verification"): Permission.case_list,
     ("GET", "/api/v1/returns/{case_id}/evidence/export"): Permission.case_list,
+    ("GET", "/api/v1/returns/{case_id}/evidence/hold"): Permission.case_read,
+    ("PUT", "/api/v1/returns/{case_id}/evidence/hold"): Permission.evidence_manage,
+    ("DELETE", "/api/v1/returns/{case_id}/evidence/hold"): Permission.evidence_manage,
+    ("POST", "/api/v1/returns/{case_id}/evidence/erasure"): Permission.evidence_manage,
     ("POST", "/api/v1/returns/{case_id}/recordings"): Permission.evidence_write,
     ("PUT", "/api/v1/returns/{case_id}/recordings/{recording_id}/chunks/{seq}"): (
         Permission.evidence_write

@@ -16,6 +16,7 @@ from returndesk.domain.errors import (
     Busy,
     Conflict,
     DomainError,
+    Gone,
     NotFound,
     PermissionDenied,
     StaleVersion,
@@ -28,6 +29,7 @@ TYPE_BASE = "https://returndesk.dev/problems/"
 
 _STATUS_BY_ERROR: list[tuple[type[DomainError], int]] = [
     (NotFound, 404),
+    (Gone, 410),
     (StaleVersion, 412),
     (Conflict, 409),
     (ValidationFailed, 422),

@@ -307,6 +307,9 @@ evidence_items = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("entry_hash", String(64), nullable=False),
     Column("details", JSON, nullable=False),
+    # Erased (retention ended, or an erasure request): the link stays, the bytes are gone.
+    Column("erased_at", UTCDateTime, nullable=True),
+    Column("erased_reason", String(300), nullable=True),
     UniqueConstraint("case_id", "seq", name="uq_evidence_case_seq"),
     Index("ix_evidence_case", "case_id", "seq"),
 )
@@ -374,4 +377,14 @@ evidence_checkpoints = Table(
     # An RFC 3161 timestamp of the statement from the configured authority (base64 DER).
     Column("timestamp_token", Text, nullable=True),
     Column("timestamped_at", UTCDateTime, nullable=True),
+)
+
+# A legal hold keeps a case's evidence from retention and erasure until it is released.
+evidence_holds = Table(
+    "evidence_holds",
+    metadata,
+    Column("case_id", ID, ForeignKey("return_cases.id"), primary_key=True),
+    Column("reason", String(500), nullable=False),
+    Column("placed_by", String(200), nullable=False),
+    Column("placed_at", UTCDateTime, nullable=False),
 )

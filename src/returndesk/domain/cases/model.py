@@ -301,6 +301,14 @@ class ReturnCase:
             )
         self._record(now, "evidence_added", actor, data=data)
 
+    def record_evidence_care(
+        self, kind: str, data: dict[str, Any], actor: Actor, now: datetime
+    ) -> None:
+        """A legal hold placed or released, or evidence erased: in any status, on the record."""
+        if kind not in EVIDENCE_CARE:
+            raise ValueError(kind)
+        self._record(now, kind, actor, data=data)
+
     def record_decision(self, decision: dict[str, Any], actor: Actor, now: datetime) -> None:
         """Store the engine's decision on the case and its timeline (reproducible: all inputs
         that matter are in it, with the policy version)."""
@@ -399,6 +407,9 @@ class ReturnCase:
         )
         self.new_events.append(event)
         return event
+
+
+EVIDENCE_CARE = frozenset({"evidence_hold_placed", "evidence_hold_released", "evidence_erased"})
 
 
 def refundable_share(line: OrderLine, used: LineUsage, quantity: int) -> int:

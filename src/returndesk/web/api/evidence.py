@@ -14,11 +14,12 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from returndesk.domain.access import Permission
-from returndesk.domain.evidence import EvidenceItem
+from returndesk.domain.evidence import EvidenceItem, Hold
 from returndesk.services.evidence import Verification, evidence_file, list_evidence, verify_case
 from returndesk.services.exports import export_case
 from returndesk.services.ports import Recording
 from returndesk.services.recordings import finish_recording, put_chunk, start_recording
+from returndesk.services.retention import erase_evidence, get_hold, place_hold, release_hold
 from returndesk.services.returns import get_case
 from returndesk.web import uploads
 from returndesk.web.deps import ContainerDep, PrincipalDep
@@ -65,7 +66,9 @@ def item_out(item: EvidenceItem, content_url: str) -> dict[str, Any]:
         "case_status": item.case_status,
         "chain": {"seq": item.seq, "prev_hash": item.prev_hash, "entry_hash": item.entry_hash},
         "details": item.details,
-        "content_url": content_url,
+        "erased_at": iso(item.erased_at),
+        "erased_reason": item.erased_reason,
+        "content_url": None if item.erased_at else content_url,
     }
 
 
@@ -238,3 +241,50 @@ async def recording_finish(
         )
     )  # fmt: skip
     return item_out(item, f"/api/v1/returns/{case_id}/evidence/{item.id}/content")
+
+
+class ReasonIn(Body):
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+def hold_out(hold: Hold | None) -> dict[str, Any]:
+    if hold is None:
+        return {"held": False}
+    return {"held": True, "reason": hold.reason, "placed_by": hold.placed_by,
+            "placed_at": iso(hold.placed_at)}  # fmt: skip
+
+
+@router.get("/returns/{case_id}/evidence/hold")
+def evidence_hold(
+    case_id: CaseId, principal: PrincipalDep, container: ContainerDep
+) -> dict[str, Any]:
+    return hold_out(get_hold(container.uow, principal, case_id))
+
+
+@router.put("/returns/{case_id}/evidence/hold")
+def put_evidence_hold(
+    case_id: CaseId, body: ReasonIn, principal: PrincipalDep, container: ContainerDep
+) -> dict[str, Any]:
+    """A legal hold: no retention and no erasure until released (supervisors, admins)."""
+    return hold_out(place_hold(container.uow, container.clock, principal, case_id, body.reason))
+
+
+@router.delete("/returns/{case_id}/evidence/hold", status_code=204)
+def delete_evidence_hold(
+    case_id: CaseId, principal: PrincipalDep, container: ContainerDep
+) -> Response:
+    release_hold(container.uow, container.clock, principal, case_id)
+    return Response(status_code=204)
+
+
+@router.post("/returns/{case_id}/evidence/erasure")
+async def evidence_erasure(
+    case_id: CaseId, body: ReasonIn, principal: PrincipalDep, container: ContainerDep
+) -> dict[str, Any]:
+    """Delete the bytes of the case's evidence (an erasure request); the chain keeps each
+    link, marked erased. Refused (409 legal_hold) while a legal hold is in place."""
+    done = await run_in_threadpool(
+        erase_evidence, container.uow, container.clock, container.files, principal, case_id,
+        body.reason,
+    )  # fmt: skip
+    return {"erased": done.erased, "files_deleted": done.files_deleted}

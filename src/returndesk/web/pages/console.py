@@ -25,6 +25,7 @@ from returndesk.services.emails import case_emails
 from returndesk.services.evidence import list_evidence
 from returndesk.services.ports import CaseQuery
 from returndesk.services.principal import Principal
+from returndesk.services.retention import erase_evidence, get_hold, place_hold, release_hold
 from returndesk.services.returns import (
     MoveCase,
     OverrideDecision,
@@ -225,6 +226,8 @@ def _case_page(
         emails=emails,
         evidence=evidence,
         can_export=has_permission(principal.role, Permission.case_list),
+        can_manage_evidence=has_permission(principal.role, Permission.evidence_manage),
+        hold=get_hold(container.uow, principal, case_id),
         can_add_evidence=case.status not in TERMINAL
         and has_permission(principal.role, Permission.evidence_write),
         targets=allowed_targets(case.status, role),
@@ -384,4 +387,39 @@ async def decide_again(request: Request, case_id: CaseId) -> Response:
     return _act(
         request, principal, token, case_id, {},
         lambda: redecide(container.uow, container.clock, principal, command),
+    )  # fmt: skip
+
+
+@router.post("/cases/{case_id}/evidence/hold")
+async def evidence_hold(request: Request, case_id: CaseId) -> Response:
+    """Place or release a legal hold on the case's evidence."""
+    post = await _case_post(request, case_id)
+    if isinstance(post, Response):
+        return post
+    principal, token, container, form = post
+    reason = field(form, "reason", 500)
+    if field(form, "action", 20) == "release":
+        return _act(
+            request, principal, token, case_id, {},
+            lambda: release_hold(container.uow, container.clock, principal, case_id),
+        )  # fmt: skip
+    return _act(
+        request, principal, token, case_id, {"hold_reason": reason},
+        lambda: place_hold(container.uow, container.clock, principal, case_id, reason),
+    )  # fmt: skip
+
+
+@router.post("/cases/{case_id}/evidence/erase")
+async def evidence_erase(request: Request, case_id: CaseId) -> Response:
+    """Delete the case's evidence files (an erasure request); refused under a legal hold."""
+    post = await _case_post(request, case_id)
+    if isinstance(post, Response):
+        return post
+    principal, token, container, form = post
+    reason = field(form, "reason", 500)
+    return _act(
+        request, principal, token, case_id, {"erase_reason": reason},
+        lambda: erase_evidence(
+            container.uow, container.clock, container.files, principal, case_id, reason
+        ),
     )  # fmt: skip

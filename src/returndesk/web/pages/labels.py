@@ -99,6 +99,9 @@ EVENT_KINDS = {
     "decision_made": N_("Decision"),
     "decision_overridden": N_("Decision overridden"),
     "evidence_added": N_("Evidence added"),
+    "evidence_hold_placed": N_("Legal hold placed on the evidence"),
+    "evidence_hold_released": N_("Legal hold released"),
+    "evidence_erased": N_("Evidence files erased"),
 }
 
 # Who added evidence, as buyers read it (staff names stay internal, as on the timeline).
@@ -280,6 +283,7 @@ ERRORS = {
     "webhook_not_found": N_("That endpoint does not exist."),
     "delivery_not_found": N_("That delivery does not exist."),
     "email_not_found": N_("That email does not exist."),
+    "legal_hold": N_("The evidence is under a legal hold: release the hold first."),
     "override_unchanged": N_("Choose a different outcome."),
     "final_sale": N_("This item is final sale: it can only be returned if it is faulty."),
     "empty_return": N_("Choose at least one item to return."),

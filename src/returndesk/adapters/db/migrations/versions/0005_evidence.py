@@ -1,8 +1,8 @@
-"""evidence: uploads, items, recordings, checkpoints
+"""evidence: uploads, items, recordings, checkpoints, holds
 
 Revision ID: 0005
 Revises: 0004
-Create Date: 2026-11-27 16:34:53.630625
+Create Date: 2026-11-27 16:40:33.312722
 """
 
 from __future__ import annotations
@@ -42,6 +42,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("case_id", "seq", name=op.f("pk_evidence_checkpoints")),
     )
     op.create_table(
+        "evidence_holds",
+        sa.Column("case_id", sa.String(length=36), nullable=False),
+        sa.Column("reason", sa.String(length=500), nullable=False),
+        sa.Column("placed_by", sa.String(length=200), nullable=False),
+        sa.Column(
+            "placed_at", returndesk.adapters.db.types.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["case_id"], ["return_cases.id"], name=op.f("fk_evidence_holds_case_id_return_cases")
+        ),
+        sa.PrimaryKeyConstraint("case_id", name=op.f("pk_evidence_holds")),
+    )
+    op.create_table(
         "evidence_items",
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("case_id", sa.String(length=36), nullable=False),
@@ -62,6 +75,10 @@ def upgrade() -> None:
         sa.Column("prev_hash", sa.String(length=64), nullable=False),
         sa.Column("entry_hash", sa.String(length=64), nullable=False),
         sa.Column("details", sa.JSON(), nullable=False),
+        sa.Column(
+            "erased_at", returndesk.adapters.db.types.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column("erased_reason", sa.String(length=300), nullable=True),
         sa.ForeignKeyConstraint(
             ["case_id"], ["return_cases.id"], name=op.f("fk_evidence_items_case_id_return_cases")
         ),
@@ -163,5 +180,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_evidence_case")
 
     op.drop_table("evidence_items")
+    op.drop_table("evidence_holds")
     op.drop_table("evidence_checkpoints")
     # ### end Alembic commands ###
