@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from returndesk.adapters.auth.passwords import Argon2Hasher
 from returndesk.adapters.auth.tokens import TokenIssuer
+from returndesk.adapters.blobs import Blobs, S3Blobs
 from returndesk.adapters.db.engine import build_engine
 from returndesk.adapters.db.uow import SqlUnitOfWorkFactory
 from returndesk.adapters.dispatch import Channel, DeliveryQueue, Dispatcher, ThreadQueue
@@ -99,6 +100,20 @@ class Container:
         self.engine.dispose()
 
 
+def _blobs(settings: Settings) -> Blobs | None:
+    """Where stored evidence goes: a bucket when one is configured, else the home folder."""
+    if not settings.evidence_s3_bucket:
+        return None
+    return S3Blobs(
+        endpoint_url=settings.evidence_s3_endpoint,
+        bucket=settings.evidence_s3_bucket,
+        region=settings.evidence_s3_region,
+        access_key=settings.evidence_s3_access_key,
+        secret_key=settings.evidence_s3_secret_key,
+        lock_days=settings.evidence_s3_lock_days,
+    )
+
+
 def bootstrap(
     settings: Settings | None = None,
     *,
@@ -125,7 +140,7 @@ def bootstrap(
         ),
         live=live,
         redis_live=redis_live,
-        files=LocalEvidenceFiles(settings.home, timestamper),
+        files=LocalEvidenceFiles(settings.home, timestamper, _blobs(settings)),
         hasher=hasher or Argon2Hasher(),
         tokens=TokenIssuer(settings.secret_key, clock),
         clock=clock,

@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     quiet_hours: str = "21:00-08:00"  # buyer's local time; non-urgent email waits; "" = none
     delivery_lease_seconds: int = Field(default=90, ge=1)  # a dead sender's deliveries wait this
     evidence_retention_days: int = Field(default=730, ge=0)  # after a case ends; 0 = forever
+    # Evidence files in an S3-compatible bucket instead of RETURNDESK_HOME/evidence.
+    evidence_s3_bucket: str = ""
+    evidence_s3_endpoint: str = ""  # e.g. http://127.0.0.1:9000; empty: AWS
+    evidence_s3_region: str = "us-east-1"
+    evidence_s3_access_key: str = ""  # empty: the usual AWS credential chain
+    evidence_s3_secret_key: str = ""
+    evidence_s3_lock_days: int = Field(default=0, ge=0)  # object lock (GOVERNANCE) per file
     tsa_url: str = ""  # an RFC 3161 time-stamping authority for evidence checkpoints
     tsa_ca_file: Path | None = None  # its root certificate(s), PEM, to check its timestamps
     redis_url: str = ""  # set to share live events and delivery jobs between processes

@@ -6,11 +6,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import shutil
 import subprocess
 import warnings
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from PIL import Image, ImageFilter, ImageStat, UnidentifiedImageError
 from sqlalchemy import Connection, Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from returndesk.adapters.blobs import Blobs, FolderBlobs
 from returndesk.adapters.db.tables import (
     evidence_checkpoints,
     evidence_holds,
@@ -67,12 +67,19 @@ def sha256_file(path: Path) -> str:
 
 
 class LocalEvidenceFiles:
-    """Evidence under RETURNDESK_HOME: uploads in progress in uploads/<id>.part, stored files
-    named by their SHA-256 (evidence/ab/cd/abcd…): the same bytes are stored once, and a
-    file's name says what it must hash to."""
+    """Evidence files: uploads in progress in RETURNDESK_HOME/uploads/<id>.part, recordings'
+    chunks beside them, and stored files named by their SHA-256 in `blobs` (a folder under
+    RETURNDESK_HOME/evidence, or an S3 bucket): the same bytes are stored once, and a file's
+    name says what it must hash to. Also the store's signing key and the timestamp authority."""
 
-    def __init__(self, home: Path, timestamper: Rfc3161Timestamper | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        timestamper: Rfc3161Timestamper | None = None,
+        blobs: Blobs | None = None,
+    ) -> None:
         self.home = home
+        self.blobs: Blobs = blobs or FolderBlobs(home / "evidence")
         self.keys = Ed25519Keys(home / "keys")
         self.timestamper = timestamper
 
@@ -111,7 +118,10 @@ class LocalEvidenceFiles:
         return self.home / "uploads" / f"{upload_id}.part"
 
     def path(self, sha256: str) -> Path:
-        return self.home / "evidence" / sha256[:2] / sha256[2:4] / sha256
+        """Where a stored file is, for the folder backend (tests reach in through it)."""
+        if not isinstance(self.blobs, FolderBlobs):
+            raise TypeError("stored files are not in a folder here")
+        return self.blobs.path(sha256)
 
     def inspect(self, path: Path, kind: EvidenceKind) -> Inspection:
         return inspect_file(path, kind)
@@ -120,28 +130,32 @@ class LocalEvidenceFiles:
         return sha256_file(path)
 
     def store(self, source: Path, sha256: str) -> None:
-        """Put a finished file in: a hard link (instant) or else a copy; the source stays
-        until its upload is recorded done. A no-op when those bytes are already stored."""
-        target = self.path(sha256)
-        if target.is_file():
-            return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{sha256}.{os.getpid()}.tmp")
-        partial.unlink(missing_ok=True)
-        try:
-            os.link(source, partial)
-        except OSError:  # another file system, or no hard links here
-            shutil.copyfile(source, partial)
-        partial.replace(target)
+        """Put a finished file in (the source stays until its upload is recorded done); a
+        no-op when those bytes are already stored."""
+        self.blobs.put(source, sha256)
 
     def remove(self, sha256: str) -> None:
         """Delete stored bytes (erasure): the name stays known by its hash in the chain."""
-        self.path(sha256).unlink(missing_ok=True)
+        self.blobs.remove(sha256)
 
     def hash_of(self, sha256: str) -> str | None:
         """What the stored file hashes to now (None: it is gone)."""
-        path = self.path(sha256)
-        return sha256_file(path) if path.is_file() else None
+        return self.blobs.hash_of(sha256)
+
+    def exists(self, sha256: str) -> bool:
+        return self.blobs.exists(sha256)
+
+    def local_copy(self, sha256: str) -> AbstractContextManager[Path]:
+        result: AbstractContextManager[Path] = self.blobs.local_copy(sha256)
+        return result
+
+    def local_path(self, sha256: str) -> Path | None:
+        return self.blobs.local_path(sha256)
+
+    def download_url(
+        self, sha256: str, filename: str, media_type: str, attachment: bool
+    ) -> str | None:
+        return self.blobs.download_url(sha256, filename, media_type, attachment)
 
     def display_copy(self, path: Path, media_type: str) -> Path | None:
         """A copy of a photo without its location (EXIF GPS), for everyone else to see; None

@@ -182,14 +182,13 @@ def finish_upload(
         raise
     sha256 = sha256 or files.sha256(part)
     shown = files.display_copy(part, inspection.media_type)
+    serials = _serials(uow_factory, files, upload.case_id, upload.kind, shown or part)
     if shown is not None:  # a photo with its location: others see a copy without it
         shown_sha = files.sha256(shown)
         files.store(shown, shown_sha)
         shown.unlink(missing_ok=True)
-        shown = files.path(shown_sha)
         details = {**inspection.details, "display_sha256": shown_sha, "location_removed": True}
         inspection = Inspection(inspection.media_type, details)
-    serials = _serials(uow_factory, files, upload.case_id, upload.kind, shown or part)
     if serials is not None:
         inspection = Inspection(
             inspection.media_type, {**inspection.details, "serials": serials.to_dict()}
@@ -370,18 +369,19 @@ def evidence_file(
     item_id: str,
     *,
     display: bool = False,
-) -> tuple[EvidenceItem, Path]:
-    """The stored original, or with `display` the copy made for viewing when there is one
-    (a browser recording remuxed so players know its length)."""
+) -> tuple[EvidenceItem, str]:
+    """The item and the SHA-256 of the bytes to give: the stored original, or with `display`
+    the copy made for viewing when there is one (a photo without its location, a browser
+    recording remuxed so players know its length)."""
     for item in list_evidence(uow_factory, principal, case_id):
         if item.id == item_id:
             if item.erased_at is not None:
                 raise Gone(f"erased: {item.erased_reason}", code="evidence_erased")
             shown = item.details.get("display_sha256") if display else None
-            path = files.path(str(shown) if shown else item.sha256)
-            if not path.is_file():
+            sha = str(shown) if shown else item.sha256
+            if not files.exists(sha):
                 raise NotFound("the file is missing from storage", code="evidence_file_missing")
-            return item, path
+            return item, sha
     raise NotFound("evidence not found", code="evidence_not_found")
 
 

@@ -243,7 +243,8 @@ def export_case(
 
         present = [item for item in items if item.erased_at is None]
         for item in present:
-            package.write(files.path(item.sha256), f"{root}/{_name(item)}")
+            with files.local_copy(item.sha256) as path:
+                package.write(path, f"{root}/{_name(item)}")
         text("manifest.json", body)
         text("manifest.sig", base64.b64decode(signature))
         text("store-public-key.pem", files.public_key_pem(case.store_id))

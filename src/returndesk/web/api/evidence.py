@@ -8,11 +8,12 @@ from pathlib import Path as Path_
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, RedirectResponse
 from pydantic import Field
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
+from returndesk.bootstrap import Container
 from returndesk.domain.access import Permission
 from returndesk.domain.evidence import EvidenceItem, Hold
 from returndesk.services.evidence import Verification, evidence_file, list_evidence, verify_case
@@ -139,20 +140,35 @@ async def evidence_content(
     principal: PrincipalDep,
     container: ContainerDep,
     original: bool = False,
-) -> FileResponse:
+) -> Response:
     """The file as shown to people (a photo's location removed, a recording made playable);
     staff may ask for the `original` bytes, the ones hashed in the chain."""
     if original:
         principal.require(Permission.case_list)
-    item, path = await run_in_threadpool(
+    item, sha = await run_in_threadpool(
         lambda: evidence_file(
             container.uow, container.files, principal, case_id, item_id, display=not original
         )
     )
+    return await file_response(container, item, sha, attachment=False)
+
+
+async def file_response(
+    container: Container, item: EvidenceItem, sha: str, *, attachment: bool
+) -> Response:
+    """The bytes from this server, or (a bucket) a redirect to a five-minute signed URL."""
+    url = await run_in_threadpool(
+        container.files.download_url, sha, item.filename, item.media_type, attachment
+    )
+    if url is not None:
+        return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
+    path = container.files.local_path(sha)
+    assert path is not None
     return FileResponse(
         path,
         media_type=item.media_type,
         filename=item.filename,
+        content_disposition_type="attachment" if attachment else "inline",
         headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"},
     )
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
-from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
 from returndesk.domain.errors import AuthenticationFailed
@@ -14,7 +13,7 @@ from returndesk.services.evidence import evidence_file
 from returndesk.services.principal import Principal
 from returndesk.services.recordings import finish_recording, put_chunk, start_recording
 from returndesk.web import uploads
-from returndesk.web.api.evidence import export_response
+from returndesk.web.api.evidence import export_response, file_response
 from returndesk.web.pages.console import COOKIE as CONSOLE_COOKIE
 from returndesk.web.pages.portal import COOKIE as PORTAL_COOKIE
 from returndesk.web.pages.rendering import check_csrf
@@ -83,18 +82,12 @@ async def _file(request: Request, area: str, case_id: str, item_id: str) -> Resp
     download = request.query_params.get("download") == "1"
     # Staff download the original (what the chain hashes); everyone else gets what is shown.
     original = download and area == "console"
-    item, path = await run_in_threadpool(
+    item, sha = await run_in_threadpool(
         lambda: evidence_file(
             container.uow, container.files, principal, case_id, item_id, display=not original
         )
     )
-    return FileResponse(
-        path,
-        media_type=item.media_type,
-        filename=item.filename,
-        content_disposition_type="attachment" if download else "inline",
-        headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"},
-    )
+    return await file_response(container, item, sha, attachment=download)
 
 
 @router.get("/portal/returns/{case_id}/evidence/{item_id}")
