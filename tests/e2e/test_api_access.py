@@ -227,6 +227,16 @@ def build_requests(api: Api, case_id: str) -> dict[tuple[str, str], Call]:
         ("POST", "/api/v1/returns/{case_id}/evidence/erasure"): lambda who: api.post(
             who, f"/api/v1/returns/{case_id}/evidence/erasure", json={"reason": "access check"}
         ),
+        ("POST", "/api/v1/references"): lambda who: api.post(
+            who, "/api/v1/references", params={"sku": "SHIRT-M"}, content=b"not a photo"
+        ),
+        ("GET", "/api/v1/references"): lambda who: api.get(who, "/api/v1/references"),
+        ("GET", "/api/v1/references/{reference_id}/content"): lambda who: api.get(
+            who, f"/api/v1/references/{NO_ITEM}/content"
+        ),
+        ("DELETE", "/api/v1/references/{reference_id}"): lambda who: api.request(
+            who, "DELETE", f"/api/v1/references/{NO_ITEM}"
+        ),
         ("POST", "/api/v1/returns/{case_id}/recordings"): lambda who: api.post(
             who, f"/api/v1/returns/{case_id}/recordings", json={"mime_type": "video/webm"}
         ),
@@ -319,10 +329,14 @@ def test_every_role_on_every_endpoint(api: Api) -> None:
                     api.problem(response, 404, "delivery_not_found")
                 elif path == "/api/v1/uploads/{upload_id}":  # nobody's upload: not found
                     assert response.status_code == 404, where  # (HEAD answers have no body)
+                elif "{reference_id}" in path:
+                    api.problem(response, 404, "reference_not_found")
                 elif path.endswith("/content"):
                     api.problem(response, 404, "evidence_not_found")
                 elif "{recording_id}" in path:  # nobody's recording: not found
                     api.problem(response, 404, "recording_not_found")
+                elif path == "/api/v1/references" and method == "POST":  # not a photo
+                    api.problem(response, 422, "file_type_mismatch")
                 else:
                     assert response.status_code < 400, where
 

@@ -26,11 +26,13 @@ from returndesk.adapters.db.tables import (
     evidence_items,
     recording_chunks,
     recordings,
+    reference_photos,
     return_cases,
     uploads,
 )
 from returndesk.adapters.signing import Ed25519Keys
 from returndesk.adapters.timestamps import Rfc3161Timestamper, TimestampFailed
+from returndesk.adapters.vision import match_score
 from returndesk.domain.errors import StaleVersion, ValidationFailed
 from returndesk.domain.evidence import (
     MAX_BYTES,
@@ -42,6 +44,7 @@ from returndesk.domain.evidence import (
     EvidenceKind,
     Hold,
     Inspection,
+    ReferencePhoto,
 )
 from returndesk.services.ports import Chunk, Recording, Upload
 
@@ -175,6 +178,9 @@ class LocalEvidenceFiles:
                 options["quality"] = 95
             image.save(out, format=image.format, **options)
         return out
+
+    def match_score(self, reference: Path, candidate: Path) -> int:
+        return match_score(reference, candidate)
 
     def read_text(self, path: Path) -> str:
         """What OCR (Debian's tesseract) reads on a photo: labels, serial numbers, IMEIs."""
@@ -539,6 +545,34 @@ class SqlEvidenceRepository:
             .limit(limit)
         )
         return [r.id for r in rows]
+
+    def add_reference(self, photo: ReferencePhoto) -> None:
+        self._conn.execute(
+            insert(reference_photos).values(
+                id=photo.id, store_id=photo.store_id, sku=photo.sku, sha256=photo.sha256,
+                media_type=photo.media_type, filename=photo.filename,
+                created_by=photo.created_by, created_at=photo.created_at,
+            )
+        )  # fmt: skip
+
+    def references(self, store_id: str, skus: Sequence[str] | None = None) -> list[ReferencePhoto]:
+        r = reference_photos.c
+        query = select(reference_photos).where(r.store_id == store_id)
+        if skus is not None:
+            query = query.where(r.sku.in_(list(skus)))
+        rows = self._conn.execute(query.order_by(r.sku, r.created_at))
+        return [
+            ReferencePhoto(x.id, x.store_id, x.sku, x.sha256, x.media_type, x.filename,
+                           x.created_by, x.created_at)
+            for x in rows
+        ]  # fmt: skip
+
+    def remove_reference(self, store_id: str, reference_id: str) -> bool:
+        r = reference_photos.c
+        done = self._conn.execute(
+            delete(reference_photos).where(r.id == reference_id, r.store_id == store_id)
+        )
+        return bool(done.rowcount == 1)
 
     def add_checkpoint(self, checkpoint: Checkpoint) -> None:
         self._conn.execute(

@@ -28,7 +28,9 @@ app.add_typer(users_app, name="users")
 app.add_typer(orders_app, name="orders")
 policy_app = typer.Typer(help="The return policy: versions, checks, what-if.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
-evidence_app = typer.Typer(help="Evidence: check its integrity.", no_args_is_help=True)
+evidence_app = typer.Typer(
+    help="Evidence: verify, export, legal holds, erasure, reference photos.", no_args_is_help=True
+)
 app.add_typer(evidence_app, name="evidence")
 console = Console()
 StoreOption = Annotated[
@@ -411,3 +413,23 @@ def evidence_erase(
     except DomainError as exc:
         raise _fail(exc) from None
     console.print(f"{done.erased} item(s) erased, {done.files_deleted} file(s) deleted")
+
+
+@evidence_app.command("reference")
+def evidence_reference(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="a JPEG/PNG/WebP")],
+    sku: Annotated[str, typer.Option(help="the product it shows")],
+    store: StoreOption = None,
+) -> None:
+    """Add a reference photo of a product: photos of returned items are compared with it."""
+    from returndesk.services.references import add_reference
+
+    container = _container()
+    try:
+        photo = add_reference(
+            container.uow, container.clock, container.files, SYSTEM, sku=sku, source=file,
+            filename=file.name, store_slug=store,
+        )  # fmt: skip
+    except DomainError as exc:
+        raise _fail(exc) from None
+    console.print(f"reference photo {photo.id} for {photo.sku} ({photo.sha256[:12]}…)")

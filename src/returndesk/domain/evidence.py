@@ -378,3 +378,31 @@ class Hold:
     reason: str
     placed_by: str
     placed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReferencePhoto:
+    """The store's photo of a product as it leaves (what a returned item should look like)."""
+
+    id: str
+    store_id: str
+    sku: str
+    sha256: str
+    media_type: str
+    filename: str
+    created_by: str
+    created_at: datetime
+
+
+# Feature-match inliers (adapters/vision.py) between a reference and a returned item's photo:
+# the same object scores in the hundreds from any angle, another one near zero.
+APPEARANCE_MATCH = 40
+APPEARANCE_MISMATCH = 15
+
+
+def appearance_verdict(best_score: int) -> str:
+    if best_score >= APPEARANCE_MATCH:
+        return "match"
+    if best_score < APPEARANCE_MISMATCH:
+        return "mismatch"
+    return "inconclusive"

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from returndesk.domain.access import Permission
 from returndesk.domain.cases.status import TERMINAL
@@ -44,6 +45,7 @@ from returndesk.domain.ids import new_id
 from returndesk.domain.policy.decision import EvidenceKind as DecisionEvidence
 from returndesk.services.ports import Clock, EvidenceFiles, UnitOfWork, UnitOfWorkFactory, Upload
 from returndesk.services.principal import SYSTEM, Principal
+from returndesk.services.references import compare_with_references
 from returndesk.services.returns import REDECIDABLE, Redecide, get_case, redecide
 
 log = logging.getLogger(__name__)
@@ -183,6 +185,11 @@ def finish_upload(
     sha256 = sha256 or files.sha256(part)
     shown = files.display_copy(part, inspection.media_type)
     serials = _serials(uow_factory, files, upload.case_id, upload.kind, shown or part)
+    appearance = _appearance(uow_factory, files, upload, part)
+    if appearance is not None:
+        inspection = Inspection(
+            inspection.media_type, {**inspection.details, "appearance": appearance}
+        )
     if shown is not None:  # a photo with its location: others see a copy without it
         shown_sha = files.sha256(shown)
         files.store(shown, shown_sha)
@@ -231,13 +238,27 @@ def _serials(
     return check_serials(files.read_text(image), shipped)
 
 
+def _appearance(
+    uow_factory: UnitOfWorkFactory, files: EvidenceFiles, upload: Upload, photo: Path
+) -> dict[str, Any] | None:
+    """A photo of a returned item against the store's reference photos of its skus."""
+    if upload.kind is not EvidenceKind.photo:
+        return None
+    with uow_factory() as uow:
+        case = uow.cases.get(upload.case_id)
+    if case is None:
+        return None
+    skus = sorted({line.sku for line in case.lines})
+    return compare_with_references(uow_factory, files, case.store_id, skus, photo)
+
+
 # What evidence of each kind counts as for the decision engine.
 DECISION_EVIDENCE = {
     EvidenceKind.photo: DecisionEvidence.photo,
     EvidenceKind.video: DecisionEvidence.unboxing_video,
 }
 # What a check of the evidence tells the decision engine.
-DECISION_FINDINGS = {"serial_mismatch": "item_swapped"}
+DECISION_FINDINGS = {"serial_mismatch": "item_swapped", "appearance_mismatch": "item_swapped"}
 
 
 def reconsider(uow_factory: UnitOfWorkFactory, clock: Clock, item: EvidenceItem) -> None:
@@ -245,8 +266,8 @@ def reconsider(uow_factory: UnitOfWorkFactory, clock: Clock, item: EvidenceItem)
     decided is decided again with it, as a person would with "decide again". Only when it adds
     something the last decision did not know; a case past deciding is left to its people."""
     evidence = DECISION_EVIDENCE.get(item.kind)
-    serials = item.details.get("serials") or {}
-    finding = DECISION_FINDINGS.get(str(serials.get("finding")))
+    found = [(item.details.get(check) or {}).get("finding") for check in ("serials", "appearance")]
+    finding = next((DECISION_FINDINGS[f] for f in found if f in DECISION_FINDINGS), None)
     with uow_factory() as uow:
         case = uow.cases.get(item.case_id)
     if case is None or case.decision is None or case.status not in REDECIDABLE:
@@ -342,7 +363,8 @@ def _chain(
                 "seq": item.seq,
                 "entry_hash": item.entry_hash,
                 "live_attested": bool(item.details.get("live_attested")),
-                "finding": (item.details.get("serials") or {}).get("finding"),
+                "finding": (item.details.get("serials") or {}).get("finding")
+                or (item.details.get("appearance") or {}).get("finding"),
             },
             principal.actor(),
             now,

@@ -60,6 +60,10 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/returns/{case_id}/recordings/{recording_id}/finish"): (
         Permission.evidence_write
     ),
+    ("POST", "/api/v1/references"): Permission.order_write,
+    ("GET", "/api/v1/references"): Permission.case_list,
+    ("GET", "/api/v1/references/{reference_id}/content"): Permission.case_list,
+    ("DELETE", "/api/v1/references/{reference_id}"): Permission.order_write,
     ("GET", "/api/v1/emails"): Permission.case_list,
     ("GET", "/api/v1/emails/{email_id}"): Permission.case_list,
     ("POST", "/api/v1/emails/{email_id}/retry"): Permission.case_list,  # + case:transition

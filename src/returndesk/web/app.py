@@ -9,7 +9,17 @@ from returndesk import __version__
 from returndesk.bootstrap import Container, bootstrap
 from returndesk.services.recordings import MAX_CHUNK_BYTES
 from returndesk.web.access import ACCESS
-from returndesk.web.api import admin, auth, emails, evidence, orders, policy, returns, webhooks
+from returndesk.web.api import (
+    admin,
+    auth,
+    emails,
+    evidence,
+    orders,
+    policy,
+    references,
+    returns,
+    webhooks,
+)
 from returndesk.web.bodylimit import BodyLimitMiddleware
 from returndesk.web.deps import MaybePrincipal
 from returndesk.web.pages import STATIC_DIR
@@ -40,7 +50,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     def healthz(_: MaybePrincipal) -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (auth, orders, returns, policy, webhooks, emails, evidence, admin):
+    for module in (auth, orders, returns, policy, webhooks, emails, evidence, references, admin):
         app.include_router(module.router)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -52,7 +62,11 @@ def create_app(container: Container | None = None) -> FastAPI:
         max_bytes=container.settings.max_body_bytes,
         larger={"/console/admin/import": MAX_IMPORT_BYTES + 65_536},  # room for the form parts
         streamed=("/api/v1/uploads/", "/portal/uploads/", "/console/uploads/"),
-        patterns=((CHUNK_PATH, MAX_CHUNK_BYTES + 1024),),
+        patterns=(
+            (CHUNK_PATH, MAX_CHUNK_BYTES + 1024),
+            ("/api/v1/references", 30 * 1024 * 1024 + 1024),
+            ("/console/references", 30 * 1024 * 1024 + 65_536),
+        ),
     )
     return app
 

@@ -388,3 +388,19 @@ evidence_holds = Table(
     Column("placed_by", String(200), nullable=False),
     Column("placed_at", UTCDateTime, nullable=False),
 )
+
+# The store's outbound reference photos of a product (sku): what a returned item should look
+# like. Returned items' photos are compared with them (feature matching).
+reference_photos = Table(
+    "reference_photos",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("store_id", ID, ForeignKey("stores.id"), nullable=False),
+    Column("sku", String(100), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("media_type", String(100), nullable=False),
+    Column("filename", String(255), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_reference_photos_sku", "store_id", "sku"),
+)

@@ -156,9 +156,15 @@ async def evidence_content(
 async def file_response(
     container: Container, item: EvidenceItem, sha: str, *, attachment: bool
 ) -> Response:
+    return await serve_blob(container, sha, item.filename, item.media_type, attachment)
+
+
+async def serve_blob(
+    container: Container, sha: str, filename: str, media_type: str, attachment: bool
+) -> Response:
     """The bytes from this server, or (a bucket) a redirect to a five-minute signed URL."""
     url = await run_in_threadpool(
-        container.files.download_url, sha, item.filename, item.media_type, attachment
+        container.files.download_url, sha, filename, media_type, attachment
     )
     if url is not None:
         return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
@@ -166,8 +172,8 @@ async def file_response(
     assert path is not None
     return FileResponse(
         path,
-        media_type=item.media_type,
-        filename=item.filename,
+        media_type=media_type,
+        filename=filename,
         content_disposition_type="attachment" if attachment else "inline",
         headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"},
     )

@@ -13,6 +13,7 @@ from returndesk.web.pages import (
     evidence_pages,
     policy,
     portal,
+    references_console,
     webhooks,
 )
 
@@ -26,3 +27,4 @@ router.include_router(policy.router)
 router.include_router(webhooks.router)
 router.include_router(emails_console.router)
 router.include_router(evidence_pages.router)
+router.include_router(references_console.router)

@@ -109,6 +109,13 @@ CAPTURERS = {
     "staff": N_("The store's team"),
 }
 
+# A returned item's photo against the product's reference photo.
+APPEARANCE = {
+    "match": N_("Looks like the product shipped"),
+    "inconclusive": N_("Cannot tell"),
+    "mismatch": N_("Does not look like the product shipped"),
+}
+
 # What a photo's quality check found (shown on the item).
 PHOTO_QUALITY = {
     "too_dark": N_("Too dark"),
@@ -284,6 +291,10 @@ ERRORS = {
     "delivery_not_found": N_("That delivery does not exist."),
     "email_not_found": N_("That email does not exist."),
     "legal_hold": N_("The evidence is under a legal hold: release the hold first."),
+    "invalid_sku": N_("Give the product's sku."),
+    "reference_not_found": N_("That reference photo does not exist."),
+    "file_type_mismatch": N_("This file is not a photo, video or PDF of the kind you chose."),
+    "invalid_image": N_("The photo cannot be read. Please take it again."),
     "override_unchanged": N_("Choose a different outcome."),
     "final_sale": N_("This item is final sale: it can only be returned if it is faulty."),
     "empty_return": N_("Choose at least one item to return."),
