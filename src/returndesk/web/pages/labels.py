@@ -142,6 +142,7 @@ RECORDER_MESSAGES = {
     "no_camera": N_("No camera was found on this device."),
     "unsupported": N_("This browser cannot record video here. Upload a video file instead."),
     "generic": N_("The recording did not work. Please try again."),
+    "network": N_("The connection dropped while recording. Please record the video again."),
     "invalid_video": N_("The video cannot be played or is cut short. Please record it again."),
     "missing_chunks": N_("Part of the video did not arrive. Please record it again."),
     "case_closed": N_("This return is closed and takes no more evidence."),

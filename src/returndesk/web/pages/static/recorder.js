@@ -59,18 +59,25 @@
       var recording = null;
       var stream = null;
 
+      var recorder = null;
+      // A chunk is tried for about half a minute (1, 2, 4, 5, 5… s apart) while the camera goes
+      // on; if the connection stays away, the recording stops at once and says why.
       function send(blob, number) {
-        var attempt = function (left) {
+        var attempt = function (left, delay) {
           return call(base + "/" + recording.id + "/chunks/" + number, "PUT", blob,
             "application/octet-stream")
             .catch(function (error) {
               if (left <= 0 || (error.status && error.status < 500)) throw error;
-              return new Promise(function (done) { setTimeout(done, 1000); })
-                .then(function () { return attempt(left - 1); });
+              return new Promise(function (done) { setTimeout(done, delay); })
+                .then(function () { return attempt(left - 1, Math.min(delay * 2, 5000)); });
             });
         };
-        sent = sent.then(function () { if (!failed) return attempt(3); })
-          .catch(function (error) { failed = error; });
+        sent = sent.then(function () { if (!failed) return attempt(8, 1000); })
+          .catch(function (error) {
+            if (!error.code) { error.code = "network"; }
+            failed = error;
+            if (recorder && recorder.state !== "inactive") recorder.stop();
+          });
       }
 
       start.disabled = true;
@@ -86,7 +93,7 @@
         })
         .then(function (created) {
           recording = created;
-          var recorder = new MediaRecorder(stream, { mimeType: type });
+          recorder = new MediaRecorder(stream, { mimeType: type });
           recorder.ondataavailable = function (event) {
             if (event.data && event.data.size) send(event.data, seq++);
           };
