@@ -121,6 +121,7 @@ bench: setup
 	$(PY) bench/bench_simulation.py
 	$(PY) bench/bench_webhooks.py
 	$(PY) bench/bench_live.py
+	$(PY) bench/bench_evidence.py
 
 clean:
 	rm -rf var .mypy_cache .ruff_cache .pytest_cache .hypothesis build

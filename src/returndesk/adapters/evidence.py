@@ -327,7 +327,7 @@ def _video(path: Path) -> dict[str, Any]:
     duration = float(duration_text) if duration_text not in (None, "N/A") else None
     if duration is not None and duration > MAX_VIDEO_SECONDS:
         raise _refuse("video_too_long", f"a video may last at most {MAX_VIDEO_SECONDS} s")
-    last = _last_packet_time(path)
+    last = _last_packet_time(path, duration)
     if duration is not None and (last is None or last < duration - TRUNCATION_SLACK):
         raise _refuse(
             "invalid_video",
@@ -341,12 +341,14 @@ def _video(path: Path) -> dict[str, Any]:
     }
 
 
-def _last_packet_time(path: Path) -> float | None:
-    """When the video's last packet plays (demuxing only, no decoding: fast for large files)."""
+def _last_packet_time(path: Path, duration: float | None) -> float | None:
+    """When the video's last packet plays. Only the last seconds the container claims are
+    read (demuxing, no decoding): a file cut short has no packets there."""
+    window = ["-read_intervals", f"{max(0.0, duration - 5):.3f}%"] if duration else []
     try:
         probe = subprocess.run(  # noqa: S603 - fixed arguments, our own file path
-            ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",  # noqa: S607
-             "packet=pts_time", "-of", "csv=p=0", str(path)],
+            ["ffprobe", "-v", "error", *window, "-select_streams", "v:0",  # noqa: S607
+             "-show_entries", "packet=pts_time", "-of", "csv=p=0", str(path)],
             capture_output=True, timeout=FFPROBE_SECONDS, check=False,
         )  # fmt: skip
     except (OSError, subprocess.TimeoutExpired):
