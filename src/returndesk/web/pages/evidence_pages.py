@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from returndesk.domain.errors import AuthenticationFailed
+from returndesk.domain.errors import AuthenticationFailed, ValidationFailed
 from returndesk.services.evidence import evidence_file
 from returndesk.services.principal import Principal
 from returndesk.services.recordings import finish_recording, put_chunk, start_recording
@@ -108,7 +108,12 @@ def _recording_routes(area: str, cases: str) -> None:
     async def create(request: Request, case_id: CaseId) -> dict[str, Any]:
         principal = _session(request, area, write=True)
         container = container_of(request)
-        body = await request.json()
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise ValidationFailed("send JSON: {mime_type, timeslice_ms}", code="invalid_body")
         recording = await run_in_threadpool(
             lambda: start_recording(
                 container.uow, container.clock, principal, case_id=case_id,
