@@ -23,6 +23,8 @@ class Principal:
         return self.role is Role.platform_admin
 
     def actor(self) -> Actor:
+        if self.kind == "system":  # the software itself: shown as "System", not as a role
+            return Actor.system(self.name[:200] or "ReturnDesk")
         return Actor(self.kind, self.id, self.name[:200], self.role)
 
     def require(self, permission: Permission) -> None:
