@@ -122,6 +122,23 @@ class Scenario:
     agent_name: str
     us_case_id: str  # a case in another market, for the queue filter
 
+    def open_return(
+        self,
+        container: Container,
+        sku: str,
+        reason: ReasonCode = ReasonCode.wrong_size,
+        comment: str = "",
+    ) -> str:
+        """The Brazilian buyer returns one of `sku` (through the service, as the portal does);
+        the case id."""
+        buyer = start_buyer_session(container.uow, self.order_number, self.buyer_email)
+        opened = open_return(
+            container.uow, container.clock, buyer,
+            OpenReturn(self.order_number, (LineRequest(sku, 1, reason, comment),),
+                       Resolution.refund),
+        )  # fmt: skip
+        return opened.case.id
+
 
 @pytest.fixture
 def scenario(sqlite_container: Container, clock: FakeClockLike) -> Scenario:

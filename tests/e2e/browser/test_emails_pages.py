@@ -24,12 +24,7 @@ from sqlalchemy import select
 from returndesk.adapters.db.tables import email_messages
 from returndesk.bootstrap import Container
 from returndesk.domain.access import Role
-from returndesk.domain.cases.model import LineRequest
-from returndesk.domain.cases.reasons import ReasonCode
-from returndesk.domain.cases.status import Resolution
-from returndesk.services.buyers import start_buyer_session
 from returndesk.services.principal import SYSTEM
-from returndesk.services.returns import OpenReturn, open_return
 from returndesk.services.staff import create_staff_user
 from servers.live import LiveServer
 
@@ -57,22 +52,6 @@ def sent_emails(container: Container, count: int, timeout: float = 15.0) -> list
         time.sleep(0.05)
 
 
-def open_br_return(container: Container, s: Scenario) -> str:
-    """The Brazilian buyer returns one shirt (through the service, as the portal does)."""
-    buyer = start_buyer_session(container.uow, s.order_number, s.buyer_email)
-    opened = open_return(
-        container.uow,
-        container.clock,
-        buyer,
-        OpenReturn(
-            s.order_number,
-            (LineRequest(s.tee_sku, 1, ReasonCode.wrong_size, ""),),
-            Resolution.refund,
-        ),
-    )
-    return opened.case.id
-
-
 def new_context(browser: Browser, base_url: str, locale: str) -> BrowserContext:
     context = browser.new_context(base_url=base_url, locale=locale, timezone_id="UTC")
     context.set_default_timeout(TIMEOUT_MS)
@@ -93,7 +72,7 @@ def test_an_agent_reads_the_emails_sent_to_buyers(
 ) -> None:  # fmt: skip
     container = sqlite_container
     clock.advance(minutes=3)  # after the scenario's US return
-    br_case_id = open_br_return(container, scenario)
+    br_case_id = scenario.open_return(container, scenario.tee_sku)
     us_email, br_email = sent_emails(container, 2)
     assert (us_email.case_id, br_email.case_id) == (scenario.us_case_id, br_case_id)
     assert br_email.language == "pt-BR" and us_email.language == "en"
@@ -242,7 +221,7 @@ def test_the_link_in_an_email_brings_a_signed_out_buyer_to_their_case(
 ) -> None:  # fmt: skip
     container = sqlite_container
     clock.advance(minutes=3)  # after the scenario's US return
-    br_case_id = open_br_return(container, scenario)
+    br_case_id = scenario.open_return(container, scenario.tee_sku)
     _, br_email = sent_emails(container, 2)
     case_path = _eml_link(container, br_email.id)
     assert case_path == f"/portal/returns/{br_case_id}"

@@ -37,13 +37,8 @@ from playwright.sync_api import (
 from returndesk.adapters.db.tables import uploads
 from returndesk.bootstrap import Container
 from returndesk.domain.access import Role
-from returndesk.domain.cases.model import LineRequest
-from returndesk.domain.cases.reasons import ReasonCode
-from returndesk.domain.cases.status import Resolution
-from returndesk.services.buyers import start_buyer_session
 from returndesk.services.evidence import list_evidence
 from returndesk.services.principal import SYSTEM
-from returndesk.services.returns import OpenReturn, open_return
 from returndesk.services.staff import create_staff_user
 from returndesk.web.pages.labels import CAPTURERS, EVIDENCE_KINDS, UPLOAD_MESSAGES
 from servers.live import LiveServer
@@ -104,22 +99,6 @@ def sha256(path: Path) -> str:
 
 
 # --- the case, the people, the API -----------------------------------------------------------
-
-
-def open_br_return(container: Container, s: Scenario) -> str:
-    """The Brazilian buyer returns one shirt (through the service, as the portal does)."""
-    buyer = start_buyer_session(container.uow, s.order_number, s.buyer_email)
-    opened = open_return(
-        container.uow,
-        container.clock,
-        buyer,
-        OpenReturn(
-            s.order_number,
-            (LineRequest(s.tee_sku, 1, ReasonCode.wrong_size, ""),),
-            Resolution.refund,
-        ),
-    )
-    return opened.case.id
 
 
 def new_context(browser: Browser, base_url: str, locale: str) -> BrowserContext:
@@ -280,7 +259,7 @@ def test_a_buyer_adds_a_photo_to_their_return(
     browser: Browser, browser_server: LiveServer, sqlite_container: Container,
     scenario: Scenario, pt_br: Catalogue, tmp_path: Path, shots: Path,
 ) -> None:  # fmt: skip
-    case_id = open_br_return(sqlite_container, scenario)
+    case_id = scenario.open_return(sqlite_container, scenario.tee_sku)
     photo = jpeg(tmp_path / "arranhão na caixa.jpg")  # as phones name them: accents, spaces
     context = new_context(browser, browser_server.url, "pt-BR")
     try:
@@ -343,7 +322,7 @@ def test_a_file_of_the_wrong_kind_is_refused_with_a_localized_message(
     browser: Browser, browser_server: LiveServer, sqlite_container: Container,
     scenario: Scenario, pt_br: Catalogue, tmp_path: Path, shots: Path,
 ) -> None:  # fmt: skip
-    case_id = open_br_return(sqlite_container, scenario)
+    case_id = scenario.open_return(sqlite_container, scenario.tee_sku)
     pdf = tmp_path / "nota-fiscal.pdf"
     pdf.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
     text = tmp_path / "foto.jpg"  # a text file with a photo's name
@@ -388,7 +367,7 @@ def test_an_interrupted_upload_goes_on_from_where_the_server_stands(
     browser: Browser, browser_server: LiveServer, sqlite_container: Container,
     scenario: Scenario, pt_br: Catalogue, large_video: Path,
 ) -> None:  # fmt: skip
-    case_id = open_br_return(sqlite_container, scenario)
+    case_id = scenario.open_return(sqlite_container, scenario.tee_sku)
     size = large_video.stat().st_size
     sent: list[tuple[str, str | None]] = []  # (method, Upload-Offset) as the page sent them
     answered: list[tuple[str, str | None, str | None]] = []  # ... that the server answered
@@ -482,7 +461,7 @@ def test_after_the_connection_gives_up_upload_again_goes_on_from_the_same_byte(
     """Every try of the second chunk fails: the script gives up with the "connection dropped"
     message and remembers the upload; after a reload, Upload with the same file goes on from
     byte 5 MB of the same upload (HEAD), without creating another or sending the first chunk."""
-    case_id = open_br_return(sqlite_container, scenario)
+    case_id = scenario.open_return(sqlite_container, scenario.tee_sku)
     size = large_video.stat().st_size
     chunk = str(CHUNK)
     sent: list[tuple[str, str | None]] = []
@@ -548,7 +527,7 @@ def test_while_the_connection_stays_down_the_upload_keeps_trying(
     """The connection drops during the second chunk and is still down when the script asks
     where the server stands (the first two HEADs fail too): it waits longer each time (1, 2,
     3 s) and asks again, and goes on from byte 5 MB once the connection is back."""
-    case_id = open_br_return(sqlite_container, scenario)
+    case_id = scenario.open_return(sqlite_container, scenario.tee_sku)
     size, chunk, two = large_video.stat().st_size, str(CHUNK), str(2 * CHUNK)
     dropped: list[str] = []
 
@@ -625,7 +604,7 @@ def test_a_server_error_keeps_the_upload_and_goes_on_from_the_servers_offset(
     browser: Browser, browser_server: LiveServer, sqlite_container: Container,
     scenario: Scenario, pt_br: Catalogue, large_video: Path, outage: str,
 ) -> None:  # fmt: skip
-    case_id = open_br_return(sqlite_container, scenario)
+    case_id = scenario.open_return(sqlite_container, scenario.tee_sku)
     size, chunk, two = large_video.stat().st_size, str(CHUNK), str(2 * CHUNK)
     faked: list[str] = []
 
@@ -686,7 +665,7 @@ def test_a_401_while_resuming_keeps_the_upload_for_after_signing_in(
     """The HEAD after a dropped PATCH is answered 401 (the session ended meanwhile): the
     script stops with the "sign in again" message but remembers the upload, and Upload after
     that goes on from byte 5 MB of the same upload."""
-    case_id = open_br_return(sqlite_container, scenario)
+    case_id = scenario.open_return(sqlite_container, scenario.tee_sku)
     size, chunk, two = large_video.stat().st_size, str(CHUNK), str(2 * CHUNK)
     faked: list[str] = []
 
@@ -750,7 +729,7 @@ def test_the_console_shows_evidence_and_takes_a_video_in_chinese(
     scenario: Scenario, zh: Catalogue, tmp_path: Path, small_video: Path, shots: Path,
 ) -> None:  # fmt: skip
     container = sqlite_container
-    case_id = open_br_return(container, scenario)
+    case_id = scenario.open_return(container, scenario.tee_sku)
     photo = jpeg(tmp_path / "etiqueta.jpg", 200, 150)
     base = browser_server.url
     buyer_token = api_token(
@@ -827,7 +806,7 @@ def test_the_buyer_sees_evidence_an_agent_adds_without_reloading(
     browser: Browser, browser_server: LiveServer, sqlite_container: Container,
     scenario: Scenario, pt_br: Catalogue, tmp_path: Path, shots: Path,
 ) -> None:  # fmt: skip
-    case_id = open_br_return(sqlite_container, scenario)
+    case_id = scenario.open_return(sqlite_container, scenario.tee_sku)
     photo = jpeg(tmp_path / "recebido.jpg", 240, 180)
     base = browser_server.url
     context = new_context(browser, base, "pt-BR")

@@ -22,14 +22,10 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Request, Route, expect
 
 from returndesk.bootstrap import Container
-from returndesk.domain.cases.model import LineRequest
 from returndesk.domain.cases.reasons import ReasonCode
-from returndesk.domain.cases.status import Resolution
 from returndesk.domain.evidence import EvidenceItem
-from returndesk.services.buyers import start_buyer_session
 from returndesk.services.evidence import list_evidence
 from returndesk.services.principal import SYSTEM
-from returndesk.services.returns import OpenReturn, open_return
 from returndesk.web.pages.labels import EVIDENCE_KINDS, RECORDER_MESSAGES
 from servers.live import LiveServer
 
@@ -77,20 +73,11 @@ def clock() -> WallClock:
 # --- the case, the page ----------------------------------------------------------------------
 
 
-def open_br_return(container: Container, s: Scenario) -> str:
-    """The Brazilian buyer returns the earbuds (through the service, as the portal does)."""
-    buyer = start_buyer_session(container.uow, s.order_number, s.buyer_email)
-    opened = open_return(
-        container.uow,
-        container.clock,
-        buyer,
-        OpenReturn(
-            s.order_number,
-            (LineRequest(s.buds_sku, 1, ReasonCode.defective, "O fone esquerdo não liga."),),
-            Resolution.refund,
-        ),
+def broken_earbuds(container: Container, scenario: Scenario) -> str:
+    """The Brazilian buyer returns the earbuds: the left one does not turn on."""
+    return scenario.open_return(
+        container, scenario.buds_sku, ReasonCode.defective, "O fone esquerdo não liga."
     )
-    return opened.case.id
 
 
 def new_context(browser: Browser, base_url: str, locale: str = "pt-BR") -> BrowserContext:
@@ -170,7 +157,9 @@ def test_a_buyer_records_a_video_live_and_it_plays_in_the_page(
     scenario: Scenario, pt_br: Catalogue, tmp_path: Path, shots: Path,
 ) -> None:  # fmt: skip
     container = sqlite_container
-    case_id = open_br_return(container, scenario)
+    case_id = scenario.open_return(
+        container, scenario.buds_sku, ReasonCode.defective, "O fone esquerdo não liga."
+    )
     puts: list[int] = []
 
     def on_request(request: Request) -> None:
@@ -264,7 +253,9 @@ def test_a_chunk_put_that_fails_is_sent_again_and_the_recording_is_whole(
     scenario: Scenario, pt_br: Catalogue,
 ) -> None:  # fmt: skip
     container = sqlite_container
-    case_id = open_br_return(container, scenario)
+    case_id = scenario.open_return(
+        container, scenario.buds_sku, ReasonCode.defective, "O fone esquerdo não liga."
+    )
     puts: list[int] = []  # the seq of every PUT the page sent, the dropped one included
     bodies: dict[int, bytes] = {}  # what the page sent as each chunk
     dropped: list[int] = []
@@ -321,7 +312,9 @@ def test_a_blocked_camera_gets_a_message_the_buyer_can_act_on(
     browser: Browser, browser_server: LiveServer, sqlite_container: Container,
     scenario: Scenario, pt_br: Catalogue, shots: Path,
 ) -> None:  # fmt: skip
-    case_id = open_br_return(sqlite_container, scenario)
+    case_id = scenario.open_return(
+        sqlite_container, scenario.buds_sku, ReasonCode.defective, "O fone esquerdo não liga."
+    )
     recordings: list[str] = []
     context = new_context(browser, browser_server.url)
     try:
