@@ -35,6 +35,15 @@ ORDER = tuple(Section)
 ACK_REGIONS = frozenset({"EU", "UK"})
 DECISION_STATUSES = frozenset({"approved", "declined", "needs_evidence"})
 AWAITING_PEOPLE = frozenset({"requested", "under_review", "escalated"})
+
+
+def buyer_sees_decision(status: str) -> bool:
+    """Whether a buyer is told the decision on a case in this status. While the case waits
+    for a person (the store's automation off, or a review), the engine's decision is advice
+    for staff: the buyer hears of it when a person moves the case on (page and email alike)."""
+    return status not in AWAITING_PEOPLE
+
+
 _BY_STATUS = {
     "awaiting_return": Section.return_instructions,
     "received": Section.item_received,
@@ -91,9 +100,7 @@ def plan_email(market: str, events: Sequence[Mapping[str, Any]]) -> EmailPlan | 
                 sections.add(_BY_STATUS[to_status])
     last = events[-1]
     status = str(last.get("status") or "")
-    if status in AWAITING_PEOPLE:
-        # A decision the store has not applied (automation off) is advice for its staff:
-        # the buyer hears of it when a person moves the case on, not before.
+    if not buyer_sees_decision(status):
         sections.discard(Section.decision)
     if Section.received in sections and is_withdrawal(market, decision):
         sections.add(Section.withdrawal_ack)

@@ -162,9 +162,11 @@ def _buyer_asks_for_a_return(
     expect(page.get_by_test_id("next-step")).to_have_text(
         pt("We have your request and will review it shortly.")
     )
-    # The policy decided at once (it only suggests here: a person still approves).
-    expect(page.get_by_test_id("buyer-decision")).to_have_attribute(
-        "data-outcome", "approve_return"
+    # The policy decided at once, but only suggests here (automation off): a person still
+    # approves, so the buyer is not told "approved" yet, on the page or in the history.
+    expect(page.get_by_test_id("buyer-decision")).to_have_count(0)
+    expect(page.get_by_test_id("timeline-outcome")).to_have_text(
+        pt("Our team is reviewing your return.")
     )
     entries = page.get_by_test_id("timeline-entry")
     expect(entries).to_have_count(2)

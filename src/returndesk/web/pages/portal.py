@@ -16,6 +16,7 @@ from returndesk.domain.cases.status import TERMINAL, CaseStatus, Resolution
 from returndesk.domain.cases.transitions import allowed_targets
 from returndesk.domain.errors import DomainError
 from returndesk.domain.markets import market_zone
+from returndesk.domain.notifications import buyer_sees_decision
 from returndesk.services.buyers import start_buyer_session
 from returndesk.services.evidence import list_evidence
 from returndesk.services.orders import get_order
@@ -222,6 +223,7 @@ def _case_page(
             case=case,
             timeline=timeline,
             evidence=evidence,
+            decision_visible=buyer_sees_decision(case.status.value),
             can_add_evidence=case.status not in TERMINAL,
             can_cancel=CaseStatus.canceled in allowed_targets(case.status, Role.buyer),
             csrf=csrf_token(container.settings.secret_key, token),
