@@ -35,6 +35,7 @@ from returndesk.adapters.db.tables import outbox
 from returndesk.services.ports import Clock
 
 log = logging.getLogger(__name__)
+LEASE_BATCH = 200  # deliveries leased by one statement
 LEASE_SECONDS = 90  # longer than one send can take (HTTP 10 s, SMTP 30 s timeouts)
 
 Execute = Callable[[str, str, str], None]  # (channel, delivery id, lease token)
@@ -58,22 +59,27 @@ def new_lease() -> str:
 def lease_due(
     engine: Engine, table: Table, due: Sequence[str], now: datetime, seconds: int = LEASE_SECONDS
 ) -> list[tuple[str, str]]:
-    """Lease each due delivery: a conditional update only one dispatcher can win."""
+    """Lease the due deliveries: one conditional update per batch, with one token for the
+    batch, then a read of which rows carry it (only one dispatcher wins each row)."""
     if not due:
         return []
     won: list[tuple[str, str]] = []
     until = now + timedelta(seconds=seconds)
     c = table.c
     with writing(engine) as conn:
-        for delivery_id in due:
+        for start in range(0, len(due), LEASE_BATCH):
+            batch = list(due[start : start + LEASE_BATCH])
             lease = new_lease()
-            updated = conn.execute(
+            conn.execute(
                 update(table)
-                .where(c.id == delivery_id, c.status == "pending", c.next_attempt_at <= now)
+                .where(c.id.in_(batch), c.status == "pending", c.next_attempt_at <= now)
                 .values(next_attempt_at=until, lease=lease)
-            ).rowcount
-            if updated == 1:
-                won.append((delivery_id, lease))
+            )
+            taken = {
+                row.id
+                for row in conn.execute(select(c.id).where(c.id.in_(batch), c.lease == lease))
+            }
+            won.extend((delivery_id, lease) for delivery_id in batch if delivery_id in taken)
     return won
 
 
