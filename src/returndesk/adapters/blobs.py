@@ -26,6 +26,14 @@ CHUNK = 1024 * 1024
 URL_SECONDS = 300  # a download link lives five minutes
 
 
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _missing(sha256: str) -> NotFound:
     return NotFound(f"the stored file {sha256[:12]}… is missing", code="evidence_file_missing")
 
@@ -76,13 +84,7 @@ class FolderBlobs:
 
     def hash_of(self, sha256: str) -> str | None:
         path = self.path(sha256)
-        if not path.is_file():
-            return None
-        digest = hashlib.sha256()
-        with path.open("rb") as f:
-            while block := f.read(CHUNK):
-                digest.update(block)
-        return digest.hexdigest()
+        return sha256_file(path) if path.is_file() else None
 
     def remove(self, sha256: str) -> None:
         self.path(sha256).unlink(missing_ok=True)

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, Row, Table, select, update
+from sqlalchemy import Column, Connection, Engine, Row, Table, select, update
 
 from returndesk.adapters.db.tables import outbox
 from returndesk.services.ports import Clock
@@ -54,6 +54,38 @@ def writing(engine: Engine) -> Iterator[Connection]:
 
 def new_lease() -> str:
     return secrets.token_hex(12)
+
+
+def lease_heads(
+    engine: Engine,
+    table: Table,
+    queue: Sequence[Column[Any]],
+    now: datetime,
+    busy: set[str],
+    seconds: int = LEASE_SECONDS,
+) -> list[tuple[str, str]]:
+    """Lease the oldest pending row of each queue (rows with the same `queue` column values:
+    a case's emails, a case's deliveries to one endpoint; a missing value puts the row in a
+    queue of its own) when it is due and not in flight, so each queue goes out in order: a
+    later row waits while an older one is pending."""
+    c = table.c
+    with engine.connect() as conn:
+        pending = conn.execute(
+            select(c.id, c.next_attempt_at, *queue)
+            .where(c.status == "pending")
+            .order_by(c.created_at, c.id)
+            .limit(2000)
+        ).all()
+    heads: set[tuple[Any, ...]] = set()
+    due: list[str] = []
+    for row in pending:
+        key = tuple(row.id if v is None else v for v in row[2:])  # no value: its own queue
+        if key in heads:
+            continue  # an older row of this queue goes first
+        heads.add(key)
+        if row.id not in busy and row.next_attempt_at is not None and row.next_attempt_at <= now:
+            due.append(row.id)
+    return lease_due(engine, table, due, now, seconds)
 
 
 def lease_due(

@@ -3,7 +3,6 @@ really is (magic bytes, Pillow for images, ffprobe for video), and the evidence 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import subprocess
@@ -19,7 +18,7 @@ from PIL import Image, ImageFilter, ImageStat, UnidentifiedImageError
 from sqlalchemy import Connection, Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from returndesk.adapters.blobs import Blobs, FolderBlobs
+from returndesk.adapters.blobs import Blobs, FolderBlobs, sha256_file
 from returndesk.adapters.db.tables import (
     evidence_checkpoints,
     evidence_holds,
@@ -49,7 +48,6 @@ from returndesk.domain.evidence import (
 from returndesk.services.ports import Chunk, Recording, Upload
 
 log = logging.getLogger(__name__)
-CHUNK = 1024 * 1024
 QUALITY_SIDE = 512
 TOO_DARK, TOO_BRIGHT = 35, 245  # mean brightness, 0-255
 BLURRED = 12  # the strongest edges' Laplacian below this: no crisp edge anywhere
@@ -59,14 +57,6 @@ Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 FFPROBE_SECONDS = 60
 OCR_SECONDS = 30
 TRUNCATION_SLACK = 1.0  # seconds a container's duration may run past its last frame
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class LocalEvidenceFiles:

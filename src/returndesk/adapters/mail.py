@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, Row, insert, select, update
 
 from returndesk.adapters.db.tables import email_messages, return_case_lines, return_cases, stores
-from returndesk.adapters.dispatch import LEASE_SECONDS, lease_due, renew_lease, writing
+from returndesk.adapters.dispatch import LEASE_SECONDS, lease_heads, renew_lease, writing
 from returndesk.domain.errors import ValidationFailed
 from returndesk.domain.markets import market_zone
 from returndesk.domain.notifications import (
@@ -261,27 +261,8 @@ class MailChannel:
     def schedule(self, now: datetime, busy: set[str]) -> list[tuple[str, str]]:
         """Lease the oldest pending email of each case that is due: a case's emails keep
         their order (one waiting for the morning holds the later ones back)."""
-        m = email_messages.c
-        with self._engine.connect() as conn:
-            pending = conn.execute(
-                select(m.id, m.case_id, m.next_attempt_at)
-                .where(m.status == "pending")
-                .order_by(m.created_at, m.id)
-                .limit(2000)
-            ).all()
-        heads: set[str] = set()
-        due: list[str] = []
-        for row in pending:
-            if row.case_id in heads:
-                continue
-            heads.add(row.case_id)
-            if (
-                row.id not in busy
-                and row.next_attempt_at is not None
-                and row.next_attempt_at <= now
-            ):
-                due.append(row.id)
-        return lease_due(self._engine, email_messages, due, now, self.lease_seconds)
+        queue = (email_messages.c.case_id,)
+        return lease_heads(self._engine, email_messages, queue, now, busy, self.lease_seconds)
 
     def execute(self, delivery_id: str, lease: str) -> None:
         if not renew_lease(

@@ -30,7 +30,7 @@ from returndesk.adapters.db.tables import (
     webhook_deliveries,
     webhook_endpoints,
 )
-from returndesk.adapters.dispatch import LEASE_SECONDS, lease_due, renew_lease, writing
+from returndesk.adapters.dispatch import LEASE_SECONDS, lease_heads, renew_lease, writing
 from returndesk.domain.errors import ValidationFailed
 from returndesk.domain.ids import new_id
 from returndesk.domain.webhooks import (
@@ -170,27 +170,8 @@ class WebhookChannel:
         """Lease the oldest pending delivery of each (endpoint, case) that is due: deliveries
         of one case to one endpoint go out in order."""
         d = webhook_deliveries.c
-        with self._engine.connect() as conn:
-            pending = conn.execute(
-                select(d.id, d.endpoint_id, d.case_id, d.next_attempt_at)
-                .where(d.status == "pending")
-                .order_by(d.created_at, d.id)
-                .limit(2000)
-            ).all()
-        heads: set[tuple[str, str]] = set()
-        due: list[str] = []
-        for row in pending:
-            key = (row.endpoint_id, row.case_id or row.id)
-            if key in heads:
-                continue  # an older delivery of this case to this endpoint goes first
-            heads.add(key)
-            if (
-                row.id not in busy
-                and row.next_attempt_at is not None
-                and row.next_attempt_at <= now
-            ):
-                due.append(row.id)
-        return lease_due(self._engine, webhook_deliveries, due, now, self.lease_seconds)
+        queue = (d.endpoint_id, d.case_id)
+        return lease_heads(self._engine, webhook_deliveries, queue, now, busy, self.lease_seconds)
 
     def execute(self, delivery_id: str, lease: str) -> None:
         if not renew_lease(

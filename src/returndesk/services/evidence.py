@@ -34,7 +34,6 @@ from returndesk.domain.evidence import (
     EvidenceKind,
     Inspection,
     Problem,
-    SerialCheck,
     check_serials,
     checkpoint_statement,
     next_link,
@@ -183,23 +182,16 @@ def finish_upload(
         part.unlink(missing_ok=True)
         raise
     sha256 = sha256 or files.sha256(part)
+    details = dict(inspection.details)
     shown = files.display_copy(part, inspection.media_type)
-    serials = _serials(uow_factory, files, upload.case_id, upload.kind, shown or part)
-    appearance = _appearance(uow_factory, files, upload, part)
-    if appearance is not None:
-        inspection = Inspection(
-            inspection.media_type, {**inspection.details, "appearance": appearance}
-        )
+    if upload.kind is EvidenceKind.photo:  # what the photo shows, against what was shipped
+        details.update(_photo_checks(uow_factory, files, upload.case_id, part, shown or part))
     if shown is not None:  # a photo with its location: others see a copy without it
         shown_sha = files.sha256(shown)
         files.store(shown, shown_sha)
         shown.unlink(missing_ok=True)
-        details = {**inspection.details, "display_sha256": shown_sha, "location_removed": True}
-        inspection = Inspection(inspection.media_type, details)
-    if serials is not None:
-        inspection = Inspection(
-            inspection.media_type, {**inspection.details, "serials": serials.to_dict()}
-        )
+        details.update(display_sha256=shown_sha, location_removed=True)
+    inspection = Inspection(inspection.media_type, details)
     files.store(part, sha256)  # a link or copy: the upload stays resumable until the commit
     incoming = Incoming(
         upload.case_id, upload.kind, upload.filename, upload.length, sha256, upload.principal,
@@ -216,40 +208,32 @@ def finish_upload(
     return item
 
 
-def _serials(
+def _photo_checks(
     uow_factory: UnitOfWorkFactory,
     files: EvidenceFiles,
     case_id: str,
-    kind: EvidenceKind,
-    image: Path,
-) -> SerialCheck | None:
-    """Photos of a case whose items shipped with serial numbers: read the label and compare."""
-    if kind is not EvidenceKind.photo:
-        return None
+    photo: Path,
+    shown: Path,
+) -> dict[str, Any]:
+    """A photo of the returned item: its label read against the serial numbers shipped with
+    the returned lines (on the copy shown, without location), and its look against the store's
+    reference photos of their skus. Only what could be checked is in the answer."""
     with uow_factory() as uow:
         case = uow.cases.get(case_id)
         order = uow.orders.get(case.order_id) if case else None
     if case is None or order is None:
-        return None
+        return {}
+    checks: dict[str, Any] = {}
     returned = {line.sku for line in case.lines}
     shipped = [sn for line in order.lines if line.sku in returned for sn in line.serial_numbers]
-    if not shipped:
-        return None
-    return check_serials(files.read_text(image), shipped)
-
-
-def _appearance(
-    uow_factory: UnitOfWorkFactory, files: EvidenceFiles, upload: Upload, photo: Path
-) -> dict[str, Any] | None:
-    """A photo of a returned item against the store's reference photos of its skus."""
-    if upload.kind is not EvidenceKind.photo:
-        return None
-    with uow_factory() as uow:
-        case = uow.cases.get(upload.case_id)
-    if case is None:
-        return None
-    skus = sorted({line.sku for line in case.lines})
-    return compare_with_references(uow_factory, files, case.store_id, skus, photo)
+    if shipped:
+        serials = check_serials(files.read_text(shown), shipped)
+        if serials is not None:
+            checks["serials"] = serials.to_dict()
+    appearance = compare_with_references(uow_factory, files, case.store_id, sorted(returned), photo)
+    if appearance is not None:
+        checks["appearance"] = appearance
+    return checks
 
 
 # What evidence of each kind counts as for the decision engine.
