@@ -49,7 +49,7 @@ def create_staff_user(
         )
     check_language(language)
     address = normalize_email(email)
-    with uow_factory() as uow:
+    with uow_factory(write=True) as uow:
         store_id = (
             None if role is Role.platform_admin else resolve_store(uow, principal, store_slug).id
         )

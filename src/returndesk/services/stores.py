@@ -44,7 +44,7 @@ def create_store(
 ) -> Store:
     check_slug(slug)
     check_currency(default_currency)
-    with uow_factory() as uow:
+    with uow_factory(write=True) as uow:
         if uow.stores.get_by_slug(slug) is not None:
             raise Conflict(f"store {slug!r} exists", code="store_exists")
         store = Store(new_id(), slug, name.strip() or slug, default_currency, timezone, clock())
