@@ -122,6 +122,8 @@ bench: setup
 	$(PY) bench/bench_webhooks.py
 	$(PY) bench/bench_live.py
 	$(PY) bench/bench_evidence.py
+	@if [ -d ../shared/data ]; then $(PY) bench/bench_assistant.py; \
+	else echo "bench_assistant: needs the shared intent data in ../shared/data"; fi
 
 clean:
 	rm -rf var .mypy_cache .ruff_cache .pytest_cache .hypothesis build

@@ -52,6 +52,7 @@ def make_settings(home: Path, database_url: str, **overrides: object) -> Setting
         "database_url": database_url,
         "secret_key": SECRET,
         "buyer_session_rate": "10000/minute",
+        "assistant_message_rate": "10000/minute",
         "webhook_allow_private": True,  # receivers in tests listen on loopback
         "quiet_hours": "",  # tests run at any hour; quiet hours have tests of their own
         **overrides,

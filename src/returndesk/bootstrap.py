@@ -23,7 +23,8 @@ from returndesk.adapters.timestamps import Rfc3161Timestamper
 from returndesk.adapters.webhooks import WebhookChannel
 from returndesk.config import Settings
 from returndesk.domain.notifications import QuietHours
-from returndesk.services.ports import Clock, PasswordHasher
+from returndesk.services.assistant import AssistantDeps
+from returndesk.services.ports import Clock, LanguageModel, PasswordHasher
 
 
 def utc_now() -> datetime:
@@ -43,6 +44,39 @@ class Container:
     redis_live: RedisLive | None = None
     files: LocalEvidenceFiles = field(default_factory=lambda: LocalEvidenceFiles(Path("var")))
     dispatcher: Dispatcher | None = None
+    _model: LanguageModel | None = None
+
+    def language_model(self) -> LanguageModel | None:
+        """The optional OpenAI-compatible chat model (RETURNDESK_LLM_BASE_URL), one per app."""
+        settings = self.settings
+        if not settings.llm_base_url:
+            return None
+        if self._model is None:
+            from returndesk.adapters.llm import OpenAiCompatibleChat
+
+            self._model = OpenAiCompatibleChat(
+                settings.llm_base_url,
+                settings.llm_model,
+                settings.llm_api_key,
+                settings.llm_timeout_seconds,
+            )
+        return self._model
+
+    def assistant(self) -> AssistantDeps:
+        """The assistant's dependencies; the model is loaded once per process, on first use."""
+        from returndesk.adapters.nlu.model import shared_classifier
+        from returndesk.web.pages.assistant_replies import ReplyWriter
+
+        classifier = shared_classifier()
+        return AssistantDeps(
+            uow=self.uow,
+            clock=self.clock,
+            understander=classifier,
+            embedder=classifier.embedder,
+            model=self.language_model(),
+            writer=ReplyWriter(),
+            handoff_minutes=self.settings.assistant_handoff_minutes,
+        )
 
     def build_dispatcher(self) -> Dispatcher:
         """The outbox's consumer with every channel (webhooks, buyer emails)."""

@@ -42,6 +42,15 @@ class Settings(BaseSettings):
     tsa_ca_file: Path | None = None  # its root certificate(s), PEM, to check its timestamps
     redis_url: str = ""  # set to share live events and delivery jobs between processes
     redis_namespace: str = "returndesk"
+    # The assistant: how soon a person answers a conversation it handed over (told the buyer).
+    assistant_handoff_minutes: int = Field(default=240, ge=1, le=7 * 24 * 60)
+    assistant_message_rate: str = "60/minute"  # chat messages per client address and chat
+    # An OpenAI-compatible Chat Completions endpoint (optional): it phrases replies and routes
+    # messages the offline model is unsure of; it never decides. Empty URL: offline only.
+    llm_base_url: str = ""  # e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1
+    llm_model: str = ""
+    llm_api_key: str = ""
+    llm_timeout_seconds: float = Field(default=8.0, gt=0, le=120)
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

@@ -22,6 +22,8 @@ from returndesk.domain.cases.model import LineRequest, ReceiptLine
 from returndesk.domain.cases.reasons import ReasonCode
 from returndesk.domain.cases.status import CaseStatus as S
 from returndesk.domain.cases.status import ReceiptCondition, Resolution
+from returndesk.domain.help import parse_front_matter
+from returndesk.services.help import ArticleInput, save_article
 from returndesk.services.orders import LineInput, OrderInput, ShipmentInput, upsert_order
 from returndesk.services.policies import save_policy
 from returndesk.services.principal import SYSTEM, Principal
@@ -106,6 +108,7 @@ class SeedResult:
     buyers: list[tuple[str, str, str]] = field(default_factory=list)
     orders: int = 0
     cases: int = 0
+    help_articles: int = 0
     existed: bool = False
 
 
@@ -190,7 +193,27 @@ def seed(container: Container, *, now: datetime | None = None) -> SeedResult:
         container.uow, container.clock, SYSTEM, None, document,
         note="Automation on: approve, keep-the-item and evidence requests move cases by themselves",
     )  # fmt: skip
+    result.help_articles = seed_help(container)
     return result
+
+
+def seed_help(container: Container) -> int:
+    """The demo products' help articles (src/returndesk/help/*.md), through the handler."""
+    folder = resources.files("returndesk.help")
+    count = 0
+    embedder = container.assistant().embedder_or_fail()
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".md") or entry.name.count(".") != 2:
+            continue
+        slug, language, _ = entry.name.split(".")
+        fields, body = parse_front_matter(entry.read_text(encoding="utf-8"))
+        skus = tuple(s.strip() for s in fields.get("skus", "").split(",") if s.strip())
+        save_article(
+            container.uow, container.clock, embedder, SYSTEM,
+            ArticleInput(fields.get("slug", slug), language, fields["title"], body, skus),
+        )  # fmt: skip
+        count += 1
+    return count
 
 
 def demo_policy_document() -> dict[str, Any]:

@@ -23,6 +23,10 @@ from sqlalchemy import func, select
 
 from returndesk.adapters.db.tables import (
     case_events,
+    conversation_messages,
+    conversations,
+    evidence_items,
+    help_articles,
     idempotency_keys,
     order_lines,
     orders,
@@ -59,6 +63,10 @@ COUNTED_TABLES = (
     case_events,
     idempotency_keys,
     outbox,
+    conversations,
+    conversation_messages,
+    help_articles,
+    evidence_items,
 )
 
 

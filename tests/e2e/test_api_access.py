@@ -91,6 +91,10 @@ def build_requests(api: Api, case_id: str) -> dict[tuple[str, str], Call]:
     ).json()
     hooks = f"/api/v1/webhooks/{hook['id']}"
     email_id = first_email(api, case_id)
+    chat = api.post(None, "/api/v1/assistant/messages", json={"text": "hello"}).json()
+    saved = api.put("admin", "/api/v1/help/articles/lamp-setup/en", json=HELP_ARTICLE)
+    assert saved.status_code == 200, saved.text
+    conversation = f"/api/v1/assistant/conversations/{chat['conversation_id']}"
 
     def staff_create(who: str | None) -> httpx.Response:
         body = {
@@ -180,6 +184,34 @@ def build_requests(api: Api, case_id: str) -> dict[tuple[str, str], Call]:
         ),
         ("GET", "/api/v1/staff"): lambda who: api.get(who, "/api/v1/staff"),
         ("POST", "/api/v1/staff"): staff_create,
+        ("POST", "/api/v1/assistant/messages"): lambda who: api.post(
+            who, "/api/v1/assistant/messages", json={"text": "what is your return policy?"}
+        ),
+        ("POST", "/api/v1/assistant/photos"): lambda who: api.post(
+            who,
+            "/api/v1/assistant/photos",
+            content=b"not a photo",  # refused by content: the case stays as it is
+            headers={"Content-Type": "image/jpeg"},
+        ),
+        ("GET", "/api/v1/assistant/conversations/{conversation_id}"): lambda who: api.get(
+            who, conversation
+        ),
+        ("GET", "/api/v1/assistant/conversations"): lambda who: api.get(
+            who, "/api/v1/assistant/conversations"
+        ),
+        ("POST", "/api/v1/assistant/conversations/{conversation_id}/replies"): lambda who: api.post(
+            who, f"{conversation}/replies", json={"text": "Hello from the team"}
+        ),
+        ("GET", "/api/v1/help/articles"): lambda who: api.get(who, "/api/v1/help/articles"),
+        ("GET", "/api/v1/help/articles/{slug}/{language}"): lambda who: api.get(
+            who, "/api/v1/help/articles/lamp-setup/en"
+        ),
+        ("PUT", "/api/v1/help/articles/{slug}/{language}"): lambda who: api.put(
+            who, "/api/v1/help/articles/lamp-setup/de", json=HELP_ARTICLE
+        ),
+        ("DELETE", "/api/v1/help/articles/{slug}/{language}"): lambda who: api.request(
+            who, "DELETE", "/api/v1/help/articles/no-such-article/en"
+        ),
         ("GET", "/api/v1/emails"): lambda who: api.get(who, "/api/v1/emails"),
         ("GET", "/api/v1/emails/{email_id}"): lambda who: api.get(
             who, f"/api/v1/emails/{email_id}"
@@ -254,7 +286,9 @@ def build_requests(api: Api, case_id: str) -> dict[tuple[str, str], Call]:
     }
 
 
+HELP_ARTICLE = {"title": "Set up the lamp", "body": "## Wi-Fi\n1. Open the app.", "skus": []}
 TUS = {"Tus-Resumable": "1.0.0"}
+
 NO_UPLOAD = "/api/v1/uploads/00000000-0000-7000-8000-000000000000"
 NO_ITEM = "00000000-0000-7000-8000-000000000000"
 PATCH_HEADERS = {**TUS, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"}
@@ -329,6 +363,8 @@ def test_every_role_on_every_endpoint(api: Api) -> None:
                     api.problem(response, 404, "delivery_not_found")
                 elif path == "/api/v1/uploads/{upload_id}":  # nobody's upload: not found
                     assert response.status_code == 404, where  # (HEAD answers have no body)
+                elif path.startswith("/api/v1/help/") and method == "DELETE":
+                    api.problem(response, 404, "article_not_found")
                 elif "{reference_id}" in path:
                     api.problem(response, 404, "reference_not_found")
                 elif path.endswith("/content"):

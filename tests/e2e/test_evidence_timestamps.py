@@ -64,9 +64,12 @@ def test_each_checkpoint_gets_a_timestamp_that_verifies(
     assert tsa.requests == 2
     # A token swapped for another checkpoint's, or damaged, no longer verifies.
     c = evidence_checkpoints.c
-    with api.container.engine.begin() as conn:
+    with api.container.engine.connect() as conn:
         rows = conn.execute(select(c.seq, c.timestamp_token).where(c.case_id == case["id"])).all()
-        tokens = {seq: token for seq, token in rows}
+    tokens = {seq: token for seq, token in rows}
+    # A transaction of its own that only writes: it waits for the app's writers (SQLite cannot
+    # upgrade a reading transaction while the dispatcher commits).
+    with api.container.engine.begin() as conn:
         conn.execute(
             update(evidence_checkpoints)
             .where(c.case_id == case["id"], c.seq == 2)

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from returndesk.bootstrap import Container, bootstrap
+from returndesk.cli.assistant import assistant_app
 from returndesk.domain.access import Role
 from returndesk.domain.errors import DomainError
 from returndesk.services.principal import SYSTEM
@@ -32,6 +33,7 @@ evidence_app = typer.Typer(
     help="Evidence: verify, export, legal holds, erasure, reference photos.", no_args_is_help=True
 )
 app.add_typer(evidence_app, name="evidence")
+app.add_typer(assistant_app, name="assistant")
 console = Console()
 StoreOption = Annotated[
     str | None, typer.Option("--store", help="store slug (default: the only store)")

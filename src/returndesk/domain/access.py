@@ -41,10 +41,14 @@ class Permission(StrEnum):
     store_write = "store:write"
     evidence_write = "evidence:write"  # add photos, videos, documents to a case
     evidence_manage = "evidence:manage"  # legal holds, erasure
+    conversation_read = "conversation:read"  # the assistant's conversations and the queue
+    conversation_reply = "conversation:reply"  # answer a buyer handed over by the assistant
+    help_write = "help:write"  # product help articles (the assistant's knowledge base)
 
 
 _STAFF_COMMON = {
     Permission.evidence_write,
+    Permission.conversation_read,
     Permission.order_read,
     Permission.case_read,
     Permission.case_list,
@@ -64,7 +68,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.warehouse: frozenset(_STAFF_COMMON),
-    Role.agent: frozenset(_STAFF_COMMON | {Permission.case_create, Permission.decision_override}),
+    Role.agent: frozenset(
+        _STAFF_COMMON
+        | {
+            Permission.case_create,
+            Permission.decision_override,
+            Permission.conversation_reply,
+            Permission.help_write,
+        }
+    ),
     Role.supervisor: frozenset(
         _STAFF_COMMON
         | {
@@ -74,6 +86,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.decision_override,
             Permission.webhook_read,
             Permission.evidence_manage,
+            Permission.conversation_reply,
+            Permission.help_write,
         }
     ),
     Role.admin: frozenset(
@@ -88,6 +102,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.webhook_read,
             Permission.webhook_write,
             Permission.evidence_manage,
+            Permission.conversation_reply,
+            Permission.help_write,
         }
     ),
     Role.platform_admin: frozenset(Permission),

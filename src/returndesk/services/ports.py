@@ -13,6 +13,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from returndesk.domain.assistant.conversation import ChatMessage, Conversation
+from returndesk.domain.assistant.understanding import Understanding
 from returndesk.domain.cases.model import CaseLine, LineUsage, ReturnCase, TimelineEvent
 from returndesk.domain.cases.status import CaseStatus, Resolution
 from returndesk.domain.evidence import (
@@ -23,6 +25,7 @@ from returndesk.domain.evidence import (
     Inspection,
     ReferencePhoto,
 )
+from returndesk.domain.help import HelpArticle, Passage
 from returndesk.domain.notifications import EmailView
 from returndesk.domain.orders import Order
 from returndesk.domain.policy.document import Policy
@@ -364,6 +367,85 @@ class EvidenceFiles(Protocol):
     def tsa_roots_pem(self) -> str | None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class PassageHit:
+    article_id: str
+    slug: str
+    language: str
+    title: str
+    skus: tuple[str, ...]  # the products the article is about (empty: any)
+    passage: Passage
+    vector: Any  # numpy float32 (384,), normalized
+
+
+class HelpRepository(Protocol):
+    def get(self, store_id: str, slug: str, language: str) -> HelpArticle | None: ...
+    def for_store(self, store_id: str) -> list[HelpArticle]: ...
+    def save(self, article: HelpArticle, vectors: list[bytes]) -> None: ...
+    def delete(self, store_id: str, slug: str, language: str) -> bool: ...
+    def passages(self, store_id: str, skus: tuple[str, ...] | None) -> list[PassageHit]: ...
+
+
+class Embedder(Protocol):
+    """Multilingual sentence embeddings (e5): questions and passages are embedded apart."""
+
+    def embed(self, texts: Sequence[str]) -> Any: ...
+    def embed_passages(self, texts: Sequence[str]) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    name: str
+    arguments: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelAnswer:
+    text: str
+    tool_calls: tuple[ToolCall, ...] = ()
+
+
+class LanguageModel(Protocol):
+    """An optional chat model (OpenAI-compatible): phrases and routes, never decides."""
+
+    def chat(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
+    ) -> ModelAnswer: ...
+
+
+class Understander(Protocol):
+    """The offline language/intent model (adapters/nlu)."""
+
+    @property
+    def version(self) -> str: ...
+
+    def understand(
+        self, text: str, fallback_language: str = "en", known_skus: Sequence[str] = ()
+    ) -> Understanding: ...
+
+
+class ConversationRepository(Protocol):
+    def get(self, conversation_id: str) -> Conversation | None:
+        """With all its messages, oldest first."""
+        ...
+
+    def add(self, conversation: Conversation) -> None: ...
+    def save(
+        self,
+        conversation: Conversation,
+        new_messages: list[ChatMessage],
+        expected_updated_at: datetime | None = None,
+    ) -> None:
+        """Conflict if expected_updated_at is given and the row changed since."""
+        ...
+
+    def add_messages(self, conversation_id: str, messages: list[ChatMessage]) -> None: ...
+    def queue(
+        self, store_id: str, status: str | None = None, limit: int = 200
+    ) -> list[Conversation]: ...
+    def for_order(self, order_id: str) -> list[Conversation]: ...
+
+
 class UnitOfWork(Protocol):
     @property
     def stores(self) -> StoreRepository: ...
@@ -385,6 +467,10 @@ class UnitOfWork(Protocol):
     def emails(self) -> EmailRepository: ...
     @property
     def evidence(self) -> EvidenceRepository: ...
+    @property
+    def conversations(self) -> ConversationRepository: ...
+    @property
+    def help(self) -> HelpRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

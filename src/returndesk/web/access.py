@@ -76,6 +76,17 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/webhooks/{endpoint_id}/deliveries/{delivery_id}/replay"): (
         Permission.webhook_write
     ),
+    ("POST", "/api/v1/assistant/messages"): PUBLIC,  # a buyer session, or anonymous
+    ("POST", "/api/v1/assistant/photos"): PUBLIC,  # the same
+    ("GET", "/api/v1/assistant/conversations/{conversation_id}"): PUBLIC,  # checked inside
+    ("GET", "/api/v1/assistant/conversations"): Permission.conversation_read,
+    ("POST", "/api/v1/assistant/conversations/{conversation_id}/replies"): (
+        Permission.conversation_reply
+    ),
+    ("GET", "/api/v1/help/articles"): PUBLIC,  # product help is public
+    ("GET", "/api/v1/help/articles/{slug}/{language}"): PUBLIC,
+    ("PUT", "/api/v1/help/articles/{slug}/{language}"): Permission.help_write,
+    ("DELETE", "/api/v1/help/articles/{slug}/{language}"): Permission.help_write,
     ("GET", "/api/v1/staff"): Permission.staff_read,
     ("POST", "/api/v1/staff"): Permission.staff_write,
 }

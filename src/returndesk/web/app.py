@@ -7,13 +7,16 @@ from fastapi.staticfiles import StaticFiles
 
 from returndesk import __version__
 from returndesk.bootstrap import Container, bootstrap
+from returndesk.services.assistant import MAX_PHOTO_BYTES
 from returndesk.services.recordings import MAX_CHUNK_BYTES
 from returndesk.web.access import ACCESS
 from returndesk.web.api import (
     admin,
+    assistant,
     auth,
     emails,
     evidence,
+    help_articles,
     orders,
     policy,
     references,
@@ -44,13 +47,26 @@ def create_app(container: Container | None = None) -> FastAPI:
     )
     app.state.container = container
     app.state.limiter = GuessLimiter(container.settings.buyer_session_rate)
+    app.state.chat_limiter = GuessLimiter(container.settings.assistant_message_rate)
     install_problem_handlers(app)
 
     @app.get("/healthz", tags=["meta"])
     def healthz(_: MaybePrincipal) -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (auth, orders, returns, policy, webhooks, emails, evidence, references, admin):
+    for module in (
+        auth,
+        orders,
+        returns,
+        policy,
+        webhooks,
+        emails,
+        evidence,
+        references,
+        admin,
+        assistant,
+        help_articles,
+    ):
         app.include_router(module.router)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -65,6 +81,8 @@ def create_app(container: Container | None = None) -> FastAPI:
         patterns=(
             (CHUNK_PATH, MAX_CHUNK_BYTES + 1024),
             ("/api/v1/references", 30 * 1024 * 1024 + 1024),
+            ("/api/v1/assistant/photos", MAX_PHOTO_BYTES + 1024),
+            ("/portal/chat/photos", MAX_PHOTO_BYTES + 1024),
             ("/console/references", 30 * 1024 * 1024 + 65_536),
         ),
     )

@@ -36,3 +36,9 @@ class GuessLimiter:
 def limiter(request: Request) -> GuessLimiter:
     found: GuessLimiter = request.app.state.limiter
     return found
+
+
+def chat_limiter(request: Request) -> GuessLimiter:
+    """Chat messages and photos: per client address and per conversation."""
+    found: GuessLimiter = request.app.state.chat_limiter
+    return found

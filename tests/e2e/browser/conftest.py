@@ -6,6 +6,7 @@ a broken environment fails loudly instead of silently testing less.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,7 +16,7 @@ from typing import Protocol
 import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 from returndesk.bootstrap import Container
 from returndesk.domain.access import Role
@@ -121,6 +122,22 @@ class Scenario:
     agent_password: str
     agent_name: str
     us_case_id: str  # a case in another market, for the queue filter
+
+    def agent_login(self, page: Page) -> None:
+        """Sign the scenario's agent in to the console."""
+        page.goto("/console/login")
+        page.get_by_test_id("login-email").fill(self.agent_email)
+        page.get_by_test_id("login-password").fill(self.agent_password)
+        page.get_by_test_id("login-submit").click()
+        expect(page).to_have_url(re.compile(r"/console$"))
+
+    def buyer_login(self, page: Page) -> None:
+        """Sign the scenario's Brazilian buyer in to the portal (order number and email)."""
+        page.goto("/")
+        page.get_by_test_id("order-number").fill(self.order_number)
+        page.get_by_test_id("email").fill(self.buyer_email)
+        page.get_by_test_id("lookup-submit").click()
+        expect(page.get_by_test_id("order-title")).to_be_visible()
 
     def open_return(
         self,

@@ -10,6 +10,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -403,4 +404,68 @@ reference_photos = Table(
     Column("created_by", String(200), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_reference_photos_sku", "store_id", "sku"),
+)
+
+# The assistant: a conversation per chat (portal, widget, API), bound to an order once the
+# buyer proved it is theirs; handed to the agents' queue with a summary when it needs a person.
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", String(40), primary_key=True),  # unguessable: it is the anonymous chat's key
+    Column("store_id", ID, ForeignKey("stores.id"), nullable=False),
+    Column("order_id", ID, nullable=True),
+    Column("case_id", ID, nullable=True),
+    Column("channel", String(16), nullable=False),  # portal | widget | api
+    Column("language", String(8), nullable=False),
+    Column("status", String(16), nullable=False),  # open | handed_off | closed
+    Column("handoff_reason", String(32), nullable=True),
+    Column("summary", JSON, nullable=True),
+    Column("state", JSON, nullable=False),  # what the assistant is waiting for, failures
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_conversations_queue", "store_id", "status", "updated_at"),
+    Index("ix_conversations_order", "order_id"),
+)
+
+conversation_messages = Table(
+    "conversation_messages",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("conversation_id", String(40), ForeignKey("conversations.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("author", String(16), nullable=False),  # buyer | assistant | agent
+    Column("author_name", String(200), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("intent", String(32), nullable=True),
+    Column("confidence", Integer, nullable=True),  # per mille
+    Column("actions", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("conversation_id", "seq"),
+)
+
+# Product help articles (the knowledge base) and their passages with e5 embeddings.
+help_articles = Table(
+    "help_articles",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("store_id", ID, ForeignKey("stores.id"), nullable=False),
+    Column("slug", String(80), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("skus", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    UniqueConstraint("store_id", "slug", "language"),
+)
+
+help_passages = Table(
+    "help_passages",
+    metadata,
+    Column("article_id", ID, ForeignKey("help_articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("idx", Integer, primary_key=True),
+    Column("heading", String(300), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("vector", LargeBinary, nullable=False),  # float32 x 384, normalized
 )

@@ -9,6 +9,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from returndesk.adapters.conversations import SqlConversationRepository
 from returndesk.adapters.db.repositories import (
     SqlCaseRepository,
     SqlIdempotencyRepository,
@@ -19,6 +20,7 @@ from returndesk.adapters.db.repositories import (
     SqlStoreRepository,
 )
 from returndesk.adapters.evidence import SqlEvidenceRepository
+from returndesk.adapters.help import SqlHelpRepository
 from returndesk.adapters.mail import SqlEmailRepository
 from returndesk.adapters.rules.compiler import PolicyCompiler
 from returndesk.adapters.webhooks import SqlWebhookRepository
@@ -39,6 +41,8 @@ class SqlUnitOfWork:
     webhooks: SqlWebhookRepository
     emails: SqlEmailRepository
     evidence: SqlEvidenceRepository
+    conversations: SqlConversationRepository
+    help: SqlHelpRepository
 
     def __init__(
         self,
@@ -71,6 +75,8 @@ class SqlUnitOfWork:
         self.webhooks = SqlWebhookRepository(conn)
         self.emails = SqlEmailRepository(conn)
         self.evidence = SqlEvidenceRepository(conn)
+        self.conversations = SqlConversationRepository(conn)
+        self.help = SqlHelpRepository(conn)
         return self
 
     def __exit__(

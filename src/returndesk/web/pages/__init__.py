@@ -8,9 +8,12 @@ from fastapi import APIRouter
 
 from returndesk.web.pages import (
     admin,
+    chat,
     console,
+    conversations_console,
     emails_console,
     evidence_pages,
+    help_pages,
     policy,
     portal,
     references_console,
@@ -21,6 +24,9 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 router = APIRouter(include_in_schema=False)
 router.include_router(portal.router)
+router.include_router(chat.router)
+router.include_router(help_pages.router)
+router.include_router(conversations_console.router)
 router.include_router(console.router)
 router.include_router(admin.router)
 router.include_router(policy.router)

@@ -21,6 +21,7 @@ from returndesk.domain.money import Money
 from returndesk.domain.orders import SUPPORTED_LANGUAGES
 from returndesk.domain.policy.decision import EvidenceKind, Outcome
 from returndesk.domain.policy.engine import FINDINGS, MAJOR_FAILURE
+from returndesk.services.assistant import case_conversations
 from returndesk.services.emails import case_emails
 from returndesk.services.evidence import list_evidence
 from returndesk.services.ports import CaseQuery
@@ -207,6 +208,11 @@ def _case_page(
         return RedirectResponse("/console", status_code=303)
     timeline = get_timeline(container.uow, principal, case_id)
     emails = case_emails(container.uow, principal, case_id)
+    conversations = (
+        case_conversations(container.uow, principal, case_id)
+        if has_permission(principal.role, Permission.conversation_read)
+        else []
+    )
     evidence = list_evidence(container.uow, principal, case_id)
     role: Role | None = principal.role
     replays: bool | None = None
@@ -224,6 +230,7 @@ def _case_page(
         case=case,
         timeline=timeline,
         emails=emails,
+        conversations=conversations,
         evidence=evidence,
         can_export=has_permission(principal.role, Permission.case_list),
         can_manage_evidence=has_permission(principal.role, Permission.evidence_manage),

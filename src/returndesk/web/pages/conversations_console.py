@@ -1,0 +1,123 @@
+"""The console's side of the assistant: conversations waiting for a person (with the
+assistant's summary), the transcript, and answers, canned ones in the buyer's language."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import RedirectResponse, Response
+
+from returndesk.domain.assistant.conversation import ConversationStatus
+from returndesk.domain.errors import DomainError
+from returndesk.services.assistant import (
+    AgentReply,
+    answer_as_agent,
+    get_conversation,
+    list_conversations,
+)
+from returndesk.web.pages.assistant_replies import canned_answers
+from returndesk.web.pages.console import (
+    can_open_settings,
+    console_page,
+    remember_language,
+    signed_in_staff,
+    to_login,
+)
+from returndesk.web.pages.forms import field, read_form
+from returndesk.web.pages.rendering import check_csrf, csrf_token
+from returndesk.web.pages.sessions import container_of
+
+router = APIRouter(prefix="/console/conversations")
+ConversationId = Annotated[str, Path(pattern=r"^cv_[A-Za-z0-9_-]{20,36}$")]
+STATUSES = tuple(s.value for s in ConversationStatus)
+
+
+@router.get("")
+def conversations_page(request: Request) -> Response:
+    staff = signed_in_staff(request)
+    if staff is None:
+        return to_login()
+    principal, _ = staff
+    container = container_of(request)
+    status = request.query_params.get("status", "handed_off")
+    status = status if status in STATUSES else ""
+    try:
+        conversations = list_conversations(container.uow, principal, status or None)
+    except DomainError:
+        return RedirectResponse("/console", status_code=303)
+    orders = {}
+    with container.uow() as uow:
+        for c in conversations:
+            if c.order_id and c.order_id not in orders:
+                found = uow.orders.get(c.order_id)
+                if found is not None:
+                    orders[c.order_id] = found.number
+    response = console_page(request).render(
+        request,
+        "console/conversations.html",
+        principal=principal,
+        can_settings=can_open_settings(principal),
+        conversations=conversations,
+        order_numbers=orders,
+        statuses=STATUSES,
+        status=status,
+    )
+    return remember_language(request, response)
+
+
+def _conversation_page(
+    request: Request, conversation_id: str, error: str | None = None, status_code: int = 200
+) -> Response:
+    staff = signed_in_staff(request)
+    if staff is None:
+        return to_login()
+    principal, token = staff
+    container = container_of(request)
+    try:
+        conversation = get_conversation(container.uow, principal, conversation_id)
+    except DomainError:
+        return RedirectResponse("/console/conversations", status_code=303)
+    order = None
+    if conversation.order_id:
+        with container.uow() as uow:
+            order = uow.orders.get(conversation.order_id)
+    response = console_page(request).render(
+        request,
+        "console/conversation.html",
+        status_code=status_code,
+        principal=principal,
+        can_settings=can_open_settings(principal),
+        conversation=conversation,
+        order=order,
+        canned=canned_answers(conversation.language),
+        csrf=csrf_token(container.settings.secret_key, token),
+        error=error,
+    )
+    return remember_language(request, response)
+
+
+@router.get("/{conversation_id}")
+def conversation_page(request: Request, conversation_id: ConversationId) -> Response:
+    return _conversation_page(request, conversation_id)
+
+
+@router.post("/{conversation_id}/reply")
+async def conversation_reply(request: Request, conversation_id: ConversationId) -> Response:
+    staff = signed_in_staff(request)
+    if staff is None:
+        return to_login()
+    principal, token = staff
+    container = container_of(request)
+    form = await read_form(request)
+    if not check_csrf(container.settings.secret_key, token, field(form, "csrf", 64)):
+        return _conversation_page(request, conversation_id, "generic", 400)
+    then = field(form, "then", 20)
+    command = AgentReply(
+        field(form, "text", 2001), close=then == "close", back_to_assistant=then == "assistant"
+    )
+    try:
+        answer_as_agent(container.uow, container.clock, principal, conversation_id, command)
+    except DomainError as exc:
+        return _conversation_page(request, conversation_id, exc.code, 422)
+    return RedirectResponse(f"/console/conversations/{conversation_id}", status_code=303)
