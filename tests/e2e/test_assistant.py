@@ -425,3 +425,47 @@ def test_a_broken_product_with_a_help_article_gets_the_article_before_a_return(
     no = say(api, "nein, geht immer noch nicht", "buyer", conversation_id=again["conversation_id"])
     [opened] = actions(no, "open_return")
     assert (opened["sku"], opened["reason"]) == ("LAMP-1", "defective")
+
+
+def test_refund_status_names_an_amount_only_once_it_is_decided(api: Api) -> None:
+    assert actions(say(api, "where is my refund?", "buyer"), "refund_status") == [
+        {"type": "refund_status", "cases": []}
+    ]
+    case = api.open_return("buyer", api.return_payload(quantity=1))
+    for who, to, body in (
+        ("agent", "approved", {"note": "fine"}),
+        ("agent", "awaiting_return", {}),
+    ):
+        case = api.moved(who, case, to, **body)
+    waiting = say(api, "where is my refund?", "buyer")
+    [status] = actions(waiting, "refund_status")
+    assert status["cases"][0]["status"] == "awaiting_return"
+    assert "$" not in waiting["reply"]  # no figure before the refund is decided
+    for who, to, body in (
+        ("warehouse", "in_transit", {}),
+        ("warehouse", "received", {}),
+        ("warehouse", "inspected", {"note": "intact"}),
+        ("agent", "refund_pending", {"refund_amount": 2250, "note": "tags kept"}),
+    ):
+        case = api.moved(who, case, to, **body)
+    pending = say(api, "where is my refund?", "buyer")
+    assert "$22.50" in pending["reply"]
+    case = api.moved("agent", case, "refunded")
+    paid = say(api, "did you refund me already?", "buyer")
+    [status] = actions(paid, "refund_status")
+    assert status["cases"][0]["refunded_amount"] == 2250
+    assert "$22.50" in paid["reply"]
+
+
+def test_tracking_an_order_not_shipped_yet(api: Api) -> None:
+    fresh = api.order_payload(
+        api.container.clock(),
+        number="4004",
+        email="di@example.com",
+        shipments=[{"carrier": "DHL", "tracking_number": "JD0001"}],
+    )
+    assert api.put_order(fresh).status_code == 201
+    reply = say(api, "where is my order 4004? di@example.com")
+    [status] = actions(reply, "order_status")
+    assert [s["status"] for s in status["shipments"]] == ["preparing"]
+    assert "DHL" in reply["reply"]

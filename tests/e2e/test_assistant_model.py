@@ -120,3 +120,40 @@ def test_the_assistant_works_when_the_model_fails_or_is_slow(
     chat_model.script = lambda body: Answer(text="late", delay=5.0)
     reply = say(api, "where is my parcel?")
     assert "1Z1001" in reply["reply"]
+
+
+def test_an_agents_answer_is_translated_into_the_buyers_language(
+    api: Api, chat_model: FakeChatModel
+) -> None:
+    chat_model.script = lambda body: (
+        Answer(tool="talk_to_person")
+        if "tools" in body
+        else (
+            Answer(text="Oi Ana, seu reembolso de US$ 22,50 sai hoje (devolução R-1234).")
+            if "Translate" in body["messages"][0]["content"]
+            else Answer(text="")
+        )
+    )
+    asked = say(api, "Quero falar com um atendente, por favor")
+    assert asked["lang"] == "pt-BR" and asked["handoff"]["reason"] == "requested"
+    conversation = asked["conversation_id"]
+    english = "Hi Ana, your refund of US$ 22,50 goes out today (return R-1234)."
+    answered = api.post(
+        "agent",
+        f"/api/v1/assistant/conversations/{conversation}/replies",
+        json={"text": english, "translate": True},
+    )
+    assert answered.status_code == 200, answered.text
+    last = answered.json()["messages"][-1]
+    assert last["text"].startswith("Oi Ana")
+    assert last["actions"] == [{"type": "translated", "language": "pt-BR", "original": english}]
+    request = chat_model.requests[-1]
+    assert "Brazilian Portuguese" in request["messages"][0]["content"]
+    # A translation that changes a figure is not sent: the agent's own words go out.
+    chat_model.script = lambda body: Answer(text="Oi Ana, seu reembolso de US$ 99,00 sai hoje.")
+    answered = api.post(
+        "agent",
+        f"/api/v1/assistant/conversations/{conversation}/replies",
+        json={"text": english, "translate": True},
+    )
+    assert answered.json()["messages"][-1]["text"] == english

@@ -58,7 +58,7 @@ from returndesk.services.buyers import start_buyer_session
 from returndesk.services.evidence import add_file
 from returndesk.services.help import HelpAnswer, search_help
 from returndesk.services.orders import OrderView, get_order
-from returndesk.services.phrasing import rephrase, route
+from returndesk.services.phrasing import rephrase, route, translate
 from returndesk.services.ports import (
     Clock,
     Embedder,
@@ -469,6 +469,8 @@ def _order_status(order: Order, step: Plan, turn: _Turn) -> None:
                     },
                 )
             )
+        else:
+            turn.says.append(Say("shipment_preparing", {"carrier": shipment.carrier}))
     if not order.shipments:
         turn.says.insert(start, Say("order_not_shipped", {"number": order.number}))
     else:
@@ -611,14 +613,16 @@ def _refund_status(deps: AssistantDeps, order: Order, turn: _Turn) -> None:
         return
     found = []
     for case in cases[-3:]:
-        if case.refunded_amount:
+        # Only what happened: an amount is named once the refund is decided (refund_pending)
+        # or paid; before that the buyer hears the return's status, not a figure.
+        if case.refunded_amount and case.status in (CaseStatus.refunded, CaseStatus.closed):
             turn.says.append(
                 Say(
                     "refund_paid",
                     {"number": case.number, "amount": (case.refunded_amount, case.currency)},
                 )
             )
-        elif case.refund_amount is not None:
+        elif case.status is CaseStatus.refund_pending and case.refund_amount is not None:
             turn.says.append(
                 Say(
                     "refund_pending",
@@ -858,6 +862,7 @@ class AgentReply:
     text: str
     close: bool = False  # done: hand the conversation back to the assistant (or close it)
     back_to_assistant: bool = False
+    translate: bool = False  # into the buyer's language, by the chat model (if configured)
 
 
 def answer_as_agent(
@@ -866,12 +871,22 @@ def answer_as_agent(
     principal: Principal,
     conversation_id: str,
     command: AgentReply,
+    model: LanguageModel | None = None,
 ) -> Conversation:
-    """A person answers in the conversation; it stays with people until they hand it back."""
+    """A person answers in the conversation; it stays with people until they hand it back.
+    With `translate` and a chat model, the answer goes out in the buyer's language (kept only
+    if it keeps every number and code; the original is kept with the message)."""
     principal.require(Permission.conversation_reply)
     text = command.text.strip()
     if len(text) > MAX_TEXT or (not text and not (command.close or command.back_to_assistant)):
         raise ValidationFailed(f"a message is 1-{MAX_TEXT} characters", code="invalid_message")
+    notes: tuple[dict[str, Any], ...] = ()
+    if text and command.translate and model is not None:
+        language = get_conversation(uow_factory, principal, conversation_id).language
+        translated = translate(model, text, language)
+        if translated is not None and translated != text:
+            notes = ({"type": "translated", "language": language, "original": text},)
+            text = translated
     now = clock()
     with uow_factory(write=True) as uow:
         conversation = uow.conversations.get(check_conversation_id(conversation_id))
@@ -892,6 +907,7 @@ def answer_as_agent(
                     text,
                     conversation.language,
                     now,
+                    actions=notes,
                 )
             )
         if command.close:

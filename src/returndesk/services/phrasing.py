@@ -138,3 +138,38 @@ def rephrase(
         log.info("chat model reply dropped: it changed the facts of the draft")
         return None
     return answer.text.strip()
+
+
+LANGUAGE_NAMES = {
+    "en": "English",
+    "es": "Spanish",
+    "pt-BR": "Brazilian Portuguese",
+    "ja": "Japanese",
+    "de": "German",
+    "fr": "French",
+    "zh": "Simplified Chinese",
+}
+TRANSLATE_PROMPT = (
+    "Translate the message a shop's support agent wrote to a customer into {language}. Keep "
+    "every number, code, date, amount and address exactly as written; add nothing. Answer "
+    "with the translation only."
+)
+
+
+def translate(model: LanguageModel, text: str, language: str) -> str | None:
+    """An agent's answer in the buyer's language, if the translation keeps its facts."""
+    name = LANGUAGE_NAMES.get(language, language)
+    try:
+        answer = model.chat(
+            [
+                {"role": "system", "content": TRANSLATE_PROMPT.format(language=name)},
+                {"role": "user", "content": text[:2000]},
+            ]
+        )
+    except Exception as exc:
+        log.warning("chat model translation failed: %s", exc)
+        return None
+    if not keeps_facts(text, answer.text):
+        log.info("chat model translation dropped: it changed the facts of the message")
+        return None
+    return answer.text.strip()

@@ -54,6 +54,7 @@ class AgentReplyIn(BaseModel):
     text: str = Field(default="", max_length=2000)
     close: bool = False
     back_to_assistant: bool = False
+    translate: bool = False  # into the buyer's language (needs the chat model)
 
 
 def message_out(m: ChatMessage) -> dict[str, Any]:
@@ -209,7 +210,14 @@ def reply(
     container: ContainerDep,
 ) -> dict[str, Any]:
     """A person answers the buyer; close=true ends it, back_to_assistant=true hands it back."""
-    command = AgentReply(body.text, body.close, body.back_to_assistant)
+    command = AgentReply(body.text, body.close, body.back_to_assistant, body.translate)
     return conversation_out(
-        answer_as_agent(container.uow, container.clock, principal, conversation_id, command)
+        answer_as_agent(
+            container.uow,
+            container.clock,
+            principal,
+            conversation_id,
+            command,
+            container.language_model(),
+        )
     )

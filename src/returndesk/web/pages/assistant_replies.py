@@ -59,6 +59,7 @@ REPLIES = {
     "shipment_delivered": N_(
         "Delivered by %(carrier)s on %(when)s (tracking number %(tracking)s)."
     ),
+    "shipment_preparing": N_("A parcel is being prepared; it will go with %(carrier)s."),
     "which_item": N_("Which item is it about? Reply with its number:"),
     "nothing_returnable": N_("Nothing on this order can be returned at the moment."),
     "return_declined": N_("I could not open a return for it."),

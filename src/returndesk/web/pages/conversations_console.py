@@ -91,6 +91,7 @@ def _conversation_page(
         conversation=conversation,
         order=order,
         canned=canned_answers(conversation.language),
+        can_translate=container.language_model() is not None,
         csrf=csrf_token(container.settings.secret_key, token),
         error=error,
     )
@@ -114,10 +115,20 @@ async def conversation_reply(request: Request, conversation_id: ConversationId) 
         return _conversation_page(request, conversation_id, "generic", 400)
     then = field(form, "then", 20)
     command = AgentReply(
-        field(form, "text", 2001), close=then == "close", back_to_assistant=then == "assistant"
+        field(form, "text", 2001),
+        close=then == "close",
+        back_to_assistant=then == "assistant",
+        translate=field(form, "translate", 4) == "1",
     )
     try:
-        answer_as_agent(container.uow, container.clock, principal, conversation_id, command)
+        answer_as_agent(
+            container.uow,
+            container.clock,
+            principal,
+            conversation_id,
+            command,
+            container.language_model(),
+        )
     except DomainError as exc:
         return _conversation_page(request, conversation_id, exc.code, 422)
     return RedirectResponse(f"/console/conversations/{conversation_id}", status_code=303)
