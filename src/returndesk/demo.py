@@ -23,6 +23,8 @@ from returndesk.domain.cases.reasons import ReasonCode
 from returndesk.domain.cases.status import CaseStatus as S
 from returndesk.domain.cases.status import ReceiptCondition, Resolution
 from returndesk.domain.help import parse_front_matter
+from returndesk.services.assistant import BuyerMessage, send_message
+from returndesk.services.buyers import start_buyer_session
 from returndesk.services.help import ArticleInput, save_article
 from returndesk.services.orders import LineInput, OrderInput, ShipmentInput, upsert_order
 from returndesk.services.policies import save_policy
@@ -194,7 +196,28 @@ def seed(container: Container, *, now: datetime | None = None) -> SeedResult:
         note="Automation on: approve, keep-the-item and evidence requests move cases by themselves",
     )  # fmt: skip
     result.help_articles = seed_help(container)
+    seed_chats(container)
     return result
+
+
+# Chats through the assistant (the same use case as the portal): the console's Conversations
+# page starts with one waiting for a person and one the assistant settled.
+DEMO_CHATS = {
+    "BR": ("Oi! Cadê meu pedido?", "Quero falar com um atendente, por favor"),
+    "DE": ("Wo ist mein Paket?", "Wie lange habe ich Zeit für eine Rücksendung?"),
+}
+
+
+def seed_chats(container: Container) -> None:
+    deps = container.assistant()
+    for market, number, email in _buyers():
+        if market not in DEMO_CHATS:
+            continue
+        buyer = start_buyer_session(container.uow, number, email)
+        conversation = None
+        for text in DEMO_CHATS[market]:
+            reply = send_message(deps, buyer, BuyerMessage(text, conversation, channel="portal"))
+            conversation = reply.conversation_id
 
 
 def seed_help(container: Container) -> int:

@@ -14,6 +14,8 @@ from typer.testing import CliRunner, Result
 from returndesk.adapters.auth.passwords import Argon2Hasher
 from returndesk.adapters.db.engine import build_engine
 from returndesk.adapters.db.tables import (
+    conversations,
+    help_articles,
     order_lines,
     orders,
     policy_versions,
@@ -226,6 +228,12 @@ def test_seed_demo_fills_every_status_once(engine: Engine) -> None:
     with engine.connect() as conn:
         roles = sorted(conn.execute(select(staff_users.c.role)).scalars())
     assert roles == sorted(["admin", "supervisor", "agent", "agent", "warehouse"])
+    # The assistant's side: help articles for the demo products, and two chats (one waiting
+    # for a person, in Portuguese) so the console's Conversations page has something to show.
+    assert count(engine, help_articles) >= 10
+    with engine.connect() as conn:
+        chats = conn.execute(select(conversations.c.status, conversations.c.language)).all()
+    assert sorted(chats) == [("handed_off", "pt-BR"), ("open", "de")]
 
     again = ok("seed-demo")
     assert "already seeded" in again
