@@ -179,6 +179,7 @@ def test_talk_to_a_human_hands_over_with_a_summary_and_an_agent_answers(api: Api
     )
     assert answered.status_code == 200, answered.text
     seen = api.get("buyer", f"/api/v1/assistant/conversations/{conversation}").json()
+    assert "summary" not in seen and "intent" not in seen["messages"][0]  # staff's notes
     assert seen["messages"][-1]["author"] == "agent"
     assert seen["messages"][-1]["text"] == "Hi Ana, I am here. How can I help?"
 

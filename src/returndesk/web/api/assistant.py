@@ -187,8 +187,21 @@ def conversation(
     conversation_id: ConversationId, principal: MaybePrincipal, container: ContainerDep
 ) -> dict[str, Any]:
     """The whole conversation: its buyer, staff of the store, or the holder of an anonymous
-    chat's id."""
-    return conversation_out(get_conversation(container.uow, principal, conversation_id))
+    chat's id. Staff also see the assistant's summary and what it understood."""
+    out = conversation_out(get_conversation(container.uow, principal, conversation_id))
+    if principal is None or principal.role is Role.buyer:
+        return buyer_view(out)
+    return out
+
+
+def buyer_view(out: dict[str, Any]) -> dict[str, Any]:
+    """A conversation as its buyer sees it: without the hand-off notes for staff and the
+    model's reading of each message."""
+    out.pop("summary", None)
+    for message in out.get("messages", ()):
+        message.pop("intent", None)
+        message.pop("confidence", None)
+    return out
 
 
 @router.get("/conversations")

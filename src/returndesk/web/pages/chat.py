@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from returndesk.domain.errors import ValidationFailed
 from returndesk.services.assistant import BuyerMessage, get_conversation, send_message
 from returndesk.services.principal import Principal
-from returndesk.web.api.assistant import conversation_out, receive_photo
+from returndesk.web.api.assistant import buyer_view, conversation_out, receive_photo
 from returndesk.web.pages.i18n import BUYER_LANGUAGES, translations
 from returndesk.web.pages.labels import N_
 from returndesk.web.pages.portal import COOKIE, TZ_COOKIE, _page, _remember_language
@@ -138,12 +138,7 @@ def chat_conversation(request: Request, conversation_id: ConversationId) -> Resp
     """The conversation so far (the page polls it while a person is answering)."""
     container = container_of(request)
     found = get_conversation(container.uow, _principal(request), conversation_id)
-    out = conversation_out(found)
-    out.pop("summary", None)  # staff's notes on the hand-off are not for the buyer
-    for message in out["messages"]:
-        message.pop("intent", None)
-        message.pop("confidence", None)
-    return JSONResponse(out, headers={"Cache-Control": "no-store"})
+    return JSONResponse(buyer_view(conversation_out(found)), headers={"Cache-Control": "no-store"})
 
 
 @router.get("/widget.js")
