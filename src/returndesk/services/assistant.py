@@ -65,6 +65,7 @@ from returndesk.services.ports import (
     EvidenceFiles,
     LanguageModel,
     Understander,
+    UnitOfWork,
     UnitOfWorkFactory,
 )
 from returndesk.services.principal import SYSTEM, Principal
@@ -134,6 +135,14 @@ def new_conversation_id() -> str:
     return "cv_" + secrets.token_urlsafe(18)
 
 
+def _find(uow: UnitOfWork, conversation_id: str) -> Conversation:
+    """The conversation with its messages; a malformed or unknown id is not found."""
+    conversation = uow.conversations.get(check_conversation_id(conversation_id))
+    if conversation is None:
+        raise NotFound("no such conversation", code="conversation_not_found")
+    return conversation
+
+
 def check_conversation_id(value: str) -> str:
     if not _CONVERSATION_ID.match(value):
         raise NotFound("no such conversation", code="conversation_not_found")
@@ -152,9 +161,7 @@ def _load_or_start(
     """The conversation (new if none given) and its order, checked against the caller."""
     with deps.uow() as uow:
         if command.conversation_id:
-            conversation = uow.conversations.get(check_conversation_id(command.conversation_id))
-            if conversation is None:
-                raise NotFound("no such conversation", code="conversation_not_found")
+            conversation = _find(uow, command.conversation_id)
             if principal is not None and principal.role is Role.buyer:
                 if conversation.order_id not in (None, principal.order_id):
                     raise NotFound("no such conversation", code="conversation_not_found")
@@ -506,11 +513,8 @@ def _chosen(text: str, understood: Understanding, lines: list[tuple[int, str, st
     matches = [sku for _, sku, title in lines if title and title.casefold() in folded]
     if len(matches) == 1:
         return matches[0]
-    words = {w for w in re.findall(r"\w{4,}", folded)}
-    matches = [
-        sku for _, sku, title in lines if words & set(re.findall(r"\w{4,}", title.casefold()))
-    ]
-    return matches[0] if len(matches) == 1 else None
+    named = _named_by_words(text, [(sku, title) for _, sku, title in lines])
+    return named[0] if len(named) == 1 else None
 
 
 def _return(
@@ -713,18 +717,23 @@ NAMED_SIMILARITY = 0.80
 NAMED_MARGIN = 0.025
 
 
+def _named_by_words(text: str, products: list[tuple[str, str]]) -> tuple[str, ...]:
+    """The (sku, title) pairs the text names by sku or by a word (4+ letters) of the title."""
+    folded = text.casefold()
+    words = set(re.findall(r"\w{4,}", folded))
+    return tuple(
+        sku
+        for sku, title in products
+        if sku.casefold() in folded or words & set(re.findall(r"\w{4,}", title.casefold()))
+    )
+
+
 def _named_products(
     deps: AssistantDeps, text: str, products: list[tuple[str, str]]
 ) -> tuple[str, ...]:
     """Which of these (sku, title) the message names: by sku or a word of the title, else by
     meaning across languages (the store's titles are often in another language)."""
-    folded = text.casefold()
-    words = set(re.findall(r"\w{4,}", folded))
-    found = tuple(
-        sku
-        for sku, title in products
-        if sku.casefold() in folded or words & set(re.findall(r"\w{4,}", title.casefold()))
-    )
+    found = _named_by_words(text, products)
     if found or deps.embedder is None or len(products) < 2:
         return found
     titles = np.asarray(deps.embedder.embed_passages([title for _, title in products]))
@@ -828,9 +837,7 @@ def get_conversation(
     """Staff of the store; the buyer of its order; or whoever holds the conversation's id,
     which is unguessable and works like a session token (the widget keeps it in the page)."""
     with uow_factory() as uow:
-        conversation = uow.conversations.get(check_conversation_id(conversation_id))
-    if conversation is None:
-        raise NotFound("no such conversation", code="conversation_not_found")
+        conversation = _find(uow, conversation_id)
     if principal is None:
         return conversation
     if principal.role is Role.buyer:
@@ -889,9 +896,7 @@ def answer_as_agent(
             text = translated
     now = clock()
     with uow_factory(write=True) as uow:
-        conversation = uow.conversations.get(check_conversation_id(conversation_id))
-        if conversation is None:
-            raise NotFound("no such conversation", code="conversation_not_found")
+        conversation = _find(uow, conversation_id)
         principal.check_store(conversation.store_id)
         if len(conversation.messages) >= MAX_MESSAGES:
             raise ValidationFailed("this conversation is full", code="conversation_full")

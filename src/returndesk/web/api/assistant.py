@@ -95,11 +95,7 @@ def post_message(
 ) -> dict[str, Any]:
     """A buyer's message (signed in as a buyer, or anonymous) and the assistant's reply.
     A staff token does not lend its permissions: staff trying the assistant are anonymous."""
-    chat_limiter(request).check(
-        request, "assistant", body.conversation_id or client_address(request)
-    )
-    if "@" in body.text:  # it may check an order number and email: limited like sign-in
-        limiter(request).check(request, "buyer-session", body.conversation_id or "assistant")
+    limit_message(request, body.conversation_id, body.text)
     result = send_message(
         container.assistant(),
         principal if principal is not None and principal.role is Role.buyer else None,
@@ -116,6 +112,22 @@ def post_message(
     return reply_out(result)
 
 
+def limit_message(request: Request, conversation_id: str | None, text: str) -> None:
+    """Per client address and conversation; a message that may check an order number and
+    email is limited like sign-in as well."""
+    chat_limiter(request).check(request, "assistant", conversation_id or client_address(request))
+    if "@" in text:
+        limiter(request).check(request, "buyer-session", conversation_id or "assistant")
+
+
+def buyer_reply(result: AssistantReply) -> dict[str, Any]:
+    """The reply as the portal's chat gets it: without the model's confidence and version."""
+    out = reply_out(result)
+    out.pop("model", None)
+    out.pop("confidence", None)
+    return out
+
+
 @router.post("/photos")
 async def post_photo(
     request: Request,
@@ -127,7 +139,9 @@ async def post_photo(
 ) -> dict[str, Any]:
     """A photo from the buyer (the image bytes as the body, JPEG/PNG/WebP): evidence on the
     conversation's return, with the quality check in the reply."""
-    return await receive_photo(request, container, principal, conversation_id, filename, language)
+    return reply_out(
+        await receive_photo(request, container, principal, conversation_id, filename, language)
+    )
 
 
 async def receive_photo(
@@ -137,7 +151,7 @@ async def receive_photo(
     conversation_id: str | None,
     filename: str,
     language: str | None,
-) -> dict[str, Any]:
+) -> AssistantReply:
     """Shared by the API and the portal's chat: the body to a file, then the use case."""
     chat_limiter(request).check(request, "assistant", conversation_id or client_address(request))
     if not request.headers.get("content-type", "").startswith("image/"):
@@ -164,7 +178,7 @@ async def receive_photo(
                 language,
             )
         )
-    return reply_out(result)
+    return result
 
 
 def reply_out(result: AssistantReply) -> dict[str, Any]:

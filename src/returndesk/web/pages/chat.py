@@ -12,14 +12,19 @@ from fastapi.responses import JSONResponse, Response
 from returndesk.domain.errors import ValidationFailed
 from returndesk.services.assistant import BuyerMessage, get_conversation, send_message
 from returndesk.services.principal import Principal
-from returndesk.web.api.assistant import buyer_view, conversation_out, receive_photo
+from returndesk.web.api.assistant import (
+    buyer_reply,
+    buyer_view,
+    conversation_out,
+    limit_message,
+    receive_photo,
+)
 from returndesk.web.pages.i18n import BUYER_LANGUAGES, translations
 from returndesk.web.pages.labels import N_
 from returndesk.web.pages.portal import COOKIE, TZ_COOKIE, _page, _remember_language
 from returndesk.web.pages.rendering import environment
 from returndesk.web.pages.sessions import container_of, cookie_session
 from returndesk.web.problems import HttpProblem
-from returndesk.web.ratelimit import chat_limiter, client_address, limiter
 
 router = APIRouter()
 CHAT_LABEL = N_("Chat with us")
@@ -85,9 +90,7 @@ async def chat_message(request: Request) -> Response:
     text = _text(body, "text", 2000) or ""
     conversation_id = _text(body, "conversation_id", 40)
     channel = "widget" if body.get("channel") == "widget" else "portal"
-    chat_limiter(request).check(request, "assistant", conversation_id or client_address(request))
-    if "@" in text:
-        limiter(request).check(request, "buyer-session", conversation_id or "assistant")
+    limit_message(request, conversation_id, text)
     result = send_message(
         container.assistant(),
         _principal(request),
@@ -100,19 +103,7 @@ async def chat_message(request: Request) -> Response:
             store_slug=_text(body, "store", 64) or None,
         ),
     )
-    return JSONResponse(
-        {
-            "conversation_id": result.conversation_id,
-            "reply": result.reply,
-            "lang": result.language,
-            "intent": result.intent,
-            "actions": result.actions,
-            "handoff": result.handoff,
-            "status": result.status,
-            "seq": result.seq,
-        },
-        headers={"Cache-Control": "no-store"},
-    )
+    return JSONResponse(buyer_reply(result), headers={"Cache-Control": "no-store"})
 
 
 @router.post("/portal/chat/photos")
@@ -128,9 +119,7 @@ async def chat_photo(request: Request) -> Response:
         (params.get("filename") or "photo.jpg")[:200],
         params.get("language"),
     )
-    out.pop("model", None)
-    out.pop("confidence", None)
-    return JSONResponse(out, headers={"Cache-Control": "no-store"})
+    return JSONResponse(buyer_reply(out), headers={"Cache-Control": "no-store"})
 
 
 @router.get("/portal/chat/conversations/{conversation_id}")
