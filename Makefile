@@ -122,6 +122,7 @@ bench: setup
 	$(PY) bench/bench_webhooks.py
 	$(PY) bench/bench_live.py
 	$(PY) bench/bench_evidence.py
+	$(PY) bench/bench_teams.py
 	@if [ -d ../shared/data ]; then $(PY) bench/bench_assistant.py; \
 	else echo "bench_assistant: needs the shared intent data in ../shared/data"; fi
 

@@ -83,6 +83,7 @@ class Container:
         # The pages package imports this module: import the email templates when needed.
         from returndesk.services.evidence import timestamp_pending
         from returndesk.services.retention import apply_retention
+        from returndesk.services.teams import sweep_sla
         from returndesk.web.pages.emails import render_email
 
         settings = self.settings
@@ -116,7 +117,14 @@ class Container:
         def retention() -> None:
             apply_retention(self.uow, self.clock, self.files, settings.evidence_retention_days)
 
-        chores = [(30.0, timestamps), (3600.0, retention)]
+        def service_levels() -> None:
+            sweep_sla(self.uow, self.clock)
+
+        chores = [
+            (30.0, timestamps),
+            (3600.0, retention),
+            (settings.sla_sweep_seconds, service_levels),
+        ]
         return Dispatcher(self.engine, self.clock, channels, queue, chores=chores)
 
     def start_dispatcher(self) -> None:

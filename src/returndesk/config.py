@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     demo: bool = False
     token_ttl_seconds: int = 8 * 3600
     buyer_token_ttl_seconds: int = 24 * 3600
+    # An agent's presence lapses this long after the console last renewed it (it renews
+    # every 30 s while open): a closed console leaves the agent offline, never assigned.
+    presence_ttl_seconds: int = Field(default=90, ge=30, le=3600)
+    sla_sweep_seconds: float = Field(default=30.0, gt=0, le=3600)
     max_body_bytes: int = 1_000_000
     buyer_session_rate: str = "10/minute"
     public_url: str = "http://127.0.0.1:8000"

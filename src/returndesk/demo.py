@@ -32,6 +32,7 @@ from returndesk.services.principal import SYSTEM, Principal
 from returndesk.services.returns import MoveCase, OpenReturn, open_return, transition_case
 from returndesk.services.staff import create_staff_user, staff_principal
 from returndesk.services.stores import ensure_default_store
+from returndesk.services.teams import HoursInput, MemberInput, TeamInput, add_member, create_team
 
 DEMO_PASSWORD = "returndesk-demo"  # noqa: S105 - printed for the demo on purpose
 
@@ -141,6 +142,7 @@ def seed(container: Container, *, now: datetime | None = None) -> SeedResult:
             language=language, timezone=tz,
         )  # fmt: skip
         principals.setdefault(role, staff_principal(user))
+    seed_teams(container)
     # The history is seeded with decisions as suggestions only, so that agents moved every case
     # (and every status shows up); then automation is turned on for returns filed from now on.
     document = demo_policy_document()
@@ -198,6 +200,41 @@ def seed(container: Container, *, now: datetime | None = None) -> SeedResult:
     result.help_articles = seed_help(container)
     seed_chats(container)
     return result
+
+
+# Follow-the-sun: Shanghai answers Asia and, overnight for the Americas, English; São Paulo
+# takes Portuguese and Spanish in the Americas' day; Berlin covers Europe (nobody in it yet,
+# so European cases wait in its queue).
+DEMO_TEAMS = (
+    ("Shanghai", "Asia/Shanghai", (("mon-fri", "09:00", "18:00"),), "CN",
+     ("zh", "ja", "en"), (), (("agent@demo.returndesk.dev", ("zh", "ja", "en"), 8),
+                              ("supervisor@demo.returndesk.dev", ("zh", "en"), 3))),
+    ("São Paulo", "America/Sao_Paulo", (("mon-fri", "09:00", "18:00"), ("sat", "09:00", "13:00")),
+     "BR", ("pt-BR", "es", "en"), ("BR", "US", "ES", "GB"),
+     (("agent.br@demo.returndesk.dev", ("pt-BR", "es", "en"), 8),)),
+    ("Berlin", "Europe/Berlin", (("mon-fri", "08:00", "16:00"),), "DE", ("de", "fr", "en"),
+     ("DE", "FR", "ES", "GB"), ()),
+)  # fmt: skip
+WEEKDAYS = {"mon-fri": ("mon", "tue", "wed", "thu", "fri"), "sat": ("sat",)}
+
+
+def seed_teams(container: Container) -> None:
+    for name, zone, hours, country, languages, markets, members in DEMO_TEAMS:
+        team = create_team(
+            container.uow,
+            container.clock,
+            SYSTEM,
+            TeamInput(
+                name=name,
+                timezone=zone,
+                hours=tuple(HoursInput(WEEKDAYS[days], start, end) for days, start, end in hours),
+                holiday_country=country,
+                languages=languages,
+                markets=markets,
+            ),
+        )
+        for email, spoken, capacity in members:
+            add_member(container.uow, SYSTEM, team.id, MemberInput(email, spoken, (), capacity))
 
 
 # Chats through the assistant (the same use case as the portal): the console's Conversations

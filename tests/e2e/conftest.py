@@ -22,7 +22,9 @@ import pytest
 from sqlalchemy import func, select
 
 from returndesk.adapters.db.tables import (
+    agent_presence,
     case_events,
+    case_work,
     conversation_messages,
     conversations,
     evidence_items,
@@ -35,8 +37,11 @@ from returndesk.adapters.db.tables import (
     return_case_lines,
     return_cases,
     shipments,
+    sla_targets,
     staff_users,
     stores,
+    team_members,
+    teams,
 )
 from returndesk.bootstrap import Container
 from returndesk.domain.access import STAFF_ROLES, Role
@@ -67,6 +72,11 @@ COUNTED_TABLES = (
     conversation_messages,
     help_articles,
     evidence_items,
+    teams,
+    team_members,
+    agent_presence,
+    sla_targets,
+    case_work,
 )
 
 

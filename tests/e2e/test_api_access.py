@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # tests/e2e/conftest.py, handed over by fixtures
 ANONYMOUS = "anonymous"
 EVERYONE = (ANONYMOUS, *(role.value for role in Role))
 # Documented in web/access.py: /me is public (any principal may ask) but answers 401 to nobody.
-ANSWERS_401_WITHOUT_TOKEN = {("GET", "/api/v1/me")}
+ANSWERS_401_WITHOUT_TOKEN = {("GET", "/api/v1/me"), ("GET", "/api/v1/auth/me")}
 
 Call = Callable[[str | None], httpx.Response]
 
@@ -95,6 +95,14 @@ def build_requests(api: Api, case_id: str) -> dict[tuple[str, str], Call]:
     saved = api.put("admin", "/api/v1/help/articles/lamp-setup/en", json=HELP_ARTICLE)
     assert saved.status_code == 200, saved.text
     conversation = f"/api/v1/assistant/conversations/{chat['conversation_id']}"
+    team_names = itertools.count()
+    team_hours = [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00"}]
+    made = api.post(
+        "admin", "/api/v1/teams", json={"name": "Access", "timezone": "UTC", "hours": team_hours}
+    )
+    assert made.status_code == 201, made.text
+    team = f"/api/v1/teams/{made.json()['id']}"
+    targets = {"first_response_minutes": 60, "next_response_minutes": 60, "resolution_minutes": 60}
 
     def staff_create(who: str | None) -> httpx.Response:
         body = {
@@ -211,6 +219,39 @@ def build_requests(api: Api, case_id: str) -> dict[tuple[str, str], Call]:
         ),
         ("DELETE", "/api/v1/help/articles/{slug}/{language}"): lambda who: api.request(
             who, "DELETE", "/api/v1/help/articles/no-such-article/en"
+        ),
+        ("POST", "/api/v1/teams"): lambda who: api.post(
+            who,
+            "/api/v1/teams",
+            json={"name": f"Team {next(team_names)}", "timezone": "UTC", "hours": team_hours},
+        ),
+        ("GET", "/api/v1/teams"): lambda who: api.get(who, "/api/v1/teams"),
+        ("GET", "/api/v1/teams/{team_id}"): lambda who: api.get(who, team),
+        ("PUT", "/api/v1/teams/{team_id}"): lambda who: api.put(
+            who, team, json={"name": "Access", "timezone": "Europe/Berlin", "hours": team_hours}
+        ),
+        ("POST", "/api/v1/teams/{team_id}/members"): lambda who: api.post(
+            who, f"{team}/members", json={"email": api.credentials["agent"], "capacity": 3}
+        ),
+        ("DELETE", "/api/v1/teams/{team_id}/members/{staff_id}"): lambda who: api.request(
+            who, "DELETE", f"{team}/members/nobody"
+        ),
+        ("GET", "/api/v1/auth/me"): lambda who: api.get(who, "/api/v1/auth/me"),
+        ("PUT", "/api/v1/agents/me/presence"): lambda who: api.put(
+            who, "/api/v1/agents/me/presence", json={"status": "away"}
+        ),
+        ("GET", "/api/v1/sla/targets"): lambda who: api.get(who, "/api/v1/sla/targets"),
+        ("PUT", "/api/v1/sla/targets/{case_type}"): lambda who: api.put(
+            who, "/api/v1/sla/targets/default", json=targets
+        ),
+        ("GET", "/api/v1/returns/{case_id}/work"): lambda who: api.get(
+            who, f"/api/v1/returns/{case_id}/work"
+        ),
+        ("POST", "/api/v1/returns/{case_id}/assignment"): lambda who: api.post(
+            who, f"/api/v1/returns/{case_id}/assignment", json={"reason": "access check"}
+        ),
+        ("GET", "/api/v1/stats/returns"): lambda who: api.get(
+            who, "/api/v1/stats/returns", params={"group_by": "market"}
         ),
         ("GET", "/api/v1/emails"): lambda who: api.get(who, "/api/v1/emails"),
         ("GET", "/api/v1/emails/{email_id}"): lambda who: api.get(
@@ -363,6 +404,8 @@ def test_every_role_on_every_endpoint(api: Api) -> None:
                     api.problem(response, 404, "delivery_not_found")
                 elif path == "/api/v1/uploads/{upload_id}":  # nobody's upload: not found
                     assert response.status_code == 404, where  # (HEAD answers have no body)
+                elif path.endswith("/members/{staff_id}"):  # not a member: not found
+                    api.problem(response, 404, "member_not_found")
                 elif path.startswith("/api/v1/help/") and method == "DELETE":
                     api.problem(response, 404, "article_not_found")
                 elif "{reference_id}" in path:
@@ -410,6 +453,14 @@ def test_every_role_on_every_endpoint(api: Api) -> None:
         if outcomes[("POST", "/api/v1/returns/{case_id}/decision", who)] == 200
     ]
     assert sorted(deciders) == ["admin", "agent", "platform_admin", "supervisor"]
+    # Each supervisor, admin and platform admin also handed the case over (the reason goes on
+    # the timeline; the case itself, and so its version, stays as it was).
+    assigners = [
+        who
+        for who in EVERYONE
+        if outcomes[("POST", "/api/v1/returns/{case_id}/assignment", who)] == 200
+    ]
+    assert sorted(assigners) == ["admin", "platform_admin", "supervisor"]
     after = api.get("agent", f"/api/v1/returns/{case['id']}").json()
     assert (after["status"], after["version"]) == ("requested", 1 + len(deciders) + 2)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from typer.testing import CliRunner, Result
 from returndesk.adapters.auth.passwords import Argon2Hasher
 from returndesk.adapters.db.engine import build_engine
 from returndesk.adapters.db.tables import (
+    case_work,
     conversations,
     help_articles,
     order_lines,
@@ -241,6 +243,22 @@ def test_seed_demo_fills_every_status_once(engine: Engine) -> None:
     assert count(engine, orders) == 37
     assert count(engine, return_cases) == cases
     assert count(engine, stores) == 1
+
+
+def test_the_demo_teams_route_every_case_and_the_sweep_reports_breaches(engine: Engine) -> None:
+    ok("seed-demo")
+    listed = ok("teams", "list")
+    assert has_row(listed, "Shanghai", "Asia/Shanghai")
+    assert has_row(listed, "agent.br@demo.returndesk.dev", "offline", "pt-BR")
+    # Every demo case was routed when it was opened (nobody was online: to a team's queue).
+    assert count(engine, case_work) == count(engine, return_cases)
+    with engine.connect() as conn:
+        rules = set(conn.execute(select(case_work.c.sla["rule"].as_string())).scalars())
+    assert rules <= {"team_queue", "any_team"}
+    swept = json.loads(ok("teams", "sweep"))
+    # The open demo cases were filed weeks ago: their clocks ran out, once each.
+    assert swept["breaches"] > 0
+    assert json.loads(ok("teams", "sweep"))["breaches"] == 0
 
 
 def test_seed_demo_saves_the_demo_policy_and_decides_every_case(engine: Engine) -> None:

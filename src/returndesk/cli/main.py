@@ -21,6 +21,7 @@ from returndesk.domain.errors import DomainError
 from returndesk.services.principal import SYSTEM
 from returndesk.services.staff import create_staff_user
 from returndesk.services.stores import ensure_default_store
+from returndesk.services.teams import list_teams, sweep_sla
 
 app = typer.Typer(help="ReturnDesk: after-sales for cross-border e-commerce.", no_args_is_help=True)
 users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
@@ -34,6 +35,8 @@ evidence_app = typer.Typer(
 )
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(assistant_app, name="assistant")
+teams_app = typer.Typer(help="Teams, shifts and service levels.", no_args_is_help=True)
+app.add_typer(teams_app, name="teams")
 console = Console()
 StoreOption = Annotated[
     str | None, typer.Option("--store", help="store slug (default: the only store)")
@@ -435,3 +438,37 @@ def evidence_reference(
     except DomainError as exc:
         raise _fail(exc) from None
     console.print(f"reference photo {photo.id} for {photo.sku} ({photo.sha256[:12]}…)")
+
+
+@teams_app.command("list")
+def teams_list(store: StoreOption = None) -> None:
+    """Each team: time zone, on shift now or when next, members with presence and load."""
+    container = _container()
+    try:
+        views = list_teams(container.uow, container.clock, SYSTEM, store)
+    except DomainError as exc:
+        raise _fail(exc) from None
+    for view in views:
+        team = view.team
+        when = "on shift" if view.open_now else f"next shift {iso_or_never(view.opens_at)}"
+        console.print(f"[bold]{team.name}[/bold] {team.timezone} · {when}")
+        for m in view.members:
+            console.print(
+                f"  {m.user.email} {m.presence.value} {m.load}/{m.member.capacity} "
+                + ",".join(sorted(m.member.languages or team.languages))
+            )
+
+
+@teams_app.command("sweep")
+def teams_sweep() -> None:
+    """Raise the service-level warnings and breaches that came due (the server does this every
+    RETURNDESK_SLA_SWEEP_SECONDS; run it from cron where no server runs the jobs)."""
+    container = _container()
+    result = sweep_sla(container.uow, container.clock)
+    console.print_json(
+        data={"checked": result.checked, "warnings": result.warnings, "breaches": result.breaches}
+    )
+
+
+def iso_or_never(value: datetime | None) -> str:
+    return value.isoformat() if value else "never"

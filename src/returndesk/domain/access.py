@@ -44,11 +44,16 @@ class Permission(StrEnum):
     conversation_read = "conversation:read"  # the assistant's conversations and the queue
     conversation_reply = "conversation:reply"  # answer a buyer handed over by the assistant
     help_write = "help:write"  # product help articles (the assistant's knowledge base)
+    team_read = "team:read"  # teams, shifts, members, presence, service-level targets
+    team_write = "team:write"  # create and change teams, members and targets
+    case_assign = "case:assign"  # hand a case to another team or person
+    stats_read = "stats:read"  # the supervisor's dashboard: figures across every case
 
 
 _STAFF_COMMON = {
     Permission.evidence_write,
     Permission.conversation_read,
+    Permission.team_read,
     Permission.order_read,
     Permission.case_read,
     Permission.case_list,
@@ -88,6 +93,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.evidence_manage,
             Permission.conversation_reply,
             Permission.help_write,
+            Permission.team_write,
+            Permission.case_assign,
+            Permission.stats_read,
         }
     ),
     Role.admin: frozenset(
@@ -104,6 +112,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.evidence_manage,
             Permission.conversation_reply,
             Permission.help_write,
+            Permission.team_write,
+            Permission.case_assign,
+            Permission.stats_read,
         }
     ),
     Role.platform_admin: frozenset(Permission),

@@ -20,6 +20,9 @@ EVENT_TYPES = (
     "case.decision_made",
     "case.decision_overridden",
     "case.status_changed",
+    "case.assigned",  # routed to a team or person, or reassigned
+    "case.sla_warning",  # a service-level clock is at 80% of its target
+    "case.sla_breached",  # a service-level clock ran out
 )
 ALL = "*"
 MAX_URL = 2000

@@ -71,6 +71,7 @@ from returndesk.services.ports import (
 from returndesk.services.principal import SYSTEM, Principal
 from returndesk.services.returns import OpenReturn, open_return
 from returndesk.services.stores import resolve_store
+from returndesk.services.work import promised_reply
 
 MAX_TEXT = 2000
 MAX_MESSAGES = 400  # per conversation; then the buyer starts a new one
@@ -246,7 +247,15 @@ def send_message(
     tz = command.timezone or (market_zone(order.market) if order else "UTC")
     expected = None
     if conversation.status is ConversationStatus.handed_off:
-        expected = now + timedelta(minutes=deps.handoff_minutes)
+        with deps.uow() as uow:
+            expected = promised_reply(
+                uow,
+                conversation.store_id,
+                conversation.language,
+                order.market if order else None,
+                now,
+                timedelta(minutes=deps.handoff_minutes),
+            )
         if turn.handoff is not None:
             turn.says.append(Say("handoff_when", {"when": expected}))
     reply = deps.writer(turn.says, conversation.language, tz)

@@ -46,6 +46,7 @@ from returndesk.services.ports import Clock, EvidenceFiles, UnitOfWork, UnitOfWo
 from returndesk.services.principal import SYSTEM, Principal
 from returndesk.services.references import compare_with_references
 from returndesk.services.returns import REDECIDABLE, Redecide, get_case, redecide
+from returndesk.services.work import keep_up
 
 log = logging.getLogger(__name__)
 MAX_FILENAME = 255
@@ -353,6 +354,7 @@ def _chain(
             principal.actor(),
             now,
         )
+        keep_up(uow, case)
         uow.cases.save(case, case.version)
         also(uow, item)
         uow.commit()

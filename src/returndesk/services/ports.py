@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -29,7 +29,9 @@ from returndesk.domain.help import HelpArticle, Passage
 from returndesk.domain.notifications import EmailView
 from returndesk.domain.orders import Order
 from returndesk.domain.policy.document import Policy
+from returndesk.domain.sla import CaseWork, SlaTargets
 from returndesk.domain.stores import StaffUser, Store
+from returndesk.domain.teams import Presence, Team, TeamMember
 from returndesk.domain.webhooks import DeliveryView, WebhookEndpoint
 
 
@@ -52,6 +54,9 @@ class CaseQuery:
     q: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    assignee_id: str | None = None  # handled by this person ("" : by nobody yet)
+    team_id: str | None = None  # in this team's hands
+    breached: bool | None = None  # True: a service level was missed
     sort: str = "-created_at"
     cursor: tuple[str, str] | None = None  # (sort value as ISO text, id) of the last row seen
     limit: int = 50
@@ -182,6 +187,10 @@ class CaseRepository(Protocol):
     def get(self, case_id: str) -> ReturnCase | None: ...
     def add(self, case: ReturnCase) -> None: ...
     def save(self, case: ReturnCase, expected_version: int) -> None: ...
+    def add_events(self, case: ReturnCase) -> None:
+        """Append new timeline entries only (the case's row and version stay as they are)."""
+        ...
+
     def timeline(self, case_id: str) -> list[TimelineEvent]: ...
     def query(self, query: CaseQuery) -> CasePage: ...
     def for_order(self, order_id: str) -> list[CaseSummary]: ...
@@ -446,6 +455,97 @@ class ConversationRepository(Protocol):
     def for_order(self, order_id: str) -> list[Conversation]: ...
 
 
+class TeamRepository(Protocol):
+    def public_holiday(self, country: str, day: date) -> bool: ...
+    def add(self, team: Team) -> None: ...
+    def update(self, team: Team) -> None: ...
+    def get(self, team_id: str) -> Team | None: ...
+    def by_name(self, store_id: str, name: str) -> Team | None: ...
+    def for_store(self, store_id: str) -> list[Team]: ...
+    def save_member(self, member: TeamMember) -> None: ...
+    def remove_member(self, team_id: str, staff_id: str) -> bool: ...
+    def members(self, store_id: str) -> list[TeamMember]: ...
+    def memberships(self, staff_id: str) -> list[TeamMember]: ...
+    def set_presence(self, presence: Presence) -> None: ...
+    def presences(self, store_id: str) -> dict[str, Presence]: ...
+    def presence(self, staff_id: str) -> Presence | None: ...
+    def online(self, store_id: str, now: datetime) -> set[str]: ...
+    def targets(self, store_id: str) -> dict[str, SlaTargets]: ...
+    def set_targets(self, store_id: str, case_type: str, targets: SlaTargets) -> None: ...
+    def work(self, case_id: str) -> CaseWork | None: ...
+    def works(self, case_ids: list[str]) -> dict[str, CaseWork]: ...
+    def save_work(self, work: CaseWork) -> None: ...
+    def loads(self, staff_ids: list[str]) -> dict[str, tuple[int, datetime | None]]:
+        """Open cases and the latest assignment time per agent."""
+        ...
+
+    def due_for_check(self, now: datetime, limit: int = 500) -> list[CaseWork]: ...
+    def open_works_of_team(
+        self, team_id: str, after: str | None = None, limit: int = 2000
+    ) -> list[CaseWork]: ...
+    def save_clocks(self, works: list[CaseWork]) -> None: ...
+    def queue_counts(self, store_id: str) -> list[tuple[str | None, str | None, int, int]]: ...
+
+
+# What the dashboard can group returns by: a line's reason or sku, or the case's market,
+# language, status, carrier, handling team, decision outcome, wished resolution or day opened.
+STAT_DIMENSIONS = (
+    "reason", "sku", "market", "language", "status", "carrier", "team", "outcome",
+    "resolution", "day",
+)  # fmt: skip
+
+
+@dataclass(slots=True)
+class Group:
+    key: str
+    cases: int = 0
+    units: int = 0
+    value: dict[str, int] = field(default_factory=dict)  # returned items, per currency
+    refunded: dict[str, int] = field(default_factory=dict)  # per currency (case dimensions)
+
+
+@dataclass(slots=True)
+class PeriodTotals:
+    cases: int = 0
+    units: int = 0
+    decided: int = 0  # cases with a decision
+    automatic: int = 0  # cases the decision moved with no person involved
+    refunded: dict[str, int] = field(default_factory=dict)
+    returnless_refunded: dict[str, int] = field(default_factory=dict)  # refunds, item kept
+    with_sla: int = 0
+    breached: int = 0
+    resolved: int = 0
+    median_hours_to_resolution: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SkuRate:
+    sku: str
+    returned: int  # units in returns opened in the period
+    sold: int  # units on orders placed in the period
+
+    @property
+    def rate(self) -> float | None:
+        return round(self.returned / self.sold, 4) if self.sold else None
+
+
+@dataclass(slots=True)
+class QueueNow:
+    by_status: dict[str, int] = field(default_factory=dict)
+    by_language: dict[str, int] = field(default_factory=dict)
+    by_team: dict[str, int] = field(default_factory=dict)
+    breached_by_team: dict[str, int] = field(default_factory=dict)
+
+
+class StatsRepository(Protocol):
+    def groups(self, store_id: str, start: datetime, end: datetime, by: str) -> list[Group]: ...
+    def totals(self, store_id: str, start: datetime, end: datetime) -> PeriodTotals: ...
+    def sku_rates(
+        self, store_id: str, start: datetime, end: datetime, limit: int = 20
+    ) -> list[SkuRate]: ...
+    def queue_now(self, store_id: str) -> QueueNow: ...
+
+
 class UnitOfWork(Protocol):
     @property
     def stores(self) -> StoreRepository: ...
@@ -471,6 +571,10 @@ class UnitOfWork(Protocol):
     def conversations(self) -> ConversationRepository: ...
     @property
     def help(self) -> HelpRepository: ...
+    @property
+    def teams(self) -> TeamRepository: ...
+    @property
+    def stats(self) -> StatsRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

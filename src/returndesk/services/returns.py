@@ -10,6 +10,7 @@ from typing import Any
 
 from returndesk.domain.access import Permission, Role
 from returndesk.domain.cases.model import (
+    WORK_EVENTS,
     Actor,
     LineRequest,
     LineUsage,
@@ -49,6 +50,7 @@ from returndesk.services.ports import (
 )
 from returndesk.services.principal import Principal
 from returndesk.services.stores import resolve_store
+from returndesk.services.work import keep_up, start_work
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +122,9 @@ def open_return(
                 case.override_decision(outcome.value, why, principal.actor(), now)
         elif policy.auto_apply:
             _move_on(case, decision, now)
+        work = start_work(uow, case, store.timezone, now)
         uow.cases.add(case)
+        uow.teams.save_work(work)
         if idempotency_key is not None:
             uow.idempotency.add(
                 IdempotencyRecord(
@@ -275,7 +279,10 @@ def get_timeline(
     principal.require(Permission.case_read)
     with uow_factory() as uow:
         _load(uow, principal, case_id)
-        return uow.cases.timeline(case_id)
+        events = uow.cases.timeline(case_id)
+    if principal.role is Role.buyer:
+        return [event for event in events if event.kind not in WORK_EVENTS]
+    return events
 
 
 def list_cases(uow_factory: UnitOfWorkFactory, principal: Principal, query: CaseQuery) -> CasePage:
@@ -322,6 +329,7 @@ def transition_case(
             ),
             clock(),
         )
+        keep_up(uow, case)
         uow.cases.save(case, command.expected_version)
         uow.commit()
         return case, event
@@ -345,6 +353,7 @@ def override_decision(
         event = case.override_decision(
             command.outcome.value, command.note, principal.actor(), clock()
         )
+        keep_up(uow, case)
         uow.cases.save(case, command.expected_version)
         uow.commit()
         return case, event
@@ -426,6 +435,7 @@ def redecide(
         case.record_decision(decision.to_dict(), principal.actor(), now)
         if policy.auto_apply:
             _move_on(case, decision, now)
+        keep_up(uow, case)
         uow.cases.save(case, command.expected_version)
         uow.commit()
         return case

@@ -87,6 +87,19 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/help/articles/{slug}/{language}"): PUBLIC,
     ("PUT", "/api/v1/help/articles/{slug}/{language}"): Permission.help_write,
     ("DELETE", "/api/v1/help/articles/{slug}/{language}"): Permission.help_write,
+    ("POST", "/api/v1/teams"): Permission.team_write,
+    ("GET", "/api/v1/teams"): Permission.team_read,
+    ("GET", "/api/v1/teams/{team_id}"): Permission.team_read,
+    ("PUT", "/api/v1/teams/{team_id}"): Permission.team_write,
+    ("POST", "/api/v1/teams/{team_id}/members"): Permission.team_write,
+    ("DELETE", "/api/v1/teams/{team_id}/members/{staff_id}"): Permission.team_write,
+    ("GET", "/api/v1/auth/me"): PUBLIC,  # answers 401 without a staff token
+    ("PUT", "/api/v1/agents/me/presence"): Permission.team_read,  # every staff role
+    ("GET", "/api/v1/sla/targets"): Permission.team_read,
+    ("PUT", "/api/v1/sla/targets/{case_type}"): Permission.team_write,
+    ("GET", "/api/v1/returns/{case_id}/work"): Permission.team_read,
+    ("POST", "/api/v1/returns/{case_id}/assignment"): Permission.case_assign,
+    ("GET", "/api/v1/stats/returns"): Permission.stats_read,
     ("GET", "/api/v1/staff"): Permission.staff_read,
     ("POST", "/api/v1/staff"): Permission.staff_write,
 }

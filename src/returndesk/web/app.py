@@ -21,6 +21,8 @@ from returndesk.web.api import (
     policy,
     references,
     returns,
+    stats,
+    teams,
     webhooks,
 )
 from returndesk.web.bodylimit import BodyLimitMiddleware
@@ -66,6 +68,8 @@ def create_app(container: Container | None = None) -> FastAPI:
         admin,
         assistant,
         help_articles,
+        stats,
+        teams,
     ):
         app.include_router(module.router)
     app.include_router(pages_router)

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Connection,
     Row,
     delete,
+    exists,
     func,
     insert,
     literal,
@@ -24,6 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from returndesk.adapters.db.tables import (
     case_events,
+    case_work,
     idempotency_keys,
     order_lines,
     orders,
@@ -528,6 +530,22 @@ def decode_cursor(text: str) -> tuple[str, str] | None:
     return None
 
 
+def _work_filters(query: CaseQuery) -> list[ColumnElement[bool]]:
+    """Who handles the case and its service levels, as EXISTS over case_work (by primary key)."""
+    w = case_work.c
+    conds: list[ColumnElement[bool]] = []
+    if query.assignee_id is not None:
+        mine = w.assignee_id == query.assignee_id if query.assignee_id else w.assignee_id.is_(None)
+        conds.append(mine)
+    if query.team_id is not None:
+        conds.append(w.team_id == query.team_id)
+    if query.breached is not None:
+        conds.append(w.breached.is_(query.breached))
+    if not conds:
+        return []
+    return [exists().where(w.case_id == return_cases.c.id, *conds)]
+
+
 def _search(term: str, store_id: str | None) -> ColumnElement[bool]:
     """Exact match on case number, order number or buyer email, as a union of index lookups.
 
@@ -732,6 +750,12 @@ class SqlCaseRepository:
             )
         self._append_events(case)
 
+    def add_events(self, case: ReturnCase) -> None:
+        """Append the case's new timeline entries (and their outbox messages) without touching
+        the case itself: notes about the case, such as who handles it or a missed service
+        level, must not make an agent's open page stale."""
+        self._append_events(case)
+
     def _append_events(self, case: ReturnCase) -> None:
         events = case.new_events
         if not events:
@@ -797,6 +821,7 @@ class SqlCaseRepository:
             conds.append(return_cases.c.created_at < query.created_before)
         if query.q:
             conds.append(_search(query.q.strip(), query.store_id))
+        conds.extend(_work_filters(query))
         if query.cursor is not None:
             # Row-value comparison: one index range scan on (store, sort key, id) at any depth.
             key = tuple_(column, return_cases.c.id)

@@ -469,3 +469,67 @@ help_passages = Table(
     Column("text", Text, nullable=False),
     Column("vector", LargeBinary, nullable=False),  # float32 x 384, normalized
 )
+
+teams = Table(
+    "teams",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("store_id", ID, ForeignKey("stores.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("hours", JSON, nullable=False),  # [{days, start, end}]
+    Column("holiday_country", String(2), nullable=True),
+    Column("closed_dates", JSON, nullable=False),  # ["YYYY-MM-DD"]
+    Column("languages", JSON, nullable=False),
+    Column("markets", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("store_id", "name"),
+)
+
+team_members = Table(
+    "team_members",
+    metadata,
+    Column("team_id", ID, ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True),
+    Column("staff_id", ID, ForeignKey("staff_users.id"), primary_key=True, index=True),
+    Column("languages", JSON, nullable=False),
+    Column("markets", JSON, nullable=False),
+    Column("capacity", Integer, nullable=False),
+    Column("skills", JSON, nullable=False),
+)
+
+agent_presence = Table(
+    "agent_presence",
+    metadata,
+    Column("staff_id", ID, ForeignKey("staff_users.id"), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+sla_targets = Table(
+    "sla_targets",
+    metadata,
+    Column("store_id", ID, ForeignKey("stores.id"), primary_key=True),
+    Column("case_type", String(32), primary_key=True),  # "default" or a return reason
+    Column("first_response_minutes", Integer, nullable=False),
+    Column("next_response_minutes", Integer, nullable=False),
+    Column("resolution_minutes", Integer, nullable=False),
+)
+
+# Who handles a case and its service-level clocks (domain/sla.py), one row per case.
+case_work = Table(
+    "case_work",
+    metadata,
+    Column("case_id", ID, ForeignKey("return_cases.id"), primary_key=True),
+    Column("store_id", ID, ForeignKey("stores.id"), nullable=False),
+    Column("team_id", ID, ForeignKey("teams.id"), nullable=True, index=True),
+    Column("assignee_id", ID, ForeignKey("staff_users.id"), nullable=True),
+    Column("assigned_at", UTCDateTime, nullable=True),
+    Column("open", Boolean, nullable=False),  # not yet at an outcome: counts in the load
+    Column("breached", Boolean, nullable=False),
+    Column("next_check_at", UTCDateTime, nullable=True, index=True),
+    Column("first_responded_at", UTCDateTime, nullable=True),  # for the dashboard's figures
+    Column("resolved_at", UTCDateTime, nullable=True),
+    Column("sla", JSON, nullable=False),
+    # Routing counts each agent's open cases from this index alone.
+    Index("ix_case_work_assignee_open", "assignee_id", "open", "assigned_at"),
+)

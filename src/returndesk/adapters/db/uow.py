@@ -23,6 +23,8 @@ from returndesk.adapters.evidence import SqlEvidenceRepository
 from returndesk.adapters.help import SqlHelpRepository
 from returndesk.adapters.mail import SqlEmailRepository
 from returndesk.adapters.rules.compiler import PolicyCompiler
+from returndesk.adapters.stats import SqlStatsRepository
+from returndesk.adapters.teams import SqlTeamRepository
 from returndesk.adapters.webhooks import SqlWebhookRepository
 from returndesk.domain.errors import Busy, Conflict
 from returndesk.services.ports import OutboxMessage
@@ -43,6 +45,8 @@ class SqlUnitOfWork:
     evidence: SqlEvidenceRepository
     conversations: SqlConversationRepository
     help: SqlHelpRepository
+    teams: SqlTeamRepository
+    stats: SqlStatsRepository
 
     def __init__(
         self,
@@ -77,6 +81,8 @@ class SqlUnitOfWork:
         self.evidence = SqlEvidenceRepository(conn)
         self.conversations = SqlConversationRepository(conn)
         self.help = SqlHelpRepository(conn)
+        self.teams = SqlTeamRepository(conn, self._compiler.holidays)
+        self.stats = SqlStatsRepository(conn)
         return self
 
     def __exit__(

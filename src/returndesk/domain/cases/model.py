@@ -309,6 +309,12 @@ class ReturnCase:
             raise ValueError(kind)
         self._record(now, kind, actor, data=data)
 
+    def record_work(self, kind: str, data: dict[str, Any], actor: Actor, now: datetime) -> None:
+        """Who handles the case and its service-level alerts: staff-only timeline entries."""
+        if kind not in WORK_EVENTS:
+            raise ValueError(f"not a work event: {kind}")
+        self._record(now, kind, actor, data=data)
+
     def record_decision(self, decision: dict[str, Any], actor: Actor, now: datetime) -> None:
         """Store the engine's decision on the case and its timeline (reproducible: all inputs
         that matter are in it, with the policy version)."""
@@ -410,6 +416,8 @@ class ReturnCase:
 
 
 EVIDENCE_CARE = frozenset({"evidence_hold_placed", "evidence_hold_released", "evidence_erased"})
+# Assignment and service-level alerts: for the staff only, never shown to buyers.
+WORK_EVENTS = frozenset({"assigned", "sla_warning", "sla_breached"})
 
 
 def refundable_share(line: OrderLine, used: LineUsage, quantity: int) -> int:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from returndesk.adapters.db.repositories import SORT_KEYS, decode_cursor, encode_cursor
+from returndesk.domain.access import Role
 from returndesk.domain.cases.model import LineRequest, ReceiptLine
 from returndesk.domain.cases.status import CaseStatus
 from returndesk.domain.errors import ValidationFailed
@@ -26,6 +27,8 @@ from returndesk.services.returns import (
     preview_return,
     transition_case,
 )
+from returndesk.services.teams import work_view
+from returndesk.web.api.teams import work_out
 from returndesk.web.deps import ContainerDep, PrincipalDep
 from returndesk.web.live import case_stream, queue_stream
 from returndesk.web.problems import HttpProblem
@@ -102,6 +105,9 @@ def list_returns(
     ),
     cursor: Annotated[str | None, Query(max_length=400)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    assignee: Annotated[str | None, Query(max_length=36, pattern=r"^(me|none|[0-9a-f-]+)$")] = None,
+    team: Annotated[str | None, Query(max_length=36, pattern=r"^[0-9a-f-]+$")] = None,
+    breached: Annotated[bool | None, Query()] = None,
 ) -> dict[str, Any]:
     decoded = None
     if cursor:
@@ -118,6 +124,9 @@ def list_returns(
         q=q or None,
         created_before=now - timedelta(days=min_age_days) if min_age_days is not None else None,
         created_after=now - timedelta(days=max_age_days) if max_age_days is not None else None,
+        assignee_id={"me": principal.id, "none": ""}.get(assignee or "", assignee),
+        team_id=team,
+        breached=breached,
         sort=sort,
         cursor=decoded,
         limit=limit,
@@ -141,7 +150,10 @@ def read_return(
 ) -> dict[str, Any]:
     case = get_case(container.uow, principal, case_id)
     response.headers["ETag"] = etag(case.version)
-    return case_out(case, principal.role)
+    out = case_out(case, principal.role)
+    if principal.role is not Role.buyer:
+        out |= work_out(work_view(container.uow, principal, case_id))
+    return out
 
 
 @router.get("/returns/{case_id}/events")

@@ -11,12 +11,14 @@ from returndesk.web.pages import (
     chat,
     console,
     conversations_console,
+    dashboard_console,
     emails_console,
     evidence_pages,
     help_pages,
     policy,
     portal,
     references_console,
+    teams_console,
     webhooks,
 )
 
@@ -34,3 +36,5 @@ router.include_router(webhooks.router)
 router.include_router(emails_console.router)
 router.include_router(evidence_pages.router)
 router.include_router(references_console.router)
+router.include_router(teams_console.router)
+router.include_router(dashboard_console.router)

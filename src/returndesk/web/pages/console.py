@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from returndesk.adapters.db.repositories import SORT_KEYS, decode_cursor, encode_cursor
@@ -41,6 +41,7 @@ from returndesk.services.returns import (
     transition_case,
 )
 from returndesk.services.staff import authenticate, staff_principal
+from returndesk.services.teams import current_presence, list_teams, work_view, work_views
 from returndesk.web.live import case_stream, queue_stream
 from returndesk.web.pages.forms import field, int_field, read_form
 from returndesk.web.pages.i18n import CONSOLE_LANGUAGES, negotiate
@@ -69,13 +70,28 @@ def signed_in_staff(request: Request) -> tuple[Principal, str] | None:
     return cookie_session(request, COOKIE, "staff")
 
 
+class ConsolePage(Page):
+    """A console page: for a signed-in member of staff the header also carries their presence
+    (the console renews it while open, see static/presence.js)."""
+
+    def render(
+        self, request: Request, template: str, status_code: int = 200, **context: Any
+    ) -> HTMLResponse:
+        staff = signed_in_staff(request)
+        if staff is not None and "presence" not in context:
+            container = container_of(request)
+            context["presence"] = current_presence(container.uow, container.clock, staff[0])
+            context["presence_csrf"] = csrf_token(container.settings.secret_key, staff[1])
+        return super().render(request, template, status_code, **context)
+
+
 def console_page(request: Request, tz_default: str = "UTC") -> Page:
     language = negotiate(
         request.query_params.get("lang") or request.cookies.get(LANG_COOKIE),
         request.headers.get("accept-language", ""),
         CONSOLE_LANGUAGES,
     )
-    return Page(language, request.cookies.get(TZ_COOKIE), tz_default, CONSOLE_LANGUAGES)
+    return ConsolePage(language, request.cookies.get(TZ_COOKIE), tz_default, CONSOLE_LANGUAGES)
 
 
 def remember_language(request: Request, response: Response) -> Response:
@@ -145,8 +161,11 @@ def queue(request: Request) -> Response:
     created_before = now - timedelta(days=int(age)) if age in ("1", "3", "7", "14", "30") else None
     raw_cursor = params.get("cursor")
     cursor = decode_cursor(raw_cursor) if raw_cursor and len(raw_cursor) < 400 else None
+    handled = params.get("handled", "")
     query = CaseQuery(
         store_id=principal.store_id,
+        assignee_id={"me": principal.id, "nobody": ""}.get(handled),
+        breached=True if params.get("breached") == "1" else None,
         statuses=statuses,
         market=market,
         language=language,
@@ -159,6 +178,7 @@ def queue(request: Request) -> Response:
     )
     result = list_cases(container.uow, principal, query)
     counts = count_by_status(container.uow, principal)
+    works = work_views(container.uow, principal, [c.id for c in result.items])
     next_params = None
     if result.next_cursor:
         kept = [(k, v) for k, v in params.multi_items() if k != "cursor"]
@@ -187,6 +207,9 @@ def queue(request: Request) -> Response:
             age=age,
             next_params=next_params,
             now=now,
+            works=works,
+            handled=handled,
+            breached=params.get("breached") == "1",
         ),
     )
 
@@ -214,6 +237,9 @@ def _case_page(
         else []
     )
     evidence = list_evidence(container.uow, principal, case_id)
+    work = work_view(container.uow, principal, case_id)
+    can_assign = has_permission(principal.role, Permission.case_assign)
+    teams = list_teams(container.uow, container.clock, principal, None) if can_assign else []
     role: Role | None = principal.role
     replays: bool | None = None
     if case.decision is not None and has_permission(principal.role, Permission.policy_read):
@@ -244,11 +270,22 @@ def _case_page(
         replays=replays,
         outcomes=[o.value for o in Outcome],
         conditions=list(ReceiptCondition),
+        work=work,
+        can_assign=can_assign,
+        assign_teams=teams,
+        now=container.clock(),
         csrf=csrf_token(container.settings.secret_key, token),
         error=error,
         **(kept or {}),
     )
     return remember_language(request, response)
+
+
+def case_page_with_error(
+    request: Request, principal: Principal, token: str, case_id: str, error: str, status: int
+) -> Response:
+    """The case page showing why an action posted from it was refused."""
+    return _case_page(request, principal, token, case_id, error, status)
 
 
 @router.get("/events")
@@ -279,7 +316,7 @@ def case_page(request: Request, case_id: CaseId) -> Response:
     return _case_page(request, *staff, case_id)
 
 
-async def _case_post(
+async def case_form_post(
     request: Request, case_id: str
 ) -> tuple[Principal, str, Container, FormData] | Response:
     """A form post on a case page from a signed-in agent with a valid CSRF token."""
@@ -314,7 +351,7 @@ def _act(
 
 @router.post("/cases/{case_id}/transition")
 async def transition(request: Request, case_id: CaseId) -> Response:
-    post = await _case_post(request, case_id)
+    post = await case_form_post(request, case_id)
     if isinstance(post, Response):
         return post
     principal, token, container, form = post
@@ -357,7 +394,7 @@ async def transition(request: Request, case_id: CaseId) -> Response:
 
 @router.post("/cases/{case_id}/decision")
 async def override(request: Request, case_id: CaseId) -> Response:
-    post = await _case_post(request, case_id)
+    post = await case_form_post(request, case_id)
     if isinstance(post, Response):
         return post
     principal, token, container, form = post
@@ -376,7 +413,7 @@ async def override(request: Request, case_id: CaseId) -> Response:
 
 @router.post("/cases/{case_id}/redecide")
 async def decide_again(request: Request, case_id: CaseId) -> Response:
-    post = await _case_post(request, case_id)
+    post = await case_form_post(request, case_id)
     if isinstance(post, Response):
         return post
     principal, token, container, form = post
@@ -400,7 +437,7 @@ async def decide_again(request: Request, case_id: CaseId) -> Response:
 @router.post("/cases/{case_id}/evidence/hold")
 async def evidence_hold(request: Request, case_id: CaseId) -> Response:
     """Place or release a legal hold on the case's evidence."""
-    post = await _case_post(request, case_id)
+    post = await case_form_post(request, case_id)
     if isinstance(post, Response):
         return post
     principal, token, container, form = post
@@ -419,7 +456,7 @@ async def evidence_hold(request: Request, case_id: CaseId) -> Response:
 @router.post("/cases/{case_id}/evidence/erase")
 async def evidence_erase(request: Request, case_id: CaseId) -> Response:
     """Delete the case's evidence files (an erasure request); refused under a legal hold."""
-    post = await _case_post(request, case_id)
+    post = await case_form_post(request, case_id)
     if isinstance(post, Response):
         return post
     principal, token, container, form = post

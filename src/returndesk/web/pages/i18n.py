@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_percent
 from babel.support import NullTranslations, Translations
 from babel.units import format_unit
 
@@ -97,6 +97,16 @@ class Formatter:
         if value is None:
             return ""
         return format_date(value.astimezone(self.tz), "medium", locale=self.locale)
+
+    def date_only(self, value: dt.date) -> str:
+        """A calendar day (no time, no zone) in the locale's medium form."""
+        return format_date(value, "medium", locale=self.locale)
+
+    def percent(self, value: float | None) -> str:
+        """0.125 -> 12.5% in the locale's words; nothing to divide by -> a dash."""
+        if value is None:
+            return "—"
+        return format_percent(value, "#,##0.#%", locale=self.locale)
 
     def file_size(self, size: int) -> str:
         """1.5 MB, 530 kB… in the locale's words."""

@@ -102,6 +102,53 @@ EVENT_KINDS = {
     "evidence_hold_placed": N_("Legal hold placed on the evidence"),
     "evidence_hold_released": N_("Legal hold released"),
     "evidence_erased": N_("Evidence files erased"),
+    "assigned": N_("Assigned"),
+    "sla_warning": N_("Service level due soon"),
+    "sla_breached": N_("Service level missed"),
+}
+
+# Service-level clocks (domain/sla.py).
+SLA_CLOCKS = {
+    "first_response": N_("First response"),
+    "next_response": N_("Next response"),
+    "resolution": N_("Resolution"),
+}
+
+# How routing chose who handles a case (domain/teams.py).
+ROUTING_RULES = {
+    "agent": N_("routed to an online agent"),
+    "team_queue": N_("no agent free: in the team's queue"),
+    "any_team": N_("no team speaks the language: in the queue of the next team on shift"),
+    "unassigned": N_("no team"),
+    "manual": N_("assigned by a supervisor"),
+}
+
+# What the dashboard groups returns by (services/ports.STAT_DIMENSIONS).
+STAT_DIMENSIONS = {
+    "reason": N_("Reason"),
+    "sku": N_("Product"),
+    "market": N_("Market"),
+    "language": N_("Language"),
+    "status": N_("Status"),
+    "carrier": N_("Carrier"),
+    "team": N_("Team"),
+    "outcome": N_("Decision"),
+    "resolution": N_("Wished resolution"),
+    "day": N_("Day"),
+}
+
+PRESENCE = {
+    "online": N_("Online"),
+    "away": N_("Away"),
+    "offline": N_("Offline"),
+}
+
+SKILLS = {
+    "returns": N_("Returns"),
+    "electronics_howto": N_("Electronics how-to"),
+    "video_inspection": N_("Video inspection"),
+    "fraud": N_("Fraud review"),
+    "warehouse": N_("Warehouse"),
 }
 
 # Who added evidence, as buyers read it (staff names stay internal, as on the timeline).
@@ -335,6 +382,22 @@ ERRORS = {
     "file_too_large": N_("The file is too large (at most 20 MB)."),
     "invalid_encoding": N_("The file is not UTF-8 text. Export it again as CSV (UTF-8)."),
     "missing_column": N_("This is not a Shopify order export: required columns are missing."),
+    "invalid_timezone": N_("Choose a time zone such as Europe/Berlin."),
+    "invalid_hours": N_("Working hours need days and times as HH:MM (dates as YYYY-MM-DD)."),
+    "invalid_team": N_("Give the team a name and a two-letter holiday country."),
+    "team_exists": N_("A team already has that name."),
+    "team_not_found": N_("That team does not exist."),
+    "invalid_market": N_("Markets are two-letter country codes (US, DE)."),
+    "invalid_language": N_("Languages are codes such as en, de or pt-BR."),
+    "invalid_capacity": N_("Capacity is 0 to 500 open cases."),
+    "invalid_skill": N_("Choose skills from the list."),
+    "staff_not_found": N_("No active staff account has that email."),
+    "member_not_found": N_("That person is not in this team."),
+    "invalid_sla": N_("Targets are 1 to 129,600 working minutes."),
+    "reason_required": N_("Say why you reassign the case."),
+    "team_never_works": N_("That team has no working time in the coming year."),
+    "invalid_group_by": N_("Choose what to group the returns by from the list."),
+    "invalid_period": N_("Choose a period that runs forward, at most two years long."),
     "generic": N_("Something went wrong. Please try again."),
 }
 

@@ -1,0 +1,100 @@
+"""The dashboard's figures over 1M cases on PostgreSQL (and SQLite), through the same service
+as GET /api/v1/stats/returns.
+
+Cases are bulk-loaded by bench_cases.bulk_load (one a minute from 2026-01-01, so 1M cases span
+about two years; statuses and markets spread evenly; 4 cases per order). Each query runs the
+whole dashboard (totals, groups, return rate per sku, the queue now) for a 30-day and a 365-day
+period. Baseline, side by side: one plain count of the same period's cases.
+
+    .venv/bin/python bench/bench_stats.py [--cases 1000000] [--backends postgresql,sqlite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_cases import backend  # noqa: E402
+from returndesk.adapters.db.tables import return_cases  # noqa: E402
+from returndesk.bootstrap import Container  # noqa: E402
+from returndesk.services.principal import SYSTEM  # noqa: E402
+from returndesk.services.stats import return_stats  # noqa: E402
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def timed(fn: Callable[[], object], repeat: int) -> dict[str, float]:
+    fn()  # warm the caches once
+    samples = []
+    for _ in range(repeat):
+        begin = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - begin) * 1000)
+    return {"p50_ms": round(statistics.median(samples), 1), "max_ms": round(max(samples), 1)}
+
+
+def bench(container: Container, store_id: str, cases: int, repeat: int) -> dict[str, object]:
+    span = timedelta(minutes=cases)  # bulk_load opens one case a minute
+    out: dict[str, object] = {}
+    for days in (30, 365):
+        end = START + span / 2 + timedelta(days=days / 2)
+        start = end - timedelta(days=days)
+
+        def count(start: datetime = start, end: datetime = end) -> object:
+            with container.engine.connect() as conn:
+                return conn.execute(
+                    select(func.count()).where(
+                        return_cases.c.store_id == store_id,
+                        return_cases.c.created_at >= start,
+                        return_cases.c.created_at < end,
+                    )
+                ).scalar_one()
+
+        in_period = count()
+        figures: dict[str, object] = {"cases_in_period": in_period}
+        for group_by in ("reason", "market", "carrier", "team", "day"):
+            figures[f"dashboard_by_{group_by}"] = timed(
+                lambda g=group_by, s=start, e=end: return_stats(container.uow, SYSTEM, s, e, g),
+                repeat,
+            )
+        figures["baseline_count_of_the_period"] = timed(count, repeat)
+        out[f"{days}_days"] = figures
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--backends", default="postgresql,sqlite")
+    args = parser.parse_args()
+    results: dict[str, object] = {}
+    for name in args.backends.split(","):
+        began = time.perf_counter()
+        with backend(name, args.cases) as (container, store_id):
+            loaded = round(time.perf_counter() - began, 1)
+            results[name] = {"bulk_load_s": loaded, **bench(container, store_id, args.cases,
+                                                            args.repeat)}  # fmt: skip
+    print(json.dumps({
+        "benchmark": "stats",
+        "cases": args.cases,
+        "machine": {"python": platform.python_version(), "cpu_count": __import__("os").cpu_count()},
+        "results": results,
+    }, indent=2))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+"""Who handles a case and its service-level clocks: routing at the start, then the clocks follow
+what happens on the case (see domain/teams.py for the routing rules, domain/sla.py for the clocks).
+
+Handlers call `keep_up` just before they save a case: it reads the case's new timeline entries,
+so the clocks move in the same transaction as the case and can never disagree with it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from time import monotonic as time_monotonic
+
+from returndesk.domain.business_time import BusinessCalendar, WorkingBlock
+from returndesk.domain.cases.model import EVIDENCE_CARE, WORK_EVENTS, Actor, ReturnCase
+from returndesk.domain.sla import CaseSla, CaseWork, SlaAlert, SlaTargets
+from returndesk.domain.teams import (
+    Candidate,
+    PresenceStatus,
+    Routing,
+    Team,
+    TeamMember,
+    TeamSlot,
+    covers_market,
+    language_matches,
+    route,
+)
+from returndesk.services.ports import UnitOfWork
+
+# A store without teams is counted around the clock in its own time zone.
+ROUND_THE_CLOCK = (WorkingBlock(frozenset(range(7)), time(0), time(0)),)
+DEFAULT_CASE_TYPE = "default"
+
+
+# Calendars are kept while their team's hours stay the same: each keeps the working intervals
+# of the days it has computed, which routing and the clocks ask for again and again.
+_calendars: dict[tuple[object, ...], BusinessCalendar] = {}
+
+
+def calendar_for(uow: UnitOfWork, store_timezone: str, team: Team | None) -> BusinessCalendar:
+    if team is None:
+        key: tuple[object, ...] = (store_timezone,)
+    else:
+        key = (team.id, team.timezone, team.hours, team.holiday_country, team.closed_dates)
+    found = _calendars.get(key)
+    if found is None:
+        if team is None:
+            found = BusinessCalendar(store_timezone, ROUND_THE_CLOCK)
+        else:
+            found = team.calendar(uow.teams.public_holiday)
+        if len(_calendars) > 512:
+            _calendars.clear()
+        _calendars[key] = found
+    return found
+
+
+def targets_for(uow: UnitOfWork, case: ReturnCase) -> SlaTargets:
+    table = uow.teams.targets(case.store_id)
+    kind = case.lines[0].reason.value if case.lines else DEFAULT_CASE_TYPE
+    return table.get(kind) or table.get(DEFAULT_CASE_TYPE) or SlaTargets()
+
+
+# Teams and their members change rarely and routing reads them for every new case: each
+# process keeps them a few seconds (a change made here is seen at once; one made by another
+# process within ROSTER_SECONDS). Presence and loads are always read fresh.
+ROSTER_SECONDS = 10.0
+_rosters: dict[str, tuple[float, list[Team], list[TeamMember]]] = {}
+
+
+def forget_roster(store_id: str) -> None:
+    _rosters.pop(store_id, None)
+
+
+def roster(uow: UnitOfWork, store_id: str) -> tuple[list[Team], list[TeamMember]]:
+    kept = _rosters.get(store_id)
+    if kept is not None and kept[0] > time_monotonic():
+        return kept[1], kept[2]
+    teams, members = uow.teams.for_store(store_id), uow.teams.members(store_id)
+    _rosters[store_id] = (time_monotonic() + ROSTER_SECONDS, teams, members)
+    return teams, members
+
+
+def route_for(
+    uow: UnitOfWork, store_id: str, store_timezone: str, language: str, market: str, now: datetime
+) -> Routing:
+    team_list, members = roster(uow, store_id)
+    teams = {team.id: team for team in team_list}
+    online = uow.teams.online(store_id, now)
+    # Only agents who could take this case need their load counted.
+    able = [
+        m
+        for m in members
+        if m.staff_id in online
+        and m.team_id in teams
+        and language_matches(m.languages or teams[m.team_id].languages, language)
+        and covers_market(m.markets or teams[m.team_id].markets, market)
+    ]
+    loads = uow.teams.loads(sorted({m.staff_id for m in able}))
+    candidates = []
+    for member in able:
+        team = teams[member.team_id]
+        load, last = loads.get(member.staff_id, (0, None))
+        candidates.append(
+            Candidate(
+                staff_id=member.staff_id,
+                team_id=member.team_id,
+                languages=member.languages or team.languages,
+                markets=member.markets or team.markets,
+                capacity=member.capacity,
+                load=load,
+                status=PresenceStatus.online,
+                last_assigned_at=last,
+                skills=member.skills,
+            )
+        )
+    found = route(language, market, candidates, [])
+    if found.assignee_id is not None:  # someone online takes it: no need to look at shifts
+        return found
+    slots = [
+        TeamSlot(
+            team.id,
+            calendar_for(uow, store_timezone, team).next_open(now),
+            team.serves(language, market),
+        )
+        for team in teams.values()
+    ]
+    return route(language, market, candidates, slots)
+
+
+def start_work(uow: UnitOfWork, case: ReturnCase, store_timezone: str, now: datetime) -> CaseWork:
+    """Route a new case and start its clocks; call before the case is added, save the work
+    after (its row refers to the case's)."""
+    routing = route_for(uow, case.store_id, store_timezone, case.language, case.market, now)
+    work = CaseWork(
+        case_id=case.id,
+        store_id=case.store_id,
+        sla=CaseSla(case.id, targets_for(uow, case), started_at=case.created_at),
+        team_id=routing.team_id,
+        assignee_id=routing.assignee_id,
+        assigned_at=now if routing.assignee_id else None,
+        rule=routing.rule,
+    )
+    if routing.team_id is not None:  # a store without teams has no one to name
+        case.record_work(
+            "assigned",
+            {"team_id": routing.team_id, "assignee_id": routing.assignee_id, "rule": routing.rule},
+            Actor.system(),
+            now,
+        )
+    _follow_events(uow, case, work, store_timezone)
+    return work
+
+
+def keep_up(uow: UnitOfWork, case: ReturnCase) -> None:
+    """Move the case's clocks by its new timeline entries; call before the case is saved."""
+    store = uow.stores.get(case.store_id)
+    store_timezone = store.timezone if store else "UTC"
+    work = uow.teams.work(case.id)
+    if work is None:  # a case opened before teams existed: start its clocks now
+        work = start_work(uow, case, store_timezone, case.updated_at)
+    else:
+        _follow_events(uow, case, work, store_timezone)
+    uow.teams.save_work(work)
+
+
+def _follow_events(uow: UnitOfWork, case: ReturnCase, work: CaseWork, store_timezone: str) -> None:
+    team = uow.teams.get(work.team_id) if work.team_id else None
+    calendar = calendar_for(uow, store_timezone, team)
+    for event in case.new_events:
+        if event.kind in WORK_EVENTS or event.kind in EVIDENCE_CARE:
+            continue
+        if event.kind == "case_opened":
+            pass
+        elif event.actor.kind == "staff":
+            work.sla.staff_responded(event.at, calendar)
+        elif event.actor.kind == "buyer":
+            work.sla.buyer_wrote(event.at, calendar)
+        if event.to_status is not None:
+            work.sla.follow(event.to_status, event.at, calendar)
+    work.sla.recompute(calendar)
+
+
+def raise_alerts(
+    uow: UnitOfWork, case: ReturnCase, work: CaseWork, now: datetime
+) -> list[tuple[str, SlaAlert]]:
+    """Warnings and breaches due by now, as staff-only timeline entries on the case."""
+    raised = work.sla.check(now)
+    for clock, alert in raised:
+        due = work.sla.due.get(clock)
+        case.record_work(
+            "sla_breached" if alert is SlaAlert.breach else "sla_warning",
+            {
+                "clock": clock.value,
+                "due_at": due.isoformat() if due else None,
+                "team_id": work.team_id,
+                "assignee_id": work.assignee_id,
+            },
+            Actor.system(),
+            now,
+        )
+    uow.teams.save_work(work)
+    return [(clock.value, alert) for clock, alert in raised]
+
+
+def promised_reply(
+    uow: UnitOfWork,
+    store_id: str,
+    language: str,
+    market: str | None,
+    now: datetime,
+    fallback: timedelta,
+) -> datetime:
+    """When a person will answer a buyer handed over now: the first-response target counted in
+    the working time of the team that would take it (an agent online now, or the next team on
+    shift). A store without teams promises `fallback` from now."""
+    store = uow.stores.get(store_id)
+    if store is None or not uow.teams.for_store(store_id):
+        return now + fallback
+    routing = route_for(uow, store_id, store.timezone, language, market or "", now)
+    team = uow.teams.get(routing.team_id) if routing.team_id else None
+    if team is None:
+        return now + fallback
+    targets = uow.teams.targets(store_id)
+    minutes = (targets.get(DEFAULT_CASE_TYPE) or SlaTargets()).first_response_minutes
+    return calendar_for(uow, store.timezone, team).add_minutes(now, minutes)

@@ -1,0 +1,232 @@
+"""Teams and shifts in the console: who works when, who is online, service-level targets; the
+agent's own presence (renewed by the console while it is open); reassigning a case."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from returndesk.bootstrap import Container
+from returndesk.domain.access import Permission, has_permission
+from returndesk.domain.business_time import DAY_NAMES
+from returndesk.domain.cases.reasons import ReasonCode
+from returndesk.domain.errors import DomainError
+from returndesk.domain.sla import SlaTargets
+from returndesk.domain.teams import SKILL_NAMES, PresenceStatus
+from returndesk.services.principal import Principal
+from returndesk.services.teams import (
+    HoursInput,
+    MemberInput,
+    TeamInput,
+    add_member,
+    create_team,
+    list_targets,
+    list_teams,
+    reassign,
+    remove_member,
+    set_presence,
+    set_targets,
+)
+from returndesk.web.pages.console import (
+    CaseId,
+    can_open_settings,
+    case_form_post,
+    case_page_with_error,
+    console_page,
+    remember_language,
+    signed_in_staff,
+    to_login,
+)
+from returndesk.web.pages.forms import field, int_field, read_form
+from returndesk.web.pages.rendering import check_csrf, csrf_token
+from returndesk.web.pages.sessions import container_of
+
+router = APIRouter(prefix="/console")
+COMMON_ZONES = (
+    "America/New_York", "America/Chicago", "America/Los_Angeles", "America/Sao_Paulo",
+    "America/Mexico_City", "Europe/London", "Europe/Berlin", "Europe/Paris", "Europe/Madrid",
+    "Asia/Shanghai", "Asia/Tokyo", "Australia/Sydney", "UTC",
+)  # fmt: skip
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.replace(";", ",").split(",") if part.strip())
+
+
+def _render(
+    request: Request,
+    principal: Principal,
+    token: str,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+    detail: str = "",
+) -> Response:
+    container = container_of(request)
+    response = console_page(request).render(
+        request,
+        "console/teams.html",
+        status_code=status_code,
+        principal=principal,
+        can_settings=can_open_settings(principal),
+        can_edit=has_permission(principal.role, Permission.team_write),
+        teams=list_teams(container.uow, container.clock, principal, None),
+        targets=sorted(list_targets(container.uow, principal).items()),
+        case_types=["default", *(r.value for r in ReasonCode)],
+        days=DAY_NAMES,
+        zones=COMMON_ZONES,
+        skills=SKILL_NAMES,
+        now=container.clock(),
+        csrf=csrf_token(container.settings.secret_key, token),
+        error=error,
+        detail=detail,
+    )
+    return remember_language(request, response)
+
+
+@router.get("/teams")
+def teams_page(request: Request) -> Response:
+    staff = signed_in_staff(request)
+    if staff is None:
+        return to_login()
+    return _render(request, *staff)
+
+
+async def _signed_form(
+    request: Request,
+) -> tuple[Principal, str, Container, FormData] | int:
+    """A form post from a signed-in member of staff with a valid CSRF token, or the status
+    to answer (401 signed out, 400 bad token)."""
+    staff = signed_in_staff(request)
+    if staff is None:
+        return 401
+    principal, token = staff
+    container = container_of(request)
+    form = await read_form(request)
+    if not check_csrf(container.settings.secret_key, token, field(form, "csrf", 64)):
+        return 400
+    return principal, token, container, form
+
+
+@router.post("/teams")
+async def teams_post(request: Request) -> Response:
+    posted = await _signed_form(request)
+    if posted == 401:
+        return to_login()
+    if isinstance(posted, int):
+        staff = signed_in_staff(request)
+        assert staff is not None
+        return _render(request, *staff, status_code=400, error="generic")
+    principal, token, container, form = posted
+    action = field(form, "action", 20)
+    try:
+        if action == "team":
+            hours = []
+            for n in ("1", "2"):
+                days = tuple(d for d in DAY_NAMES if field(form, f"day{n}-{d}", 3))
+                start, end = field(form, f"start{n}", 5), field(form, f"end{n}", 5)
+                if days or n == "1":
+                    hours.append(HoursInput(days, start, end))
+            closed = tuple(date.fromisoformat(d) for d in _split(field(form, "closed", 4000)))
+            create_team(
+                container.uow,
+                container.clock,
+                principal,
+                TeamInput(
+                    name=field(form, "name", 100),
+                    timezone=field(form, "timezone", 64),
+                    hours=tuple(hours),
+                    holiday_country=field(form, "holiday_country", 2) or None,
+                    closed_dates=closed,
+                    languages=_split(field(form, "languages", 300)),
+                    markets=tuple(m.upper() for m in _split(field(form, "markets", 400))),
+                ),
+            )
+        elif action == "member":
+            add_member(
+                container.uow,
+                principal,
+                field(form, "team", 36),
+                MemberInput(
+                    email=field(form, "email", 320),
+                    languages=_split(field(form, "languages", 300)),
+                    markets=tuple(m.upper() for m in _split(field(form, "markets", 400))),
+                    capacity=int_field(form, "capacity", -1),
+                    skills=tuple(s for s in SKILL_NAMES if field(form, f"skill-{s}", 3)),
+                ),
+            )
+        elif action == "remove":
+            remove_member(
+                container.uow, principal, field(form, "team", 36), field(form, "staff", 36)
+            )
+        elif action == "targets":
+            set_targets(
+                container.uow,
+                principal,
+                field(form, "case_type", 32),
+                SlaTargets(
+                    int_field(form, "first_response", 0),
+                    int_field(form, "next_response", 0),
+                    int_field(form, "resolution", 0),
+                ),
+            )
+        else:
+            return _render(request, principal, token, status_code=400, error="invalid_form")
+    except ValueError:  # a closed date that is not YYYY-MM-DD
+        return _render(request, principal, token, status_code=422, error="invalid_hours")
+    except DomainError as exc:
+        return _render(
+            request, principal, token, status_code=422, error=exc.code, detail=exc.detail
+        )
+    return RedirectResponse("/console/teams", status_code=303)
+
+
+@router.post("/presence")
+async def presence_post(request: Request) -> Response:
+    """The agent's presence: set from the header's menu and renewed by the console every 30 s
+    (a fetch answers 204; a plain form post goes back to the page it came from)."""
+    posted = await _signed_form(request)
+    if isinstance(posted, int):
+        return Response(status_code=posted)
+    principal, _token, container, form = posted
+    raw = field(form, "status", 10)
+    if raw not in PresenceStatus.__members__:
+        return Response(status_code=422)
+    ttl = timedelta(seconds=container.settings.presence_ttl_seconds)
+    try:
+        set_presence(container.uow, container.clock, principal, PresenceStatus(raw), ttl)
+    except DomainError:
+        return Response(status_code=422)
+    if request.headers.get("x-requested-with") == "fetch":
+        return Response(status_code=204)
+    back = urlsplit(request.headers.get("referer", ""))
+    target = back.path if back.path.startswith("/console") else "/console"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/cases/{case_id}/assignment")
+async def assignment_post(request: Request, case_id: CaseId) -> Response:
+    posted = await case_form_post(request, case_id)
+    if isinstance(posted, Response):
+        return posted
+    principal, token, container, form = posted
+    where = f"/console/cases/{case_id}"
+    target = field(form, "target", 80)  # "team:<id>" or "agent:<id>"
+    kind, _, target_id = target.partition(":")
+    try:
+        reassign(
+            container.uow,
+            container.clock,
+            principal,
+            case_id,
+            team_id=target_id if kind == "team" else None,
+            assignee_id=target_id if kind == "agent" else None,
+            reason=field(form, "reason", 500),
+        )
+    except DomainError as exc:
+        return case_page_with_error(request, principal, token, case_id, exc.code, 422)
+    return RedirectResponse(where, status_code=303)

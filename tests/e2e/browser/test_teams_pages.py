@@ -1,0 +1,187 @@
+"""Teams and service levels in a real browser: a supervisor sets up a team with its shift and
+targets, an agent goes online from the console's header, a new case is routed to her, and the
+supervisor's open queue shows the breach appear when the first-response target is missed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from returndesk.bootstrap import Container
+from returndesk.domain.access import Role
+from returndesk.services.principal import SYSTEM
+from returndesk.services.staff import create_staff_user
+from returndesk.services.teams import sweep_sla
+from servers.live import LiveServer
+
+if TYPE_CHECKING:  # conftest modules are not imported by name at run time
+    from conftest import Catalogue, FakeClockLike, Scenario
+
+pytestmark = pytest.mark.browser
+
+SUPERVISOR = ("rafael.lima@returndesk.example", "another long passphrase")
+
+
+def add_supervisor(container: Container) -> None:
+    create_staff_user(
+        container.uow, container.hasher, container.clock, SYSTEM, email=SUPERVISOR[0],
+        role=Role.supervisor, password=SUPERVISOR[1], name="Rafael Lima",
+    )  # fmt: skip
+
+
+def supervisor_login(page: Page) -> None:
+    page.goto("/console/login")
+    page.get_by_test_id("login-email").fill(SUPERVISOR[0])
+    page.get_by_test_id("login-password").fill(SUPERVISOR[1])
+    page.get_by_test_id("login-submit").click()
+
+
+def new_context(browser: Browser, base_url: str) -> BrowserContext:
+    context = browser.new_context(
+        base_url=base_url, locale="en-US", timezone_id="America/Sao_Paulo"
+    )
+    context.set_default_timeout(10_000)
+    return context
+
+
+def test_a_supervisor_sets_up_a_team_and_sees_a_breach_appear(
+    browser: Browser, browser_server: LiveServer, sqlite_container: Container,
+    scenario: Scenario, clock: FakeClockLike, shots: Path,
+) -> None:  # fmt: skip
+    container = sqlite_container
+    add_supervisor(container)
+    boss = new_context(browser, browser_server.url)
+    agent = new_context(browser, browser_server.url)
+    try:
+        page = boss.new_page()
+        supervisor_login(page)
+        page.get_by_test_id("nav-teams").click()
+        expect(page.get_by_test_id("teams-empty")).to_be_visible()
+
+        # A team that works around the clock, for Brazil, in Portuguese.
+        page.get_by_test_id("team-name").fill("Brasil")
+        page.get_by_test_id("team-timezone").fill("America/Sao_Paulo")
+        for day in ("sat", "sun"):
+            page.get_by_test_id(f"team-day1-{day}").check()
+        page.get_by_test_id("team-start1").fill("00:00")
+        page.get_by_test_id("team-end1").fill("00:00")
+        page.get_by_test_id("team-holidays").fill("BR")
+        page.get_by_test_id("team-languages").fill("pt-BR, es")
+        page.get_by_test_id("team-markets").fill("BR")
+        page.get_by_test_id("team-submit").click()
+        team = page.get_by_test_id("team")
+        expect(team).to_have_count(1)
+        expect(team.get_by_test_id("team-open")).to_be_visible()
+
+        page.get_by_test_id("member-email").fill(scenario.agent_email)
+        page.get_by_test_id("member-capacity").fill("3")
+        page.get_by_test_id("member-skill-electronics_howto").check()
+        page.get_by_test_id("member-submit").click()
+        member = page.get_by_test_id("member")
+        expect(member).to_have_attribute("data-email", scenario.agent_email)
+        expect(member.get_by_test_id("member-presence")).to_have_attribute(
+            "data-presence", "offline"
+        )
+        page.get_by_test_id("sla-first").fill("30")
+        page.get_by_test_id("sla-submit").click()
+        expect(
+            page.locator('[data-testid="sla-target"][data-case-type="default"]')
+        ).to_contain_text("30")
+
+        # The agent opens the console and goes online from the header.
+        agent_page = agent.new_page()
+        scenario.agent_login(agent_page)
+        agent_page.get_by_test_id("presence").select_option("online")
+        expect(agent_page.get_by_test_id("presence")).to_have_attribute("data-current", "online")
+        page.reload()
+        expect(member.get_by_test_id("member-presence")).to_have_attribute(
+            "data-presence", "online"
+        )
+
+        # A Brazilian return is routed to her; the supervisor's queue shows it live.
+        page.get_by_test_id("nav-queue").click()
+        expect(page.get_by_test_id("live")).to_have_attribute("data-live-state", "open")
+        case_id = scenario.open_return(container, scenario.tee_sku)
+        row = page.locator(f'[data-testid="queue-row"][data-case-id="{case_id}"]')
+        expect(row.get_by_test_id("queue-assignee")).to_have_text(scenario.agent_name)
+        expect(row.get_by_test_id("sla-due")).to_be_visible()
+
+        # Thirty-one minutes pass without an answer: the sweep finds the breach, and the
+        # open queue shows it without a reload.
+        clock.advance(minutes=31)
+        assert sweep_sla(container.uow, container.clock).breaches == 1
+        expect(row.get_by_test_id("sla-breached")).to_be_visible()
+        page.screenshot(path=str(shots / "queue-sla-breached.png"), full_page=True)
+
+        # On the case: who handles it, the missed clock, and a reassignment with a reason.
+        row.get_by_test_id("case-link").click()
+        handling = page.get_by_test_id("handling")
+        expect(handling.get_by_test_id("handling-assignee")).to_have_text(scenario.agent_name)
+        first_response = handling.locator('[data-testid="sla-clock"][data-clock="first_response"]')
+        expect(first_response.get_by_test_id("sla-clock-breached")).to_be_visible()
+        page.get_by_test_id("assign-target").select_option(index=0)  # the team's queue
+        page.get_by_test_id("assign-reason").fill("Ana is on a video call")
+        page.get_by_test_id("assign-submit").click()
+        expect(page.get_by_test_id("handling-assignee")).to_have_text("Unassigned")
+        entries = page.locator('[data-testid="timeline-entry"][data-kind="assigned"]')
+        expect(entries.last).to_contain_text("Ana is on a video call")
+        page.screenshot(path=str(shots / "case-handling.png"), full_page=True)
+    finally:
+        boss.close()
+        agent.close()
+
+
+def test_presence_lapses_when_the_console_stops_renewing_it(
+    browser: Browser, browser_server: LiveServer, scenario: Scenario, clock: FakeClockLike
+) -> None:
+    context = new_context(browser, browser_server.url)
+    try:
+        page = context.new_page()
+        scenario.agent_login(page)
+        page.get_by_test_id("presence").select_option("online")
+        expect(page.get_by_test_id("presence")).to_have_attribute("data-current", "online")
+        context.close()
+        clock.advance(seconds=120)  # no renewal for longer than the presence lasts
+        context = new_context(browser, browser_server.url)
+        page = context.new_page()
+        scenario.agent_login(page)
+        expect(page.get_by_test_id("presence")).to_have_value("offline")
+    finally:
+        context.close()
+
+
+def test_the_dashboard_draws_its_figures_and_exports_them(
+    browser: Browser, browser_server: LiveServer, sqlite_container: Container,
+    scenario: Scenario, zh: Catalogue, shots: Path,
+) -> None:  # fmt: skip
+    container = sqlite_container
+    add_supervisor(container)
+    scenario.open_return(container, scenario.tee_sku)
+    context = new_context(browser, browser_server.url)
+    try:
+        page = context.new_page()
+        supervisor_login(page)
+        page.get_by_test_id("nav-dashboard").click()
+        # The fixture's US case and the Brazilian one.
+        expect(page.get_by_test_id("kpi-cases").locator("strong")).to_have_text("2")
+        expect(page.get_by_test_id("chart-groups")).to_have_attribute("data-drawn", "1")
+        expect(page.get_by_test_id("chart-days")).to_have_attribute("data-drawn", "1")
+        page.get_by_test_id("dashboard-group-by").select_option("market")
+        page.get_by_test_id("dashboard-apply").click()
+        rows = page.get_by_test_id("group-row")
+        expect(rows).to_have_count(2)
+        expect(page.get_by_test_id("chart-groups")).to_have_attribute("data-drawn", "1")
+        page.screenshot(path=str(shots / "dashboard.png"), full_page=True)
+        expect(page.locator('[data-testid="group-row"][data-key="BR"]')).to_contain_text("R$")
+        with page.expect_download() as download:
+            page.get_by_test_id("dashboard-csv").click()
+        text = Path(download.value.path()).read_text(encoding="utf-8")
+        assert text.splitlines()[0] == "market,cases,units,currency,value_minor,refunded_minor"
+        assert any(line.startswith("BR,1,1,BRL,") for line in text.splitlines())
+        page.goto("/console/dashboard?lang=zh")
+        expect(page.locator("h1")).to_have_text(zh("Dashboard"))
+    finally:
+        context.close()

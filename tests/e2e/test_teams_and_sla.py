@@ -1,0 +1,353 @@
+"""Teams and shifts, presence, routing of new cases, service-level clocks and breaches, over
+HTTP against the running app."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from returndesk.services.teams import sweep_sla
+
+if TYPE_CHECKING:  # tests/e2e/conftest.py, handed over by fixtures
+    from conftest import Api
+
+ALL_WEEK = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def team_body(**changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": "Americas",
+        "timezone": "America/New_York",
+        "hours": [{"days": ALL_WEEK, "start": "00:00", "end": "00:00"}],
+        "holiday_country": "US",
+        "closed_dates": [],
+        "languages": ["en", "es"],
+        "markets": ["US", "MX"],
+    }
+    body.update(changes)
+    return body
+
+
+def make_team(api: Api, **changes: Any) -> dict[str, Any]:
+    response = api.post("supervisor", "/api/v1/teams", json=team_body(**changes))
+    assert response.status_code == 201, response.text
+    team: dict[str, Any] = response.json()
+    return team
+
+
+def join(api: Api, team: dict[str, Any], role: str, **changes: Any) -> None:
+    body = {"email": api.credentials[role], "languages": ["en"], "capacity": 2} | changes
+    response = api.post("supervisor", f"/api/v1/teams/{team['id']}/members", json=body)
+    assert response.status_code == 201, response.text
+
+
+def go(api: Api, who: str, status: str) -> dict[str, Any]:
+    response = api.put(who, "/api/v1/agents/me/presence", json={"status": status})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def case_view(api: Api, case: dict[str, Any]) -> dict[str, Any]:
+    response = api.get("supervisor", f"/api/v1/returns/{case['id']}")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_a_team_with_shifts_holidays_and_languages_is_created_and_listed(api: Api) -> None:
+    team = make_team(
+        api,
+        hours=[
+            {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "13:00"},
+            {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "22:00", "end": "06:00"},
+        ],
+        closed_dates=["2026-12-24"],
+    )
+    assert team["hours"][1] == {
+        "days": ["mon", "tue", "wed", "thu", "fri"],
+        "start": "22:00",
+        "end": "06:00",
+    }
+    assert team["holiday_country"] == "US" and team["closed_dates"] == ["2026-12-24"]
+    assert isinstance(team["open_now"], bool) and team["opens_at"]
+    listed = api.get("agent", "/api/v1/teams").json()["items"]
+    assert [t["name"] for t in listed] == ["Americas"]
+    again = api.post("supervisor", "/api/v1/teams", json=team_body())
+    api.problem(again, 409, "team_exists")
+
+
+def test_bad_team_input_gets_a_problem_with_a_code_and_changes_nothing(
+    api: Api, row_counts: Any
+) -> None:
+    before = row_counts()
+    for changes, code in [
+        ({"timezone": "Mars/Olympus"}, "invalid_timezone"),
+        ({"hours": [{"days": ["funday"], "start": "09:00", "end": "10:00"}]}, "invalid_hours"),
+        ({"hours": [{"days": ["mon"], "start": "9am", "end": "10:00"}]}, "invalid_hours"),
+        ({"markets": ["usa"]}, "invalid_market"),
+        ({"languages": ["english!"]}, "invalid_language"),
+        ({"holiday_country": "U1"}, "invalid_team"),
+    ]:
+        response = api.post("supervisor", "/api/v1/teams", json=team_body(**changes))
+        api.problem(response, 422, code)
+    api.problem(api.post("agent", "/api/v1/teams", json=team_body()), 403)
+    assert row_counts() == before
+
+
+def test_auth_me_tells_who_is_signed_in_with_presence_and_teams(api: Api) -> None:
+    team = make_team(api)
+    join(api, team, "agent", languages=["en", "es"], markets=["US"], capacity=3)
+    go(api, "agent", "online")
+    me = api.get("agent", "/api/v1/auth/me").json()
+    assert me["role"] == "agent" and me["presence"] == "online"
+    assert me["teams"][0]["team_id"] == team["id"] and me["teams"][0]["capacity"] == 3
+    assert "case:transition" in me["permissions"] and "team:write" not in me["permissions"]
+    api.problem(api.get(None, "/api/v1/auth/me"), 401, "unauthenticated")
+
+
+def test_a_new_case_goes_to_the_online_agent_then_to_the_queue_when_presence_lapses(
+    api: Api, clock: Any
+) -> None:
+    team = make_team(api)
+    join(api, team, "agent")
+    go(api, "agent", "online")
+    first = case_view(api, api.open_return())
+    assert first["assignee"]["email"] == api.credentials["agent"]
+    assert first["team"]["name"] == "Americas" and first["routing_rule"] == "agent"
+    timeline = api.get("supervisor", f"/api/v1/returns/{first['id']}/timeline").json()
+    assert "assigned" in [e["kind"] for e in timeline["items"]]
+    buyer_timeline = api.get("buyer", f"/api/v1/returns/{first['id']}/timeline").json()
+    assert "assigned" not in [e["kind"] for e in buyer_timeline["items"]]
+    buyer_view = api.get("buyer", f"/api/v1/returns/{first['id']}").json()
+    assert "assignee" not in buyer_view and "sla" not in buyer_view
+
+    # The console stopped renewing the presence: the agent is offline, the team queues it.
+    clock.advance(minutes=5)
+    api.refresh_tokens()
+    queued = case_view(api, api.open_return(body=api.return_payload(sku="LAMP-1")))
+    assert queued["assignee"] is None and queued["routing_rule"] == "team_queue"
+    assert queued["team"]["id"] == team["id"]
+
+
+def test_a_full_agent_gets_no_more_cases(api: Api) -> None:
+    team = make_team(api)
+    join(api, team, "agent", capacity=1)
+    go(api, "agent", "online")
+    assert case_view(api, api.open_return())["assignee"] is not None
+    second = case_view(api, api.open_return(body=api.return_payload(sku="LAMP-1")))
+    assert second["assignee"] is None
+
+
+def test_a_breach_is_warned_then_put_on_the_timeline_and_the_case(api: Api, clock: Any) -> None:
+    make_team(api)
+    put = api.put(
+        "supervisor",
+        "/api/v1/sla/targets/default",
+        json={"first_response_minutes": 30, "next_response_minutes": 60, "resolution_minutes": 600},
+    )
+    assert put.status_code == 200, put.text
+    case = case_view(api, api.open_return())
+    due = datetime.fromisoformat(case["sla"]["first_response_due_at"])
+    assert due == datetime.fromisoformat(case["created_at"]) + timedelta(minutes=30)
+    assert case["sla"]["breached"] is False
+
+    clock.advance(minutes=25)
+    assert sweep_sla(api.container.uow, clock).warnings == 1
+    clock.advance(minutes=10)
+    result = sweep_sla(api.container.uow, clock)
+    assert (result.breaches, result.warnings) == (1, 0)
+    assert sweep_sla(api.container.uow, clock).breaches == 0  # once only
+    api.refresh_tokens()
+    after = case_view(api, case)
+    assert after["sla"]["breached"] is True
+    assert after["sla"]["breached_clocks"] == ["first_response"]
+    assert after["version"] == case["version"]  # an agent's open page does not go stale
+    entries = api.get("supervisor", f"/api/v1/returns/{case['id']}/timeline").json()["items"]
+    kinds = [e["kind"] for e in entries]
+    assert kinds.count("sla_warning") == 1 and kinds.count("sla_breached") == 1
+
+
+def test_first_response_stops_the_clock_and_waiting_on_the_buyer_pauses_it(
+    api: Api, clock: Any
+) -> None:
+    make_team(api)
+    case = api.open_return()
+    moved = api.moved("agent", case, "under_review")
+    view = case_view(api, moved)
+    assert view["sla"]["first_response_due_at"] is None
+    assert view["sla"]["first_responded_at"] is not None
+    paused = case_view(
+        api, api.moved("agent", moved, "needs_evidence", note="a photo of the label")
+    )
+    assert paused["sla"]["paused"] is True and paused["sla"]["resolution_due_at"] is None
+    clock.advance(hours=3)
+    api.refresh_tokens()
+    resumed = case_view(api, api.moved("agent", paused, "under_review"))
+    assert resumed["sla"]["paused"] is False
+    assert resumed["sla"]["paused_minutes"] >= 180
+
+
+def test_a_supervisor_reassigns_with_a_reason_on_the_timeline(api: Api) -> None:
+    team = make_team(api)
+    other = make_team(api, name="Europe", timezone="Europe/Berlin", languages=["de"])
+    join(api, other, "agent")
+    case = api.open_return()
+    assert case_view(api, case)["team"]["id"] == team["id"]
+    agent_id = api.get("agent", "/api/v1/auth/me").json()["id"]
+    refused = api.post(
+        "agent",
+        f"/api/v1/returns/{case['id']}/assignment",
+        json={"assignee_id": agent_id, "reason": "mine"},
+    )
+    api.problem(refused, 403)
+    api.problem(
+        api.post("supervisor", f"/api/v1/returns/{case['id']}/assignment", json={"reason": " "}),
+        422,
+        "reason_required",
+    )
+    response = api.post(
+        "supervisor",
+        f"/api/v1/returns/{case['id']}/assignment",
+        json={"assignee_id": agent_id, "reason": "speaks to this buyer already"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["assignee"]["id"] == agent_id
+    assert response.json()["team"]["id"] == other["id"]
+    entries = api.get("supervisor", f"/api/v1/returns/{case['id']}/timeline").json()["items"]
+    manual = [e for e in entries if e["kind"] == "assigned" and e["data"]["rule"] == "manual"]
+    assert manual and manual[0]["data"]["reason"] == "speaks to this buyer already"
+    assert manual[0]["actor"]["role"] == "supervisor"
+
+
+def test_sla_targets_are_listed_with_the_default(api: Api) -> None:
+    listed = api.get("agent", "/api/v1/sla/targets").json()["items"]
+    assert listed["default"]["first_response_minutes"] == 240
+    bad = api.put(
+        "supervisor",
+        "/api/v1/sla/targets/default",
+        json={"first_response_minutes": 0, "next_response_minutes": 1, "resolution_minutes": 1},
+    )
+    api.problem(bad, 422)
+
+
+def test_times_are_iso_with_offsets(api: Api) -> None:
+    make_team(api)
+    case = case_view(api, api.open_return())
+    due = datetime.fromisoformat(case["sla"]["resolution_due_at"])
+    assert due.tzinfo is not None and due.utcoffset() == timedelta(0)
+    assert due > datetime.now(UTC) - timedelta(days=1)
+
+
+def test_the_assistant_promises_a_reply_from_the_real_shifts(api: Api, clock: Any) -> None:
+    make_team(
+        api,
+        name="Shanghai",
+        timezone="Asia/Shanghai",
+        hours=[{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00"}],
+        holiday_country=None,
+        markets=[],
+    )
+    clock.now = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)  # a Saturday: nobody on shift
+    response = api.post(None, "/api/v1/assistant/messages", json={"text": "talk to a human"})
+    assert response.status_code == 200, response.text
+    handoff = response.json()["handoff"]
+    # Monday 09:00 in Shanghai (01:00 UTC) plus the 240-minute first-response target.
+    assert handoff["expected_by"] == "2026-12-07T05:00:00+00:00"
+
+
+def test_changing_a_teams_hours_moves_the_due_times_of_its_open_cases(api: Api) -> None:
+    team = make_team(api)
+    case = case_view(api, api.open_return())
+    before = datetime.fromisoformat(case["sla"]["first_response_due_at"])
+    created = datetime.fromisoformat(case["created_at"])
+    assert before == created + timedelta(minutes=240)  # around the clock
+    # Now the team works one hour a day: the same 240 minutes take four days or more.
+    hours = [{"days": ALL_WEEK, "start": "09:00", "end": "10:00"}]
+    response = api.put(
+        "supervisor", f"/api/v1/teams/{team['id']}", json=team_body(hours=hours, closed_dates=[])
+    )
+    assert response.status_code == 200, response.text
+    after = datetime.fromisoformat(case_view(api, case)["sla"]["first_response_due_at"])
+    assert after >= created + timedelta(days=3)
+    assert after.astimezone(ZoneInfo("America/New_York")).hour in (9, 10)
+
+
+def test_odd_input_to_the_team_endpoints_is_refused_and_changes_nothing(
+    api: Api, row_counts: Any
+) -> None:
+    team = make_team(api)
+    before = row_counts()
+    members = f"/api/v1/teams/{team['id']}/members"
+    for path, body in [
+        ("/api/v1/teams", team_body(name="Night\x00shift")),
+        ("/api/v1/teams", team_body(timezone="Europe/Berlin\x00")),
+        ("/api/v1/teams", team_body(timezone="localtime")),
+        ("/api/v1/teams", team_body(timezone="../../etc/passwd")),
+        ("/api/v1/teams", team_body(hours="09:00-17:00")),
+        ("/api/v1/teams", team_body(hours=[])),
+        ("/api/v1/teams", team_body(closed_dates=["2026-02-30"])),
+        ("/api/v1/teams", team_body(languages=["en\x00"])),
+        ("/api/v1/teams", team_body(name="x" * 101)),
+        (members, {"email": api.credentials["agent"], "capacity": 10**20}),
+        (members, {"email": api.credentials["agent"], "capacity": "10"}),
+        (members, {"email": api.credentials["agent"], "capacity": -1}),
+        (members, {"email": "nobody@shop.example"}),
+        (members, {"email": api.credentials["agent"], "skills": ["juggling"]}),
+        (members, {"email": "agent\x00@shop.example"}),
+        ("/api/v1/returns/00000000-0000-0000-0000-000000000000/assignment", {"reason": "x"}),
+    ]:
+        response = api.post("supervisor", path, json=body)
+        assert 400 <= response.status_code < 500, (path, body, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+    assert row_counts() == before
+    case = api.open_return()
+    before = row_counts()
+    for body in [
+        {"reason": "x\x00", "team_id": team["id"]},
+        {"reason": "x", "assignee_id": "a\x00b"},
+        {"reason": "x", "team_id": "no-such-team"},
+        {"reason": "x", "assignee_id": "no-such-person"},
+    ]:
+        response = api.post("supervisor", f"/api/v1/returns/{case['id']}/assignment", json=body)
+        assert 400 <= response.status_code < 500, (body, response.text)
+    for params in [{"store": "a\x00b"}, {"store": "NOT A SLUG"}]:
+        assert 400 <= api.get("agent", "/api/v1/teams", params=params).status_code < 500
+    stats = "/api/v1/stats/returns"
+    for params in [
+        {"from": "0001-01-01T00:00:00Z", "to": "0002-01-01T00:00:00Z"},
+        {"from": "9999-12-31T00:00:00Z", "to": "9999-12-31T23:00:00Z"},
+        {"group_by": "reason\x00"},
+        {"from": "yesterday"},
+    ]:
+        response = api.get("supervisor", stats, params=params)
+        assert response.status_code == 422, (params, response.text)
+    presence = api.put("agent", "/api/v1/agents/me/presence", json={"status": "busy"})
+    api.problem(presence, 422)
+    assert row_counts() == before
+
+
+def test_the_queue_lists_my_cases_unassigned_ones_and_missed_service_levels(
+    api: Api, clock: Any
+) -> None:
+    team = make_team(api)
+    join(api, team, "agent", capacity=1)
+    go(api, "agent", "online")
+    mine = api.open_return()  # to the agent
+    queued = api.open_return(body=api.return_payload(sku="LAMP-1"))  # she is full: the queue
+
+    def listed(who: str, **params: str) -> list[str]:
+        response = api.get(who, "/api/v1/returns", params=params)
+        assert response.status_code == 200, response.text
+        return [item["id"] for item in response.json()["items"]]
+
+    assert listed("agent", assignee="me") == [mine["id"]]
+    assert listed("supervisor", assignee="none") == [queued["id"]]
+    assert listed("supervisor", team=team["id"]) == [queued["id"], mine["id"]]
+    assert listed("supervisor", breached="true") == []
+    clock.advance(minutes=241)  # past the default first-response target
+    sweep_sla(api.container.uow, clock)
+    api.refresh_tokens()
+    assert sorted(listed("supervisor", breached="true")) == sorted([mine["id"], queued["id"]])
+    api.problem(api.get("agent", "/api/v1/returns", params={"assignee": "x\x00"}), 422)
