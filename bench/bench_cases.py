@@ -42,7 +42,12 @@ from returndesk.domain.cases.model import LineRequest  # noqa: E402
 from returndesk.domain.cases.reasons import ReasonCode  # noqa: E402
 from returndesk.domain.cases.status import CaseStatus, Resolution  # noqa: E402
 from returndesk.domain.ids import new_id  # noqa: E402
-from returndesk.services.orders import LineInput, OrderInput, upsert_order  # noqa: E402
+from returndesk.services.orders import (  # noqa: E402
+    LineInput,
+    OrderInput,
+    ShipmentInput,
+    upsert_order,
+)
 from returndesk.services.ports import CaseQuery  # noqa: E402
 from returndesk.services.principal import SYSTEM  # noqa: E402
 from returndesk.services.returns import (  # noqa: E402
@@ -144,6 +149,8 @@ def bench_writes(container: Container, ops: int) -> dict[str, float]:
                 number=f"W{i}", email=f"w{i}@example.com", market="DE", currency="EUR",
                 placed_at=now - timedelta(days=3),
                 lines=(LineInput("SKU-W", "Widget", 2, 1500, 3000),),
+                shipments=(ShipmentInput("DHL", f"W{i}", now - timedelta(days=2),
+                                         now - timedelta(days=1)),),
             ),
         )  # fmt: skip
     start = time.perf_counter()

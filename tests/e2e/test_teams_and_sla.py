@@ -351,3 +351,22 @@ def test_the_queue_lists_my_cases_unassigned_ones_and_missed_service_levels(
     api.refresh_tokens()
     assert sorted(listed("supervisor", breached="true")) == sorted([mine["id"], queued["id"]])
     api.problem(api.get("agent", "/api/v1/returns", params={"assignee": "x\x00"}), 422)
+
+
+def test_a_buyer_handed_over_by_the_assistant_goes_to_the_online_agent(api: Api) -> None:
+    team = make_team(api)
+    join(api, team, "agent")
+    go(api, "agent", "online")
+    agent_id = api.get("agent", "/api/v1/auth/me").json()["id"]
+    chat = api.post(None, "/api/v1/assistant/messages", json={"text": "talk to a human"})
+    assert chat.status_code == 200, chat.text
+    assert chat.json()["handoff"]["expected_by"]
+    seen = api.get("agent", f"/api/v1/assistant/conversations/{chat.json()['conversation_id']}")
+    summary = seen.json()["summary"]
+    assert (summary["assignee_id"], summary["team_id"], summary["routing_rule"]) == (
+        agent_id,
+        team["id"],
+        "agent",
+    )
+    buyer_view = api.get(None, f"/api/v1/assistant/conversations/{chat.json()['conversation_id']}")
+    assert "summary" not in buyer_view.json()

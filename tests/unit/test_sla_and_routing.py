@@ -70,6 +70,19 @@ def test_warnings_and_breaches_are_raised_once() -> None:
     assert sla.next_check_at == sla.warn_at[SlaClock.resolution]
 
 
+def test_each_wait_for_an_answer_can_be_warned_and_missed_again() -> None:
+    sla = new_sla()
+    sla.staff_responded(MONDAY_10 + timedelta(minutes=5), OFFICE)
+    sla.buyer_wrote(MONDAY_10 + timedelta(minutes=10), OFFICE)
+    late = MONDAY_10 + timedelta(minutes=10 + 121)
+    assert (SlaClock.next_response, SlaAlert.breach) in sla.check(late)
+    sla.staff_responded(late, OFFICE)
+    sla.buyer_wrote(late + timedelta(minutes=1), OFFICE)
+    again = sla.check(late + timedelta(minutes=1 + 121))
+    assert (SlaClock.next_response, SlaAlert.breach) in again
+    assert SlaClock.next_response in sla.breached  # missed at least once, for the figures
+
+
 def test_an_outcome_stops_every_clock_and_reopening_restarts_them() -> None:
     sla = new_sla()
     sla.follow(CaseStatus.refunded, MONDAY_10 + timedelta(minutes=5), OFFICE)

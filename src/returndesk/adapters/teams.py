@@ -72,6 +72,7 @@ def sla_to_data(sla: CaseSla) -> dict[str, Any]:
         "due": {clock.value: at.isoformat() for clock, at in sla.due.items()},
         "warn_at": {clock.value: at.isoformat() for clock, at in sla.warn_at.items()},
         "warned": sorted(sla.warned),
+        "alerted": sorted(sla.alerted),
         "breached": sorted(sla.breached),
     }
 
@@ -92,6 +93,7 @@ def sla_from_data(case_id: str, data: dict[str, Any]) -> CaseSla:
         due={SlaClock(k): datetime.fromisoformat(v) for k, v in data["due"].items()},
         warn_at={SlaClock(k): datetime.fromisoformat(v) for k, v in data["warn_at"].items()},
         warned={SlaClock(k) for k in data["warned"]},
+        alerted={SlaClock(k) for k in data["alerted"]},
         breached={SlaClock(k) for k in data["breached"]},
     )
 
@@ -270,7 +272,8 @@ class SqlTeamRepository:
         rows = self._conn.execute(select(case_work).where(case_work.c.case_id.in_(case_ids)))
         return {row.case_id: _work(row) for row in rows}
 
-    def save_work(self, work: CaseWork) -> None:
+    def save_work(self, work: CaseWork, *, new: bool = False) -> None:
+        """Write a case's work row (`new`: the case was just opened, insert it)."""
         data = sla_to_data(work.sla) | {"rule": work.rule}
         values = {
             "store_id": work.store_id,
@@ -284,11 +287,13 @@ class SqlTeamRepository:
             "resolved_at": work.sla.resolved_at,
             "sla": data,
         }
-        done = self._conn.execute(
-            update(case_work).where(case_work.c.case_id == work.case_id).values(**values)
-        )
-        if not done.rowcount:
-            self._conn.execute(insert(case_work).values(case_id=work.case_id, **values))
+        if not new:
+            done = self._conn.execute(
+                update(case_work).where(case_work.c.case_id == work.case_id).values(**values)
+            )
+            if done.rowcount:
+                return
+        self._conn.execute(insert(case_work).values(case_id=work.case_id, **values))
 
     def open_works_of_team(
         self, team_id: str, after: str | None = None, limit: int = 2000

@@ -9,7 +9,8 @@ Three clocks run from the moment a case opens:
 Every clock stops while the case waits on the buyer or the carrier (needs evidence, awaiting
 the return, in transit): the minutes spent paused are added to each target, so pausing and
 resuming neither loses nor gains working minutes. A clock warns once 80% of its target is used
-and breaches at its due time; both happen once.
+and breaches at its due time, each once per run of the clock (a new wait for an answer is a
+new run of the next-response clock).
 """
 
 from __future__ import annotations
@@ -89,8 +90,9 @@ class CaseSla:
     resolved_at: datetime | None = None
     due: dict[SlaClock, datetime] = field(default_factory=dict)
     warn_at: dict[SlaClock, datetime] = field(default_factory=dict)
-    warned: set[SlaClock] = field(default_factory=set)
-    breached: set[SlaClock] = field(default_factory=set)
+    warned: set[SlaClock] = field(default_factory=set)  # warned in the clock's current run
+    alerted: set[SlaClock] = field(default_factory=set)  # breach raised in its current run
+    breached: set[SlaClock] = field(default_factory=set)  # ever missed (for the figures)
 
     @property
     def paused(self) -> bool:
@@ -124,7 +126,7 @@ class CaseSla:
     def next_check_at(self) -> datetime | None:
         """When the sweep must look at this case again (None: nothing pending)."""
         pending = [at for clock, at in self.warn_at.items() if clock not in self.warned]
-        pending += [at for clock, at in self.due.items() if clock not in self.breached]
+        pending += [at for clock, at in self.due.items() if clock not in self.alerted]
         return min(pending, default=None)
 
     def follow(self, status: CaseStatus, now: datetime, calendar: BusinessCalendar) -> None:
@@ -151,13 +153,17 @@ class CaseSla:
         if self.first_responded_at is not None and self.waiting_since is None:
             self.waiting_since = now
             self.paused_at_wait = self.paused_minutes
+            # A new wait for an answer: its own warning and breach.
+            self.warned.discard(SlaClock.next_response)
+            self.alerted.discard(SlaClock.next_response)
             self.recompute(calendar)
 
     def check(self, now: datetime) -> list[tuple[SlaClock, SlaAlert]]:
         """The warnings and breaches reached by `now` that were not raised before."""
         raised: list[tuple[SlaClock, SlaAlert]] = []
         for clock, at in self.due.items():
-            if at <= now and clock not in self.breached:
+            if at <= now and clock not in self.alerted:
+                self.alerted.add(clock)
                 self.breached.add(clock)
                 self.warned.add(clock)
                 raised.append((clock, SlaAlert.breach))

@@ -47,8 +47,9 @@ def language_matches(spoken: frozenset[str], wanted: str) -> bool:
 
 
 def covers_market(markets: frozenset[str], market: str) -> bool:
-    """An empty set of markets covers every market."""
-    return not markets or market.upper() in markets
+    """An empty set of markets covers every market; a buyer whose market is not known yet (an
+    anonymous chat) is matched on language alone."""
+    return not markets or not market or market.upper() in markets
 
 
 @dataclass(slots=True)

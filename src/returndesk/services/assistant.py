@@ -71,7 +71,7 @@ from returndesk.services.ports import (
 from returndesk.services.principal import SYSTEM, Principal
 from returndesk.services.returns import OpenReturn, open_return
 from returndesk.services.stores import resolve_store
-from returndesk.services.work import promised_reply
+from returndesk.services.work import hand_over
 
 MAX_TEXT = 2000
 MAX_MESSAGES = 400  # per conversation; then the buyer starts a new one
@@ -248,7 +248,7 @@ def send_message(
     expected = None
     if conversation.status is ConversationStatus.handed_off:
         with deps.uow() as uow:
-            expected = promised_reply(
+            expected, routing = hand_over(
                 uow,
                 conversation.store_id,
                 conversation.language,
@@ -257,6 +257,12 @@ def send_message(
                 timedelta(minutes=deps.handoff_minutes),
             )
         if turn.handoff is not None:
+            if routing is not None and conversation.summary is not None:
+                conversation.summary |= {
+                    "team_id": routing.team_id,
+                    "assignee_id": routing.assignee_id,
+                    "routing_rule": routing.rule,
+                }
             turn.says.append(Say("handoff_when", {"when": expected}))
     reply = deps.writer(turn.says, conversation.language, tz)
     if deps.model is not None:

@@ -124,7 +124,7 @@ def open_return(
             _move_on(case, decision, now)
         work = start_work(uow, case, store.timezone, now)
         uow.cases.add(case)
-        uow.teams.save_work(work)
+        uow.teams.save_work(work, new=True)
         if idempotency_key is not None:
             uow.idempotency.add(
                 IdempotencyRecord(

@@ -201,24 +201,24 @@ def raise_alerts(
     return [(clock.value, alert) for clock, alert in raised]
 
 
-def promised_reply(
+def hand_over(
     uow: UnitOfWork,
     store_id: str,
     language: str,
     market: str | None,
     now: datetime,
     fallback: timedelta,
-) -> datetime:
-    """When a person will answer a buyer handed over now: the first-response target counted in
-    the working time of the team that would take it (an agent online now, or the next team on
-    shift). A store without teams promises `fallback` from now."""
+) -> tuple[datetime, Routing | None]:
+    """Who takes a buyer the assistant hands over now, and when a person will answer: the
+    first-response target counted in the working time of that team (an agent online now, or
+    the next team on shift). A store without teams: nobody named, `fallback` from now."""
     store = uow.stores.get(store_id)
-    if store is None or not uow.teams.for_store(store_id):
-        return now + fallback
+    if store is None or not roster(uow, store_id)[0]:
+        return now + fallback, None
     routing = route_for(uow, store_id, store.timezone, language, market or "", now)
     team = uow.teams.get(routing.team_id) if routing.team_id else None
     if team is None:
-        return now + fallback
+        return now + fallback, routing
     targets = uow.teams.targets(store_id)
     minutes = (targets.get(DEFAULT_CASE_TYPE) or SlaTargets()).first_response_minutes
-    return calendar_for(uow, store.timezone, team).add_minutes(now, minutes)
+    return calendar_for(uow, store.timezone, team).add_minutes(now, minutes), routing

@@ -16,6 +16,7 @@ from returndesk.services.assistant import (
     get_conversation,
     list_conversations,
 )
+from returndesk.services.teams import list_teams
 from returndesk.web.pages.assistant_replies import canned_answers
 from returndesk.web.pages.console import (
     can_open_settings,
@@ -42,10 +43,20 @@ def conversations_page(request: Request) -> Response:
     container = container_of(request)
     status = request.query_params.get("status", "handed_off")
     status = status if status in STATUSES else ""
+    mine = request.query_params.get("mine") == "1"
     try:
         conversations = list_conversations(container.uow, principal, status or None)
     except DomainError:
         return RedirectResponse("/console", status_code=303)
+    if mine:  # handed to me when the assistant handed the buyer over
+        conversations = [
+            c for c in conversations if (c.summary or {}).get("assignee_id") == principal.id
+        ]
+    names = {
+        m.user.id: m.user.name
+        for view in list_teams(container.uow, container.clock, principal, None)
+        for m in view.members
+    }
     orders = {}
     with container.uow() as uow:
         for c in conversations:
@@ -62,6 +73,8 @@ def conversations_page(request: Request) -> Response:
         order_numbers=orders,
         statuses=STATUSES,
         status=status,
+        mine=mine,
+        names=names,
     )
     return remember_language(request, response)
 

@@ -65,6 +65,7 @@ def _render(
     status_code: int = 200,
     error: str | None = None,
     detail: str = "",
+    kept: dict[str, str] | None = None,
 ) -> Response:
     container = container_of(request)
     response = console_page(request).render(
@@ -84,6 +85,7 @@ def _render(
         csrf=csrf_token(container.settings.secret_key, token),
         error=error,
         detail=detail,
+        kept=kept,  # what was typed into a refused form, shown again
     )
     return remember_language(request, response)
 
@@ -176,11 +178,12 @@ async def teams_post(request: Request) -> Response:
             )
         else:
             return _render(request, principal, token, status_code=400, error="invalid_form")
-    except ValueError:  # a closed date that is not YYYY-MM-DD
-        return _render(request, principal, token, status_code=422, error="invalid_hours")
-    except DomainError as exc:
+    except (ValueError, DomainError) as exc:  # ValueError: a closed date not YYYY-MM-DD
+        code = exc.code if isinstance(exc, DomainError) else "invalid_hours"
+        detail = exc.detail if isinstance(exc, DomainError) else ""
+        kept = {key: field(form, key, 4000) for key in form if key != "csrf"}
         return _render(
-            request, principal, token, status_code=422, error=exc.code, detail=exc.detail
+            request, principal, token, status_code=422, error=code, detail=detail, kept=kept
         )
     return RedirectResponse("/console/teams", status_code=303)
 
