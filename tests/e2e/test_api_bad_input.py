@@ -243,6 +243,9 @@ def test_unknown_enums_and_empty_lists(api: Api, unchanged: None) -> None:
         422,
         "invalid_role",
     )
+    for zone in ("Mars/Olympus", "localtime", "../../etc/passwd"):
+        agent = {**staff, "role": "agent", "timezone": zone}
+        refused(api, api.post("admin", "/api/v1/staff", json=agent), 422, "invalid_timezone")
 
     for params in (
         {"status": "lost"},

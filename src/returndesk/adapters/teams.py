@@ -130,11 +130,7 @@ class SqlTeamRepository:
             "store_id": team.store_id,
             "name": team.name,
             "timezone": team.timezone,
-            "hours": [block.to_data() for block in team.hours],
-            "holiday_country": team.holiday_country,
-            "closed_dates": sorted(day.isoformat() for day in team.closed_dates),
-            "languages": sorted(team.languages),
-            "markets": sorted(team.markets),
+            **team.settings(),
             "created_at": team.created_at,
         }
 

@@ -87,6 +87,16 @@ class Team:
 
         return BusinessCalendar(self.timezone, self.hours, is_closed)
 
+    def settings(self) -> dict[str, object]:
+        """The team's hours and coverage as plain data (stored and shown the same way)."""
+        return {
+            "hours": [block.to_data() for block in self.hours],
+            "holiday_country": self.holiday_country,
+            "closed_dates": sorted(day.isoformat() for day in self.closed_dates),
+            "languages": sorted(self.languages),
+            "markets": sorted(self.markets),
+        }
+
     def serves(self, language: str, market: str) -> bool:
         return language_matches(self.languages, language) and covers_market(self.markets, market)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from returndesk.domain.access import Permission, Role
+from returndesk.domain.business_time import check_timezone
 from returndesk.domain.errors import AuthenticationFailed, Conflict, ValidationFailed
 from returndesk.domain.ids import new_id
 from returndesk.domain.orders import check_language
@@ -48,6 +49,7 @@ def create_staff_user(
             f"a password has {MIN_PASSWORD} to 1024 characters", code="weak_password"
         )
     check_language(language)
+    check_timezone(timezone)
     address = normalize_email(email)
     with uow_factory(write=True) as uow:
         store_id = (

@@ -118,11 +118,7 @@ def team_out(view: TeamView) -> dict[str, Any]:
         "id": team.id,
         "name": team.name,
         "timezone": team.timezone,
-        "hours": [block.to_data() for block in team.hours],
-        "holiday_country": team.holiday_country,
-        "closed_dates": sorted(day.isoformat() for day in team.closed_dates),
-        "languages": sorted(team.languages),
-        "markets": sorted(team.markets),
+        **team.settings(),
         "open_now": view.open_now,
         "opens_at": iso(view.opens_at),
         "members": [
