@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -316,19 +317,40 @@ def case_page(request: Request, case_id: CaseId) -> Response:
     return _case_page(request, *staff, case_id)
 
 
+@dataclass(frozen=True, slots=True)
+class StaffForm:
+    """A console form post from a signed-in member of staff; `csrf_ok`: its token is valid
+    (when it is not, the caller shows its page again with the form's values)."""
+
+    principal: Principal
+    token: str
+    container: Container
+    form: FormData
+    csrf_ok: bool
+
+
+async def staff_form(request: Request) -> StaffForm | None:
+    """The posted form and who posted it; None: nobody is signed in."""
+    staff = signed_in_staff(request)
+    if staff is None:
+        return None
+    principal, token = staff
+    container = container_of(request)
+    form = await read_form(request)
+    valid = check_csrf(container.settings.secret_key, token, field(form, "csrf", 64))
+    return StaffForm(principal, token, container, form, valid)
+
+
 async def case_form_post(
     request: Request, case_id: str
 ) -> tuple[Principal, str, Container, FormData] | Response:
     """A form post on a case page from a signed-in agent with a valid CSRF token."""
-    staff = signed_in_staff(request)
-    if staff is None:
+    posted = await staff_form(request)
+    if posted is None:
         return to_login()
-    principal, token = staff
-    container = container_of(request)
-    form = await read_form(request)
-    if not check_csrf(container.settings.secret_key, token, field(form, "csrf", 64)):
-        return _case_page(request, principal, token, case_id, "generic", 400)
-    return principal, token, container, form
+    if not posted.csrf_ok:
+        return _case_page(request, posted.principal, posted.token, case_id, "generic", 400)
+    return posted.principal, posted.token, posted.container, posted.form
 
 
 def _act(

@@ -23,10 +23,11 @@ from returndesk.web.pages.console import (
     console_page,
     remember_language,
     signed_in_staff,
+    staff_form,
     to_login,
 )
-from returndesk.web.pages.forms import field, read_form
-from returndesk.web.pages.rendering import check_csrf, csrf_token
+from returndesk.web.pages.forms import field
+from returndesk.web.pages.rendering import csrf_token
 from returndesk.web.pages.sessions import container_of
 
 router = APIRouter(prefix="/console/conversations")
@@ -118,14 +119,12 @@ def conversation_page(request: Request, conversation_id: ConversationId) -> Resp
 
 @router.post("/{conversation_id}/reply")
 async def conversation_reply(request: Request, conversation_id: ConversationId) -> Response:
-    staff = signed_in_staff(request)
-    if staff is None:
+    posted = await staff_form(request)
+    if posted is None:
         return to_login()
-    principal, token = staff
-    container = container_of(request)
-    form = await read_form(request)
-    if not check_csrf(container.settings.secret_key, token, field(form, "csrf", 64)):
+    if not posted.csrf_ok:
         return _conversation_page(request, conversation_id, "generic", 400)
+    principal, container, form = posted.principal, posted.container, posted.form
     then = field(form, "then", 20)
     command = AgentReply(
         field(form, "text", 2001),

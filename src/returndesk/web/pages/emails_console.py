@@ -15,10 +15,10 @@ from returndesk.web.pages.console import (
     console_page,
     remember_language,
     signed_in_staff,
+    staff_form,
     to_login,
 )
-from returndesk.web.pages.forms import field, read_form
-from returndesk.web.pages.rendering import check_csrf, csrf_token
+from returndesk.web.pages.rendering import csrf_token
 from returndesk.web.pages.sessions import container_of
 
 router = APIRouter(prefix="/console/emails")
@@ -79,14 +79,12 @@ def email_page(request: Request, email_id: EmailId) -> Response:
 
 @router.post("/{email_id}/retry")
 async def email_retry(request: Request, email_id: EmailId) -> Response:
-    staff = signed_in_staff(request)
-    if staff is None:
+    posted = await staff_form(request)
+    if posted is None:
         return to_login()
-    principal, token = staff
-    container = container_of(request)
-    form = await read_form(request)
-    if not check_csrf(container.settings.secret_key, token, field(form, "csrf", 64)):
+    if not posted.csrf_ok:
         return _email_page(request, email_id, error="generic")
+    principal, container = posted.principal, posted.container
     try:
         retry_email(container.uow, container.clock, principal, email_id)
     except DomainError as exc:

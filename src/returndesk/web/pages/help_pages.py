@@ -25,11 +25,12 @@ from returndesk.web.pages.console import (
     console_page,
     remember_language,
     signed_in_staff,
+    staff_form,
     to_login,
 )
-from returndesk.web.pages.forms import field, read_form
+from returndesk.web.pages.forms import field
 from returndesk.web.pages.portal import _page, _remember_language
-from returndesk.web.pages.rendering import check_csrf, csrf_token
+from returndesk.web.pages.rendering import csrf_token
 from returndesk.web.pages.sessions import container_of
 
 router = APIRouter()
@@ -143,12 +144,10 @@ def help_edit_page(request: Request) -> Response:
 
 @router.post("/console/help/save")
 async def help_save(request: Request) -> Response:
-    staff = signed_in_staff(request)
-    if staff is None:
+    posted = await staff_form(request)
+    if posted is None:
         return to_login()
-    principal, token = staff
-    container = container_of(request)
-    form = await read_form(request)
+    principal, container, form = posted.principal, posted.container, posted.form
     values = {
         "slug": field(form, "slug", 80),
         "language": field(form, "language", 8),
@@ -156,7 +155,7 @@ async def help_save(request: Request) -> Response:
         "body": field(form, "body", 20_001),
         "skus": field(form, "skus", 4000),
     }
-    if not check_csrf(container.settings.secret_key, token, field(form, "csrf", 64)):
+    if not posted.csrf_ok:
         return _editor(request, "", "en", "generic", values, 400)
     skus = tuple(s.strip() for s in values["skus"].replace("\n", ",").split(",") if s.strip())
     try:
@@ -177,14 +176,12 @@ async def help_save(request: Request) -> Response:
 
 @router.post("/console/help/delete")
 async def help_delete(request: Request) -> Response:
-    staff = signed_in_staff(request)
-    if staff is None:
+    posted = await staff_form(request)
+    if posted is None:
         return to_login()
-    principal, token = staff
-    container = container_of(request)
-    form = await read_form(request)
+    principal, container, form = posted.principal, posted.container, posted.form
     slug, language = field(form, "slug", 80), field(form, "language", 8)
-    if not check_csrf(container.settings.secret_key, token, field(form, "csrf", 64)):
+    if not posted.csrf_ok:
         return _editor(request, slug, language, "generic", None, 400)
     try:
         delete_article(container.uow, principal, slug, language)

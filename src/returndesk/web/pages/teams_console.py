@@ -8,9 +8,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.datastructures import FormData
 
-from returndesk.bootstrap import Container
 from returndesk.domain.access import Permission, has_permission
 from returndesk.domain.business_time import DAY_NAMES
 from returndesk.domain.cases.reasons import ReasonCode
@@ -39,10 +37,11 @@ from returndesk.web.pages.console import (
     console_page,
     remember_language,
     signed_in_staff,
+    staff_form,
     to_login,
 )
-from returndesk.web.pages.forms import field, int_field, read_form
-from returndesk.web.pages.rendering import check_csrf, csrf_token
+from returndesk.web.pages.forms import field, int_field
+from returndesk.web.pages.rendering import csrf_token
 from returndesk.web.pages.sessions import container_of
 
 router = APIRouter(prefix="/console")
@@ -98,32 +97,19 @@ def teams_page(request: Request) -> Response:
     return _render(request, *staff)
 
 
-async def _signed_form(
-    request: Request,
-) -> tuple[Principal, str, Container, FormData] | int:
-    """A form post from a signed-in member of staff with a valid CSRF token, or the status
-    to answer (401 signed out, 400 bad token)."""
-    staff = signed_in_staff(request)
-    if staff is None:
-        return 401
-    principal, token = staff
-    container = container_of(request)
-    form = await read_form(request)
-    if not check_csrf(container.settings.secret_key, token, field(form, "csrf", 64)):
-        return 400
-    return principal, token, container, form
-
-
 @router.post("/teams")
 async def teams_post(request: Request) -> Response:
-    posted = await _signed_form(request)
-    if posted == 401:
+    posted = await staff_form(request)
+    if posted is None:
         return to_login()
-    if isinstance(posted, int):
-        staff = signed_in_staff(request)
-        assert staff is not None
-        return _render(request, *staff, status_code=400, error="generic")
-    principal, token, container, form = posted
+    principal, token, container, form = (
+        posted.principal,
+        posted.token,
+        posted.container,
+        posted.form,
+    )
+    if not posted.csrf_ok:
+        return _render(request, principal, token, status_code=400, error="generic")
     action = field(form, "action", 20)
     try:
         if action == "team":
@@ -192,10 +178,10 @@ async def teams_post(request: Request) -> Response:
 async def presence_post(request: Request) -> Response:
     """The agent's presence: set from the header's menu and renewed by the console every 30 s
     (a fetch answers 204; a plain form post goes back to the page it came from)."""
-    posted = await _signed_form(request)
-    if isinstance(posted, int):
-        return Response(status_code=posted)
-    principal, _token, container, form = posted
+    posted = await staff_form(request)
+    if posted is None or not posted.csrf_ok:
+        return Response(status_code=401 if posted is None else 400)
+    principal, container, form = posted.principal, posted.container, posted.form
     raw = field(form, "status", 10)
     if raw not in PresenceStatus.__members__:
         return Response(status_code=422)
