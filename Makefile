@@ -15,7 +15,7 @@ LOCALE_DIR  := src/returndesk/locale
 PO_FILES    := $(wildcard $(LOCALE_DIR)/*/LC_MESSAGES/messages.po)
 MO_FILES    := $(PO_FILES:.po=.mo)
 JUNIT       := var/test-results.xml
-APT_PACKAGES := postgresql redis-server ffmpeg tesseract-ocr chromium fonts-wqy-microhei fonts-dejavu-core
+APT_PACKAGES := postgresql redis-server coturn ffmpeg tesseract-ocr chromium fonts-wqy-microhei fonts-dejavu-core
 
 HOST ?= 127.0.0.1
 PORT ?= 8000

@@ -81,6 +81,7 @@ class Container:
     def build_dispatcher(self) -> Dispatcher:
         """The outbox's consumer with every channel (webhooks, buyer emails)."""
         # The pages package imports this module: import the email templates when needed.
+        from returndesk.services.calls import sweep_calls
         from returndesk.services.evidence import timestamp_pending
         from returndesk.services.retention import apply_retention
         from returndesk.services.teams import sweep_sla
@@ -120,10 +121,14 @@ class Container:
         def service_levels() -> None:
             sweep_sla(self.uow, self.clock)
 
+        def calls() -> None:
+            sweep_calls(self.uow, self.clock, self.files)
+
         chores = [
             (30.0, timestamps),
             (3600.0, retention),
             (settings.sla_sweep_seconds, service_levels),
+            (30.0, calls),
         ]
         return Dispatcher(self.engine, self.clock, channels, queue, chores=chores)
 

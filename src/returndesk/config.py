@@ -56,6 +56,16 @@ class Settings(BaseSettings):
     llm_api_key: str = ""
     llm_timeout_seconds: float = Field(default=8.0, gt=0, le=120)
 
+    # Video calls: STUN/TURN servers the browsers use (comma-separated ICE URLs), and the
+    # shared secret of a TURN server run with the REST-API scheme (coturn's
+    # `use-auth-secret` + `static-auth-secret`): each participant gets credentials that expire.
+    stun_urls: str = ""  # e.g. stun:stun.example.com:3478
+    turn_urls: str = ""  # e.g. turn:turn.example.com:3478?transport=udp,turns:...:5349
+    turn_secret: str = ""
+    turn_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
+    call_ice_policy: str = Field(default="all", pattern="^(all|relay)$")  # relay: TURN only
+    call_link_minutes: int = Field(default=60, ge=5, le=24 * 60)
+
     @model_validator(mode="after")
     def _check(self) -> Settings:
         self.home = self.home.resolve()

@@ -17,7 +17,7 @@ from returndesk.services.policies import save_policy
 from returndesk.services.principal import SYSTEM
 from returndesk.services.staff import create_staff_user
 from returndesk.services.stores import create_store
-from returndesk.web.access import ACCESS, PUBLIC
+from returndesk.web.access import ACCESS, CALL_LINK, PUBLIC
 
 if TYPE_CHECKING:  # tests/e2e/conftest.py, handed over by fixtures
     from conftest import Api
@@ -31,7 +31,7 @@ Call = Callable[[str | None], httpx.Response]
 
 
 def allowed(role: str, rule: str) -> bool:
-    return rule == PUBLIC or (
+    return rule in (PUBLIC, CALL_LINK) or (
         role != ANONYMOUS and Permission(rule) in ROLE_PERMISSIONS[Role(role)]
     )
 
@@ -324,7 +324,82 @@ def build_requests(api: Api, case_id: str) -> dict[tuple[str, str], Call]:
         ("POST", "/api/v1/returns/{case_id}/recordings/{recording_id}/finish"): lambda who: (
             api.post(who, f"/api/v1/returns/{case_id}/recordings/{NO_ITEM}/finish")
         ),
+        **call_requests(api, case_id),
     }
+
+
+def call_requests(api: Api, case_id: str) -> dict[tuple[str, str], Call]:
+    """Video calls: staff endpoints by role; the call page's endpoints by join link (the
+    same for everyone: the link is the credential, a session token is not read)."""
+
+    def new_call() -> dict[str, str]:
+        made = api.post("admin", f"/api/v1/returns/{case_id}/calls")
+        assert made.status_code == 201, made.text
+        body = made.json()
+        return {"id": body["call_id"], "buyer": link_token(body["buyer_url"])}
+
+    def seat(who: str | None, method: str, path: str, *, consent: bool = False,
+             **kwargs: object) -> httpx.Response:  # fmt: skip
+        call = new_call()
+        headers = {"X-Call-Token": call["buyer"]}
+        if consent:
+            api.request(None, "POST", f"/api/v1/calls/{call['id']}/consent", headers=headers,
+                        json={"answer": "granted"})  # fmt: skip
+        return api.request(who, method, path.format(call=call["id"]), headers=headers, **kwargs)
+
+    def with_new_call(method: str, path: str, **kwargs: object) -> Call:
+        return lambda who: api.request(
+            who, method, path.format(case=case_id, call=new_call()["id"]), **kwargs
+        )
+
+    base = "/api/v1/calls/{call}"
+    return {
+        ("POST", "/api/v1/returns/{case_id}/calls"): lambda who: api.post(
+            who, f"/api/v1/returns/{case_id}/calls"
+        ),
+        ("GET", "/api/v1/returns/{case_id}/calls"): lambda who: api.get(
+            who, f"/api/v1/returns/{case_id}/calls"
+        ),
+        ("POST", "/api/v1/returns/{case_id}/calls/{call_id}/guests"): with_new_call(
+            "POST", "/api/v1/returns/{case}/calls/{call}/guests", json={"name": "Interpreter"}
+        ),
+        ("POST", "/api/v1/returns/{case_id}/calls/{call_id}/end"): with_new_call(
+            "POST", "/api/v1/returns/{case}/calls/{call}/end"
+        ),
+        ("GET", "/api/v1/calls/{call_id}"): lambda who: seat(who, "GET", base),
+        ("POST", "/api/v1/calls/{call_id}/consent"): lambda who: seat(
+            who, "POST", base + "/consent", json={"answer": "granted"}
+        ),
+        ("POST", "/api/v1/calls/{call_id}/hang-up"): lambda who: seat(
+            who, "POST", base + "/hang-up"
+        ),
+        ("POST", "/api/v1/calls/{call_id}/stills"): lambda who: seat(
+            who, "POST", base + "/stills", content=TINY_PNG
+        ),
+        ("POST", "/api/v1/calls/{call_id}/recordings"): lambda who: seat(
+            who, "POST", base + "/recordings", consent=True, json={"mime_type": "video/webm"}
+        ),
+        ("PUT", "/api/v1/calls/{call_id}/recordings/{recording_id}/chunks/{seq}"): (
+            lambda who: seat(
+                who, "PUT", base + f"/recordings/{NO_ITEM}/chunks/0", consent=True, content=b"x"
+            )
+        ),
+        ("POST", "/api/v1/calls/{call_id}/recordings/{recording_id}/finish"): lambda who: seat(
+            who, "POST", base + f"/recordings/{NO_ITEM}/finish", consent=True
+        ),
+    }
+
+
+def link_token(url: str) -> str:
+    return url.split("token=", 1)[1]
+
+
+# A 64x64 PNG (a real, decodable image) for the still endpoint.
+TINY_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAEAAAABACAIAAAAlC+aJAAAAYklEQVR4nO3PMQ0AIADAMEAI/qUgCxEcDcmqYJtn7/GzpQNe"
+    "NaA1oDWgNaA1oDWgNaA1oDWgNaA1oDWgNaA1oDWgNaA1oDWgNaA1oDWgNaA1oDWgNaA1oDWgNaA1oDWgNaBdQ3UBhOjh6FcA"
+    "AAAASUVORK5CYII="
+)
 
 
 HELP_ARTICLE = {"title": "Set up the lamp", "body": "## Wi-Fi\n1. Open the app.", "skus": []}
@@ -385,9 +460,12 @@ def test_every_role_on_every_endpoint(api: Api) -> None:
                 continue
             if who == ANONYMOUS and (method, path) in ANSWERS_401_WITHOUT_TOKEN:
                 api.problem(response, 401, "unauthenticated")
-            elif rule == PUBLIC:
+            elif rule in (PUBLIC, CALL_LINK):
                 assert response.status_code not in (401, 403), where
-                assert response.status_code < 400, where
+                if "{recording_id}" in path:  # nobody's recording: not found
+                    api.problem(response, 404, "recording_not_found")
+                else:
+                    assert response.status_code < 400, where
             elif who == ANONYMOUS:
                 body = api.problem(response, 401, "unauthenticated")
                 assert response.headers["www-authenticate"] == "Bearer", where
@@ -461,8 +539,11 @@ def test_every_role_on_every_endpoint(api: Api) -> None:
         if outcomes[("POST", "/api/v1/returns/{case_id}/assignment", who)] == 200
     ]
     assert sorted(assigners) == ["admin", "platform_admin", "supervisor"]
+    # Each still sent from a call page (any holder of a link) added a photo: a version each.
+    stills = [w for w in EVERYONE if outcomes[("POST", "/api/v1/calls/{call_id}/stills", w)] == 201]
+    assert len(stills) == len(EVERYONE)
     after = api.get("agent", f"/api/v1/returns/{case['id']}").json()
-    assert (after["status"], after["version"]) == ("requested", 1 + len(deciders) + 2)
+    assert (after["status"], after["version"]) == ("requested", 1 + len(deciders) + 2 + len(stills))
 
 
 def test_warehouse_cannot_change_the_policy(api: Api) -> None:

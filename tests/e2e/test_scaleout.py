@@ -20,6 +20,8 @@ import httpx
 import pytest
 import redis
 from sqlalchemy import func, select
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
 
 from returndesk.adapters.db.tables import email_messages, outbox, webhook_deliveries
 from servers.app_process import AppProcess
@@ -263,3 +265,66 @@ def test_processes_share_delivery_jobs_through_redis_and_send_each_once(
         # The jobs went through Dramatiq's queue in Redis (its Lua dispatch script ran).
         stats = redis.Redis.from_url(redis_server.url).info("commandstats")
         assert stats.get("cmdstat_evalsha", {}).get("calls", 0) > 0, stats.keys()
+
+
+def test_a_call_whose_seats_are_on_two_processes_signals_through_redis(
+    api: Api, database_url: str, tmp_path: Path, redis_server: RedisServer, namespace: str
+) -> None:
+    """The agent's page on one app process, the buyer's on another: they see each other,
+    offers and answers cross over, the buyer's answer given to one process reaches the
+    agent on the other, a reload landing on the first process replaces the old connection on
+    the second, and the agent's hang-up closes every socket."""
+    case = api.open_return()
+    made = api.post("agent", f"/api/v1/returns/{case['id']}/calls")
+    assert made.status_code == 201, made.text
+    call = made.json()
+    tokens = {role: call[f"{role}_url"].split("token=", 1)[1] for role in ("agent", "buyer")}
+    env = app_env(database_url, redis_url=redis_server.url, redis_namespace=namespace,
+                  dispatch="0")  # fmt: skip
+
+    def socket(app: AppProcess, role: str) -> ClientConnection:
+        url = app.url.replace("http://", "ws://")
+        return connect(f"{url}/calls/{call['call_id']}/signal?token={tokens[role]}",
+                       open_timeout=10)  # fmt: skip
+
+    def receive(ws: ClientConnection) -> dict[str, Any]:
+        message: dict[str, Any] = json.loads(ws.recv(timeout=10))
+        return message
+
+    a_home, b_home = tmp_path / "a", tmp_path / "b"
+    with AppProcess(a_home, env) as a, AppProcess(b_home, env) as b, socket(a, "agent") as agent:
+        hello = receive(agent)
+        with socket(b, "buyer") as buyer:
+            welcome = receive(buyer)
+            assert [p["role"] for p in welcome["peers"]] == ["agent"]
+            assert receive(agent)["type"] == "peer_joined"
+            offer = {"description": {"type": "offer", "sdp": "v=0"}}
+            agent.send(json.dumps({"type": "signal", "to": welcome["you"]["id"], "data": offer}))
+            assert receive(buyer) == {
+                "type": "signal",
+                "from": hello["you"]["id"],
+                "data": offer,
+            }
+            answered = httpx.post(
+                f"{a.url}/api/v1/calls/{call['call_id']}/consent",
+                headers={"X-Call-Token": tokens["buyer"]}, json={"answer": "granted"},
+            )  # fmt: skip
+            assert answered.status_code == 200, answered.text
+            assert receive(agent) == {"type": "consent", "answer": "granted"}
+            assert receive(buyer) == {"type": "consent", "answer": "granted"}
+            # The buyer reloads and lands on the other process: the old socket is closed.
+            with socket(a, "buyer") as again:
+                assert [p["role"] for p in receive(again)["peers"]] == ["agent"]
+                with pytest.raises(ConnectionClosed) as replaced:
+                    while True:
+                        buyer.recv(timeout=10)
+                assert replaced.value.rcvd is not None and replaced.value.rcvd.code == 4409
+                kinds = [receive(agent)["type"], receive(agent)["type"]]
+                assert kinds == ["peer_left", "peer_joined"]
+                agent.send(json.dumps({"type": "hang_up"}))
+                assert receive(again)["type"] == "ended"
+                with pytest.raises(ConnectionClosed) as closed:
+                    again.recv(timeout=10)
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 4410
+    listed = api.get("agent", f"/api/v1/returns/{case['id']}/calls").json()["items"][0]
+    assert listed["status"] == "ended" and listed["consent"] == "granted"

@@ -27,12 +27,15 @@ from returndesk.adapters.db.tables import (
     stores,
 )
 from returndesk.adapters.db.uow import SqlUnitOfWorkFactory
+from returndesk.bootstrap import bootstrap
 from returndesk.cli.main import app
 from returndesk.config import DEFAULT_SECRET
 from returndesk.demo import demo_policy_document
 from returndesk.domain.access import Role
 from returndesk.domain.cases.status import CaseStatus
 from returndesk.domain.errors import AuthenticationFailed
+from returndesk.services.calls import start_call
+from returndesk.services.principal import Principal
 from returndesk.services.staff import authenticate
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "shopify_orders.csv"
@@ -314,3 +317,30 @@ def test_starts_without_demo_mode_with_a_real_secret(
     monkeypatch.setenv("RETURNDESK_SECRET_KEY", SECRET)
     assert "store: default" in ok("migrate")
     assert count(engine, stores) == 1
+
+
+def test_calls_list_and_sweep(engine: Engine) -> None:
+    ok("seed-demo")
+    with engine.connect() as conn:
+        number, case_id = conn.execute(
+            select(return_cases.c.number, return_cases.c.id)
+            .where(return_cases.c.status == CaseStatus.requested.value)
+            .limit(1)
+        ).one()
+        agent = conn.execute(
+            select(staff_users.c.id, staff_users.c.name, staff_users.c.store_id).where(
+                staff_users.c.role == Role.agent.value
+            )
+        ).first()
+    assert agent is not None
+    assert "no video calls" in ok("calls", "list", "--case", number)
+    container = bootstrap()
+    try:
+        staff = Principal("staff", agent.id, Role.agent, agent.store_id, agent.name)
+        start_call(container.uow, container.clock, container.tokens, staff, case_id=case_id,
+                   link_minutes=5)  # fmt: skip
+    finally:
+        container.close()
+    listed = ok("calls", "list", "--case", number)
+    assert "waiting" in listed and "nobody joined" in listed and "consent not asked" in listed
+    assert json.loads(ok("calls", "sweep")) == {"ended": 0, "recordings_finished": 0}

@@ -37,6 +37,8 @@ app.add_typer(evidence_app, name="evidence")
 app.add_typer(assistant_app, name="assistant")
 teams_app = typer.Typer(help="Teams, shifts and service levels.", no_args_is_help=True)
 app.add_typer(teams_app, name="teams")
+calls_app = typer.Typer(help="Video calls on cases.", no_args_is_help=True)
+app.add_typer(calls_app, name="calls")
 console = Console()
 StoreOption = Annotated[
     str | None, typer.Option("--store", help="store slug (default: the only store)")
@@ -467,6 +469,45 @@ def teams_sweep() -> None:
     result = sweep_sla(container.uow, container.clock)
     console.print_json(
         data={"checked": result.checked, "warnings": result.warnings, "breaches": result.breaches}
+    )
+
+
+@calls_app.command("list")
+def calls_list(
+    case: Annotated[str, typer.Option("--case", help="the case id or its number (R-...)")],
+) -> None:
+    """A case's video calls: status, duration, who took part, consent, recordings, stills."""
+    from returndesk.services.calls import list_calls
+
+    container = _container()
+    case_id = _case_id(container, case)
+    try:
+        calls = list_calls(container.uow, SYSTEM, case_id)
+    except DomainError as exc:
+        raise _fail(exc) from None
+    now = container.clock()
+    for call in calls:
+        people = ", ".join(f"{p.name} ({p.role.value})" for p in call.participants if p.joined_at)
+        console.print(
+            f"{call.created_at.isoformat()} [bold]{call.status.value}[/bold] "
+            f"{int(call.duration(now).total_seconds())} s · {people or 'nobody joined'} · "
+            f"consent {call.consent.value if call.consent else 'not asked'} · "
+            f"{len(call.recording_ids)} recording(s), {len(call.still_ids)} still(s)"
+        )
+    if not calls:
+        console.print("no video calls")
+
+
+@calls_app.command("sweep")
+def calls_sweep() -> None:
+    """End calls whose links ran out and finish recordings their browsers left unfinished (the
+    server does this every 30 s; run it from cron where no server runs the jobs)."""
+    from returndesk.services.calls import sweep_calls
+
+    container = _container()
+    result = sweep_calls(container.uow, container.clock, container.files)
+    console.print_json(
+        data={"ended": result.ended, "recordings_finished": result.recordings_finished}
     )
 
 

@@ -48,6 +48,7 @@ class Permission(StrEnum):
     team_write = "team:write"  # create and change teams, members and targets
     case_assign = "case:assign"  # hand a case to another team or person
     stats_read = "stats:read"  # the supervisor's dashboard: figures across every case
+    call_start = "call:start"  # start a video call with the buyer of a case, invite guests
 
 
 _STAFF_COMMON = {
@@ -80,6 +81,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.decision_override,
             Permission.conversation_reply,
             Permission.help_write,
+            Permission.call_start,
         }
     ),
     Role.supervisor: frozenset(
@@ -96,6 +98,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.team_write,
             Permission.case_assign,
             Permission.stats_read,
+            Permission.call_start,
         }
     ),
     Role.admin: frozenset(
@@ -115,6 +118,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.team_write,
             Permission.case_assign,
             Permission.stats_read,
+            Permission.call_start,
         }
     ),
     Role.platform_admin: frozenset(Permission),

@@ -28,6 +28,7 @@ class Section(StrEnum):
     return_instructions = "return_instructions"  # where and how to send it back
     item_received = "item_received"  # the warehouse has it
     refund_issued = "refund_issued"  # the money is on its way
+    video_call = "video_call"  # an agent is waiting in a video call: join now
 
 
 # The order sections appear in an email; the subject follows the last one present.
@@ -67,8 +68,9 @@ class EmailPlan:
 
     @property
     def urgent(self) -> bool:
-        """Urgent messages are sent at once, whatever the hour (a legal acknowledgment)."""
-        return Section.withdrawal_ack in self.sections
+        """Urgent messages are sent at once, whatever the hour (a legal acknowledgment, or an
+        agent waiting in a video call)."""
+        return Section.withdrawal_ack in self.sections or Section.video_call in self.sections
 
 
 def is_withdrawal(market: str, decision: Mapping[str, Any] | None) -> bool:
@@ -92,6 +94,8 @@ def plan_email(market: str, events: Sequence[Mapping[str, Any]]) -> EmailPlan | 
         elif kind in ("decision_made", "decision_overridden"):
             decision = event.get("data") or {}
             sections.add(Section.decision)
+        elif kind == "call_started":
+            sections.add(Section.video_call)
         elif kind == "status_changed":
             to_status = str(event.get("to_status") or "")
             if to_status in DECISION_STATUSES:

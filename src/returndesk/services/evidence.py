@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import logging
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -171,10 +171,12 @@ def finish_upload(
     principal: Principal,
     upload: Upload,
     sha256: str | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> EvidenceItem:
     """The last byte arrived: check the file, store it, chain it. A refused file ends the
     upload with the reason (and its bytes are dropped). `sha256`: the hash the receiver
-    computed as it wrote the file, if it saw all of it (else the file is hashed here)."""
+    computed as it wrote the file, if it saw all of it (else the file is hashed here).
+    `extra`: where the file came from, kept in its details (e.g. the video call)."""
     part = files.upload_path(upload.id)
     try:
         inspection = files.inspect(part, upload.kind)
@@ -183,7 +185,7 @@ def finish_upload(
         part.unlink(missing_ok=True)
         raise
     sha256 = sha256 or files.sha256(part)
-    details = dict(inspection.details)
+    details = {**inspection.details, **(extra or {})}
     shown = files.display_copy(part, inspection.media_type)
     if upload.kind is EvidenceKind.photo:  # what the photo shows, against what was shipped
         details.update(_photo_checks(uow_factory, files, upload.case_id, part, shown or part))

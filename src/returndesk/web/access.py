@@ -12,6 +12,9 @@ from typing import Final
 from returndesk.domain.access import Permission
 
 PUBLIC: Final = "public"
+# The call page's endpoints: the join link's token (X-Call-Token) is the credential, checked by
+# the handler (services/calls.py access); a session token is neither needed nor read.
+CALL_LINK: Final = "call_link"
 Rule = Permission | str
 
 ACCESS: dict[tuple[str, str], Rule] = {
@@ -100,6 +103,17 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/returns/{case_id}/work"): Permission.team_read,
     ("POST", "/api/v1/returns/{case_id}/assignment"): Permission.case_assign,
     ("GET", "/api/v1/stats/returns"): Permission.stats_read,
+    ("POST", "/api/v1/returns/{case_id}/calls"): Permission.call_start,
+    ("GET", "/api/v1/returns/{case_id}/calls"): Permission.case_read,
+    ("POST", "/api/v1/returns/{case_id}/calls/{call_id}/guests"): Permission.call_start,
+    ("POST", "/api/v1/returns/{case_id}/calls/{call_id}/end"): Permission.call_start,
+    ("GET", "/api/v1/calls/{call_id}"): CALL_LINK,
+    ("POST", "/api/v1/calls/{call_id}/consent"): CALL_LINK,
+    ("POST", "/api/v1/calls/{call_id}/hang-up"): CALL_LINK,
+    ("POST", "/api/v1/calls/{call_id}/stills"): CALL_LINK,
+    ("POST", "/api/v1/calls/{call_id}/recordings"): CALL_LINK,
+    ("PUT", "/api/v1/calls/{call_id}/recordings/{recording_id}/chunks/{seq}"): CALL_LINK,
+    ("POST", "/api/v1/calls/{call_id}/recordings/{recording_id}/finish"): CALL_LINK,
     ("GET", "/api/v1/staff"): Permission.staff_read,
     ("POST", "/api/v1/staff"): Permission.staff_write,
 }

@@ -8,12 +8,15 @@ from fastapi.staticfiles import StaticFiles
 from returndesk import __version__
 from returndesk.bootstrap import Container, bootstrap
 from returndesk.services.assistant import MAX_PHOTO_BYTES
+from returndesk.services.calls import MAX_STILL_BYTES
 from returndesk.services.recordings import MAX_CHUNK_BYTES
+from returndesk.web import call_signals
 from returndesk.web.access import ACCESS
 from returndesk.web.api import (
     admin,
     assistant,
     auth,
+    calls,
     emails,
     evidence,
     help_articles,
@@ -35,7 +38,7 @@ from returndesk.web.ratelimit import GuessLimiter
 
 # A recording's chunks (PUT .../recordings/{id}/chunks/{seq}), on the API and the pages.
 CHUNK_PATH = (
-    r"/(?:api/v1/returns|portal/returns|console/cases)/[0-9a-f-]{36}"
+    r"/(?:api/v1/returns|api/v1/calls|portal/returns|console/cases)/[0-9a-f-]{36}"
     r"/recordings/[0-9a-f-]{36}/chunks/[0-9]{1,6}"
 )
 
@@ -70,8 +73,10 @@ def create_app(container: Container | None = None) -> FastAPI:
         help_articles,
         stats,
         teams,
+        calls,
     ):
         app.include_router(module.router)
+    app.include_router(call_signals.router)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _check_access_table(app)
@@ -85,6 +90,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         patterns=(
             (CHUNK_PATH, MAX_CHUNK_BYTES + 1024),
             ("/api/v1/references", 30 * 1024 * 1024 + 1024),
+            (r"/api/v1/calls/[0-9a-f-]{36}/stills", MAX_STILL_BYTES + 1024),
             ("/api/v1/assistant/photos", MAX_PHOTO_BYTES + 1024),
             ("/portal/chat/photos", MAX_PHOTO_BYTES + 1024),
             ("/console/references", 30 * 1024 * 1024 + 65_536),

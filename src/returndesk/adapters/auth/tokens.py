@@ -14,6 +14,7 @@ from returndesk.services.principal import Principal
 
 _ALGORITHM = "HS256"
 _AUDIENCE = "returndesk"
+_JOIN_AUDIENCE = "returndesk-call"
 # Times are checked below against the app's clock, not by PyJWT against the wall clock.
 _OPTIONS: Any = {"require": ["exp", "iat", "sub"], "verify_exp": False, "verify_iat": False}
 _LEEWAY = 60  # seconds of clock skew tolerated between the servers of one deployment
@@ -74,3 +75,33 @@ class TokenIssuer:
         ):
             raise AuthenticationFailed("the token is invalid or expired", code="invalid_token")
         return principal
+
+    def issue_join(self, call_id: str, seat_id: str, now: datetime, expires_at: datetime) -> str:
+        """A link's token for one seat of one call (its own audience: never a session)."""
+        claims: dict[str, object] = {
+            "sub": seat_id,
+            "call": call_id,
+            "aud": _JOIN_AUDIENCE,
+            "iat": int(now.timestamp()),
+            "exp": int(expires_at.timestamp()),
+        }
+        return jwt.encode(claims, self._secret, algorithm=_ALGORITHM)
+
+    def read_join(self, token: str) -> tuple[str, str]:
+        """(call id, seat id) of a join token that is genuine and not expired."""
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[_ALGORITHM],
+                audience=_JOIN_AUDIENCE,
+                options=_OPTIONS,
+            )
+            now = self._clock().timestamp()
+            if not int(claims["iat"]) - _LEEWAY <= now < int(claims["exp"]):
+                raise ValueError("expired or not yet valid")
+            return str(claims["call"]), str(claims["sub"])
+        except (jwt.PyJWTError, KeyError, ValueError, TypeError):
+            raise AuthenticationFailed(
+                "the call link is invalid or expired", code="invalid_join_token"
+            ) from None

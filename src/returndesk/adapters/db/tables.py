@@ -533,3 +533,25 @@ case_work = Table(
     # Routing counts each agent's open cases from this index alone.
     Index("ix_case_work_assignee_open", "assignee_id", "open", "assigned_at"),
 )
+
+# Video calls on a case (domain/calls.py): the record of who was in it, never the media.
+calls = Table(
+    "calls",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("store_id", ID, ForeignKey("stores.id"), nullable=False),
+    Column("case_id", ID, ForeignKey("return_cases.id"), nullable=False, index=True),
+    Column("started_by", ID, ForeignKey("staff_users.id"), nullable=False),
+    Column("started_by_name", String(200), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime, nullable=True),
+    Column("ended_at", UTCDateTime, nullable=True),
+    Column("consent", String(16), nullable=True),
+    Column("consent_at", UTCDateTime, nullable=True),
+    Column("participants", JSON, nullable=False),
+    Column("recording_ids", JSON, nullable=False),
+    Column("still_ids", JSON, nullable=False),
+    Column("version", Integer, nullable=False),
+)

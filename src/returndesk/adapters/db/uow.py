@@ -9,6 +9,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from returndesk.adapters.calls import SqlCallRepository
 from returndesk.adapters.conversations import SqlConversationRepository
 from returndesk.adapters.db.repositories import (
     SqlCaseRepository,
@@ -47,6 +48,7 @@ class SqlUnitOfWork:
     help: SqlHelpRepository
     teams: SqlTeamRepository
     stats: SqlStatsRepository
+    calls: SqlCallRepository
 
     def __init__(
         self,
@@ -83,6 +85,7 @@ class SqlUnitOfWork:
         self.help = SqlHelpRepository(conn)
         self.teams = SqlTeamRepository(conn, self._compiler.holidays)
         self.stats = SqlStatsRepository(conn)
+        self.calls = SqlCallRepository(conn)
         return self
 
     def __exit__(

@@ -315,6 +315,17 @@ class ReturnCase:
             raise ValueError(f"not a work event: {kind}")
         self._record(now, kind, actor, data=data)
 
+    def record_call(self, kind: str, data: dict[str, Any], actor: Actor, now: datetime) -> None:
+        """A video call on the case: started, the buyer's answer to recording, ended. Buyers
+        see these (it is their call); a closed case takes no new call."""
+        if kind not in CALL_EVENTS:
+            raise ValueError(f"not a call event: {kind}")
+        if kind == "call_started" and self.status in TERMINAL:
+            raise InvalidTransition(
+                f"a {self.status.value} case takes no video call", code="case_closed"
+            )
+        self._record(now, kind, actor, data=data)
+
     def record_decision(self, decision: dict[str, Any], actor: Actor, now: datetime) -> None:
         """Store the engine's decision on the case and its timeline (reproducible: all inputs
         that matter are in it, with the policy version)."""
@@ -418,6 +429,7 @@ class ReturnCase:
 EVIDENCE_CARE = frozenset({"evidence_hold_placed", "evidence_hold_released", "evidence_erased"})
 # Assignment and service-level alerts: for the staff only, never shown to buyers.
 WORK_EVENTS = frozenset({"assigned", "sla_warning", "sla_breached"})
+CALL_EVENTS = frozenset({"call_started", "call_consent", "call_ended"})
 
 
 def refundable_share(line: OrderLine, used: LineUsage, quantity: int) -> int:

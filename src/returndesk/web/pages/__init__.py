@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from returndesk.web.pages import (
     admin,
+    call_pages,
     chat,
     console,
     conversations_console,
@@ -38,3 +39,4 @@ router.include_router(evidence_pages.router)
 router.include_router(references_console.router)
 router.include_router(teams_console.router)
 router.include_router(dashboard_console.router)
+router.include_router(call_pages.router)

@@ -23,6 +23,7 @@ from returndesk.domain.orders import SUPPORTED_LANGUAGES
 from returndesk.domain.policy.decision import EvidenceKind, Outcome
 from returndesk.domain.policy.engine import FINDINGS, MAJOR_FAILURE
 from returndesk.services.assistant import case_conversations
+from returndesk.services.calls import list_calls
 from returndesk.services.emails import case_emails
 from returndesk.services.evidence import list_evidence
 from returndesk.services.ports import CaseQuery
@@ -272,6 +273,9 @@ def _case_page(
         outcomes=[o.value for o in Outcome],
         conditions=list(ReceiptCondition),
         work=work,
+        calls=list_calls(container.uow, principal, case_id),
+        can_call=case.status not in TERMINAL
+        and has_permission(principal.role, Permission.call_start),
         can_assign=can_assign,
         assign_teams=teams,
         now=container.clock(),

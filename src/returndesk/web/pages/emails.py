@@ -32,6 +32,7 @@ _SUBJECTS = {
     Section.return_instructions: N_("Return %(number)s: how to send your item back"),
     Section.item_received: N_("We received your returned item: return %(number)s"),
     Section.refund_issued: N_("Your refund for return %(number)s has been issued"),
+    Section.video_call: N_("Return %(number)s: an agent is waiting for you in a video call"),
 }
 
 

@@ -105,6 +105,9 @@ EVENT_KINDS = {
     "assigned": N_("Assigned"),
     "sla_warning": N_("Service level due soon"),
     "sla_breached": N_("Service level missed"),
+    "call_started": N_("Video call started"),
+    "call_consent": N_("Answer about recording the call"),
+    "call_ended": N_("Video call ended"),
 }
 
 # Service-level clocks (domain/sla.py).
@@ -194,6 +197,82 @@ RECORDER_MESSAGES = {
     "missing_chunks": N_("Part of the video did not arrive. Please record it again."),
     "case_closed": N_("This return is closed and takes no more evidence."),
     "unauthenticated": N_("Your session has ended. Please sign in again."),
+}
+
+# The video call page (static/call.js): everything it may say, in the person's language.
+CALL_MESSAGES = {
+    "ready": N_("Press Join to start your camera and enter the call."),
+    "joining": N_("Starting your camera…"),
+    "waiting_agent": N_("Your agent is on the way. Please stay on this page."),
+    "waiting_buyer": N_("Waiting for the buyer to join."),
+    "waiting_others": N_("Waiting for the others to join."),
+    "connecting": N_("Connecting…"),
+    "connected": N_("Connected."),
+    "reconnecting": N_("The connection is unstable. Reconnecting…"),
+    "ended": N_("The call has ended. Thank you."),
+    "left": N_("You left the call."),
+    "invalid_join_token": N_("This call link is not valid. Ask for a new one."),
+    "call_expired": N_("This call link has expired. Ask for a new one."),
+    "call_ended": N_("This call has already ended."),
+    "call_full": N_("This call is full."),
+    "camera_denied": N_(
+        "The camera is blocked. Allow camera access for this site to show the item; "
+        "you are in the call with sound only."
+    ),
+    "no_camera": N_("No camera was found on this device: you are in the call with sound only."),
+    "no_media": N_("No camera or microphone could be used: you can see and hear the others only."),
+    "unsupported": N_(
+        "This browser cannot make video calls. Please open the link in Chrome, Safari or Firefox."
+    ),
+    "consent_question": N_(
+        "May we record this call? The recording is kept as evidence for your return and "
+        "seen only by the people handling it."
+    ),
+    "consent_granted": N_("Recording allowed."),
+    "consent_declined": N_("Recording not allowed."),
+    "consent_waiting": N_("The buyer has not answered about recording yet."),
+    "recording": N_("This call is being recorded."),
+    "recording_saved": N_("The recording was saved to the case."),
+    "recording_failed": N_("The recording could not be saved."),
+    "recording_not_consented": N_("The buyer has not allowed recording."),
+    "still_saved": N_("Photo saved to the case."),
+    "still_taken": N_("The agent took a photo of your camera view."),
+    "still_failed": N_("The photo could not be taken."),
+    "camera_switched": N_("The agent asked for your back camera."),
+    "camera_unavailable": N_("That camera is not available on the buyer's device."),
+    "torch_unsupported": N_("The buyer's device has no torch that can be switched on."),
+    "torch_on": N_("Torch on."),
+    "torch_off": N_("Torch off."),
+    "quality_good": N_("Good connection"),
+    "quality_fair": N_("Fair connection"),
+    "quality_poor": N_("Poor connection"),
+    "pointer_hint": N_("Click on the buyer's video to point at something."),
+    "generic": N_("Something went wrong. Please try again."),
+}
+CALL_BUTTONS = {
+    "join": N_("Join the call"),
+    "hang_up": N_("Hang up"),
+    "end_for_all": N_("End the call"),
+    "consent_yes": N_("Yes, record"),
+    "consent_no": N_("No"),
+    "stop_recording_consent": N_("Stop recording"),
+    "switch_camera": N_("Ask for the back camera"),
+    "torch": N_("Torch"),
+    "take_still": N_("Take a photo"),
+    "record": N_("Record"),
+    "stop_record": N_("Stop recording"),
+    "share_screen": N_("Share my screen"),
+    "share_video": N_("Show a video"),
+    "stop_sharing": N_("Stop sharing"),
+    "mute": N_("Mute"),
+    "unmute": N_("Unmute"),
+}
+CALL_ROLES = {"agent": N_("Agent"), "buyer": N_("Buyer"), "guest": N_("Guest")}
+CALL_STATUSES = {
+    "waiting": N_("Waiting"),
+    "active": N_("In progress"),
+    "ended": N_("Ended"),
+    "expired": N_("Expired"),
 }
 
 # What the evidence upload on a case page says as it goes.

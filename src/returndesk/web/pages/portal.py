@@ -18,6 +18,7 @@ from returndesk.domain.errors import DomainError
 from returndesk.domain.markets import market_zone
 from returndesk.domain.notifications import buyer_sees_decision
 from returndesk.services.buyers import start_buyer_session
+from returndesk.services.calls import open_call_of
 from returndesk.services.evidence import list_evidence
 from returndesk.services.orders import get_order
 from returndesk.services.principal import Principal
@@ -223,6 +224,7 @@ def _case_page(
             case=case,
             timeline=timeline,
             evidence=evidence,
+            open_call=open_call_of(container.uow, container.clock, principal, case_id),
             decision_visible=buyer_sees_decision(case.status.value),
             can_add_evidence=case.status not in TERMINAL,
             can_cancel=CaseStatus.canceled in allowed_targets(case.status, Role.buyer),
