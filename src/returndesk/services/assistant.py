@@ -885,6 +885,7 @@ class AgentReply:
     close: bool = False  # done: hand the conversation back to the assistant (or close it)
     back_to_assistant: bool = False
     translate: bool = False  # into the buyer's language, by the chat model (if configured)
+    actions: tuple[dict[str, Any], ...] = ()  # what the message offers (e.g. a video call link)
 
 
 def answer_as_agent(
@@ -927,7 +928,7 @@ def answer_as_agent(
                     text,
                     conversation.language,
                     now,
-                    actions=notes,
+                    actions=(*notes, *command.actions),
                 )
             )
         if command.close:

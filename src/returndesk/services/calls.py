@@ -27,7 +27,6 @@ from returndesk.domain.calls import (
     check_link_minutes,
     guest_name,
 )
-from returndesk.domain.cases.model import ReturnCase
 from returndesk.domain.cases.status import TERMINAL
 from returndesk.domain.errors import (
     AuthenticationFailed,
@@ -44,7 +43,7 @@ from returndesk.services.evidence import finish_upload, principal_key, start_upl
 from returndesk.services.ports import Clock, EvidenceFiles, Recording, UnitOfWork, UnitOfWorkFactory
 from returndesk.services.principal import SYSTEM, Principal
 from returndesk.services.recordings import ChunkReceipt
-from returndesk.services.returns import get_case
+from returndesk.services.returns import get_case, load_case
 
 MAX_STILL_BYTES = 30 * 1024 * 1024
 
@@ -109,15 +108,16 @@ class SeatAccess:
     language: str  # the page's language for this person
 
 
-def _load_case_for(uow: UnitOfWork, principal: Principal, case_id: str) -> ReturnCase:
-    case = uow.cases.get(case_id)
-    if case is None:
-        raise NotFound("case not found", code="case_not_found")
-    try:
-        principal.check_order(case.store_id, case.order_id)
-    except NotFound:
-        raise NotFound("case not found", code="case_not_found") from None
-    return case
+def _case_call(
+    uow_factory: UnitOfWorkFactory, principal: Principal, case_id: str, call_id: str
+) -> Call:
+    """A call of a case this principal may see."""
+    with uow_factory() as uow:
+        load_case(uow, principal, case_id)
+        call = uow.calls.get(call_id)
+    if call is None or call.case_id != case_id:
+        raise NotFound("call not found", code="call_not_found")
+    return call
 
 
 def start_call(
@@ -137,7 +137,7 @@ def start_call(
     check_link_minutes(link_minutes)
     now = clock()
     with uow_factory(write=True) as uow:
-        case = _load_case_for(uow, principal, case_id)
+        case = load_case(uow, principal, case_id)
         if case.status in TERMINAL:
             raise Conflict(f"a {case.status.value} case takes no video call", code="case_closed")
         order = uow.orders.get(case.order_id)
@@ -183,11 +183,7 @@ def invite_guest(
     principal.require(Permission.call_start)
     cleaned = guest_name(name)
     now = clock()
-    with uow_factory() as uow:
-        _load_case_for(uow, principal, case_id)
-        found = uow.calls.get(call_id)
-    if found is None or found.case_id != case_id:
-        raise NotFound("call not found", code="call_not_found")
+    _case_call(uow_factory, principal, case_id, call_id)
     seat = Participant(new_id(), CallRole.guest, cleaned)
 
     def change(_uow: UnitOfWork, call: Call) -> bool:
@@ -210,11 +206,7 @@ def buyer_link(
 ) -> str:
     """The buyer's seat link, for the buyer signed in to the portal (or staff resending it)."""
     now = clock()
-    with uow_factory() as uow:
-        _load_case_for(uow, principal, case_id)
-        call = uow.calls.get(call_id)
-    if call is None or call.case_id != case_id:
-        raise NotFound("call not found", code="call_not_found")
+    call = _case_call(uow_factory, principal, case_id, call_id)
     call.check_open(now)
     seat = call.seat_of(CallRole.buyer)
     if seat is None:  # every call is made with one
@@ -381,8 +373,7 @@ def staff_end_call(
 ) -> Call:  # fmt: skip
     """Staff end a call from the case (a call page left open, a buyer who never came)."""
     principal.require(Permission.call_start)
-    if not any(c.id == call_id for c in list_calls(uow_factory, principal, case_id)):
-        raise NotFound("call not found", code="call_not_found")
+    _case_call(uow_factory, principal, case_id, call_id)
     return end_call(uow_factory, clock, call_id, principal)
 
 

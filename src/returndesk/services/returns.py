@@ -243,7 +243,8 @@ def _replay(uow: UnitOfWork, previous: IdempotencyRecord, command: OpenReturn) -
     return Opened(case, replayed=True)
 
 
-def _load(uow: UnitOfWork, principal: Principal, case_id: str) -> ReturnCase:
+def load_case(uow: UnitOfWork, principal: Principal, case_id: str) -> ReturnCase:
+    """The case, if this principal may see it (another store's or order's: not found)."""
     case = uow.cases.get(case_id)
     if case is None:
         raise NotFound("case not found", code="case_not_found")
@@ -258,7 +259,7 @@ def _load_version(
     uow: UnitOfWork, principal: Principal, case_id: str, expected_version: int
 ) -> ReturnCase:
     """The case, if it is still the version the caller last saw (optimistic concurrency)."""
-    case = _load(uow, principal, case_id)
+    case = load_case(uow, principal, case_id)
     if case.version != expected_version:
         raise StaleVersion(
             "the case changed since you loaded it: reload and try again",
@@ -270,7 +271,7 @@ def _load_version(
 def get_case(uow_factory: UnitOfWorkFactory, principal: Principal, case_id: str) -> ReturnCase:
     principal.require(Permission.case_read)
     with uow_factory() as uow:
-        return _load(uow, principal, case_id)
+        return load_case(uow, principal, case_id)
 
 
 def get_timeline(
@@ -278,7 +279,7 @@ def get_timeline(
 ) -> list[TimelineEvent]:
     principal.require(Permission.case_read)
     with uow_factory() as uow:
-        _load(uow, principal, case_id)
+        load_case(uow, principal, case_id)
         events = uow.cases.timeline(case_id)
     if principal.role is Role.buyer:
         return [event for event in events if event.kind not in WORK_EVENTS]
@@ -371,7 +372,7 @@ def replay_decision(uow_factory: UnitOfWorkFactory, principal: Principal, case_i
     version: the proof that the decision is reproducible (or where it is not)."""
     principal.require(Permission.policy_read)
     with uow_factory() as uow:
-        case = _load(uow, principal, case_id)
+        case = load_case(uow, principal, case_id)
         made = [e for e in uow.cases.timeline(case.id) if e.kind == "decision_made"]
         if not made or "inputs" not in made[-1].data:
             raise NotFound("this case has no decision to replay", code="no_decision")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -40,6 +40,35 @@ class FakeClockLike(Protocol):
     now: datetime
 
     def advance(self, **delta: float) -> datetime: ...
+
+
+class WallClock:
+    """An app clock on real time, which the `scenario` fixture may set back (it moves `now` an
+    hour back so that tokens stay valid if a test moves the clock on). For pages whose
+    evidence is attested against arrival times (recordings, calls)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    @property
+    def now(self) -> datetime:
+        return self()
+
+    @now.setter
+    def now(self, value: datetime) -> None:
+        self.offset = value - datetime.now(UTC)
+
+    def advance(self, **delta: float) -> datetime:
+        self.offset += timedelta(**delta)
+        return self()
+
+
+@pytest.fixture
+def wall_clock() -> WallClock:
+    return WallClock()
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,6 @@ import re
 import subprocess
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -36,7 +35,7 @@ from servers.live import LiveServer
 from servers.turn import TurnServer
 
 if TYPE_CHECKING:
-    from conftest import Catalogue, Scenario
+    from conftest import Catalogue, Scenario, WallClock
 
 pytestmark = pytest.mark.browser
 
@@ -44,29 +43,10 @@ TIMEOUT_MS = 15_000
 FIRST_FRAME = "el => el.videoWidth > 0 && el.getAttribute('data-first-frame') === 'yes'"
 
 
-class WallClock:
-    def __init__(self) -> None:
-        self.offset = timedelta()
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    @property
-    def now(self) -> datetime:
-        return self()
-
-    @now.setter
-    def now(self, value: datetime) -> None:
-        self.offset = value - datetime.now(UTC)
-
-    def advance(self, **delta: float) -> datetime:
-        self.offset += timedelta(**delta)
-        return self()
-
-
 @pytest.fixture
-def clock() -> WallClock:
-    return WallClock()
+def clock(wall_clock: WallClock) -> WallClock:
+    """The app runs on real time here (overrides tests/conftest.py's still clock)."""
+    return wall_clock
 
 
 @pytest.fixture(scope="module")

@@ -1,15 +1,18 @@
 """The assistant in a real browser: the portal's chat in Portuguese (tracking, a return opened
 from the chat, a hand-off), the agent answering from the console with a canned answer, which
-the buyer's open chat shows, and the widget on a store's own page, in German."""
+the buyer's open chat shows, then inviting the buyer to a video call from the conversation,
+and the widget on a store's own page, in German."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import pytest
 from PIL import Image
@@ -17,6 +20,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from returndesk.bootstrap import Container
 from returndesk.web.pages.assistant_replies import CANNED
+from returndesk.web.pages.labels import CALL_BUTTONS
 from servers.live import LiveServer
 
 if TYPE_CHECKING:  # conftest modules are not imported by name at run time
@@ -104,6 +108,20 @@ def test_a_buyer_chats_in_portuguese_and_an_agent_takes_over(
         # The buyer's chat, still open, shows the agent's answer without a reload.
         answer = page.locator("[data-testid=chat-message][data-author=agent]")
         expect(answer).to_have_text(pt_br("Our team") + canned, timeout=15_000)
+
+        # The agent invites the buyer to a video call from the conversation: the chat gets the
+        # invitation in Portuguese with the buyer's link, the agent lands on the call page.
+        conversation_url = agent.url
+        agent.get_by_test_id("conversation-start-call").click()
+        expect(agent).to_have_url(re.compile(r"/calls/[0-9a-f-]{36}\?token="))
+        invited = pt_br("%(name)s invites you to a video call about this return.")
+        expect(answer.last).to_contain_text(invited % {"name": scenario.agent_name})
+        call_link = page.get_by_test_id("chat-call-link")
+        expect(call_link).to_have_text(pt_br(CALL_BUTTONS["join"]), timeout=15_000)
+        href = urlsplit(call_link.get_attribute("href") or "")  # the public URL: not this server
+        page.goto(f"{href.path}?{href.query}")
+        expect(page.get_by_test_id("join-call")).to_have_text(pt_br(CALL_BUTTONS["join"]))
+        agent.goto(conversation_url)
 
         page.goto(case_url)
         expect(page.get_by_test_id("case-status")).to_be_visible()

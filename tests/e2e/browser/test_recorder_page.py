@@ -13,7 +13,6 @@ import hashlib
 import json
 import re
 import subprocess
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +29,7 @@ from returndesk.web.pages.labels import EVIDENCE_KINDS, RECORDER_MESSAGES
 from servers.live import LiveServer
 
 if TYPE_CHECKING:  # conftest modules are not imported by name at run time
-    from conftest import Catalogue, Scenario
+    from conftest import Catalogue, Scenario, WallClock
 
 pytestmark = pytest.mark.browser
 
@@ -40,34 +39,11 @@ FINISH_MS = 30_000  # joining, checking and remuxing the chunks on the server
 CHUNK_PUT = re.compile(r"/portal/returns/[0-9a-f-]{36}/recordings/[0-9a-f-]{36}/chunks/(\d+)$")
 
 
-class WallClock:
-    """The app's clock: real time, which the `scenario` fixture may set back (it moves `now`
-    an hour back so that tokens stay valid if a test moves the clock on)."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta()
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    @property
-    def now(self) -> datetime:
-        return self()
-
-    @now.setter
-    def now(self, value: datetime) -> None:
-        self.offset = value - datetime.now(UTC)
-
-    def advance(self, **delta: float) -> datetime:
-        self.offset += timedelta(**delta)
-        return self()
-
-
 @pytest.fixture
-def clock() -> WallClock:
+def clock(wall_clock: WallClock) -> WallClock:
     """Overrides tests/conftest.py's still clock for this module (`sqlite_container` and so
     `browser_server` and `scenario` are built on it)."""
-    return WallClock()
+    return wall_clock
 
 
 # --- the case, the page ----------------------------------------------------------------------

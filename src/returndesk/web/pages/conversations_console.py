@@ -8,15 +8,18 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
+from returndesk.domain.access import Permission, has_permission
 from returndesk.domain.assistant.conversation import ConversationStatus
-from returndesk.domain.errors import DomainError
+from returndesk.domain.errors import DomainError, NotFound
 from returndesk.services.assistant import (
     AgentReply,
     answer_as_agent,
     get_conversation,
     list_conversations,
 )
+from returndesk.services.calls import start_call
 from returndesk.services.teams import list_teams
+from returndesk.web.api.calls import call_url
 from returndesk.web.pages.assistant_replies import canned_answers
 from returndesk.web.pages.console import (
     can_open_settings,
@@ -27,7 +30,7 @@ from returndesk.web.pages.console import (
     to_login,
 )
 from returndesk.web.pages.forms import field
-from returndesk.web.pages.rendering import csrf_token
+from returndesk.web.pages.rendering import Page, csrf_token
 from returndesk.web.pages.sessions import container_of
 
 router = APIRouter(prefix="/console/conversations")
@@ -105,6 +108,8 @@ def _conversation_page(
         conversation=conversation,
         order=order,
         canned=canned_answers(conversation.language),
+        can_call=bool(conversation.case_id)
+        and has_permission(principal.role, Permission.call_start),
         can_translate=container.language_model() is not None,
         csrf=csrf_token(container.settings.secret_key, token),
         error=error,
@@ -115,6 +120,41 @@ def _conversation_page(
 @router.get("/{conversation_id}")
 def conversation_page(request: Request, conversation_id: ConversationId) -> Response:
     return _conversation_page(request, conversation_id)
+
+
+@router.post("/{conversation_id}/call")
+async def conversation_call(request: Request, conversation_id: ConversationId) -> Response:
+    """Invite the buyer of a handed-over chat to a video call about its return: the call is
+    started, the chat gets a message in the buyer's language with their link, and the agent
+    goes to the call page."""
+    posted = await staff_form(request)
+    if posted is None:
+        return to_login()
+    if not posted.csrf_ok:
+        return _conversation_page(request, conversation_id, "generic", 400)
+    principal, container = posted.principal, posted.container
+    try:
+        conversation = get_conversation(container.uow, principal, conversation_id)
+        if conversation.case_id is None:
+            raise NotFound("this conversation has no return", code="case_not_found")
+        started = start_call(
+            container.uow, container.clock, container.tokens, principal,
+            case_id=conversation.case_id, link_minutes=container.settings.call_link_minutes,
+        )  # fmt: skip
+        buyer_url = call_url(container, started.call.id, started.tokens["buyer"])
+        words = Page(conversation.language, None)
+        invite = words.gettext(
+            "%(name)s invites you to a video call about this return.", name=principal.name
+        )
+        action = {"type": "video_call", "call_id": started.call.id, "url": buyer_url}
+        answer_as_agent(
+            container.uow, container.clock, principal, conversation_id,
+            AgentReply(invite, actions=(action,)),
+        )  # fmt: skip
+    except DomainError as exc:
+        return _conversation_page(request, conversation_id, exc.code, 422)
+    agent_url = f"/calls/{started.call.id}?token={started.tokens['agent']}"
+    return RedirectResponse(agent_url, status_code=303)
 
 
 @router.post("/{conversation_id}/reply")

@@ -51,6 +51,10 @@
         links.push({ href: action.url, text: box.getAttribute("data-read-article"),
                      testid: "chat-help-link" });
       }
+      if (action.type === "video_call" && /^https?:\/\//.test(action.url || "")) {
+        links.push({ href: action.url, text: box.getAttribute("data-join-call"),
+                     testid: "chat-call-link" });
+      }
       if (action.type === "open_return" && action.ok && channel === "portal") {
         links.push({ href: "/portal/returns/" + action.case_id,
                      text: box.getAttribute("data-open-case") + " " + action.case_number,
@@ -76,7 +80,7 @@
         data.messages.forEach(function (m) {
           if (!shown[m.seq]) {
             shown[m.seq] = true;
-            add(m.author, m.text, m.author === "assistant" ? linksFor(m.actions) : []);
+            add(m.author, m.text, m.author === "buyer" ? [] : linksFor(m.actions));
           }
         });
         setWaiting(data.status === "handed_off");
