@@ -228,6 +228,41 @@ def test_the_agent_ends_the_call_with_its_summary(api: Api, clock: Any) -> None:
     assert kinds.count("call_ended") == 2  # the first call's and this one's
 
 
+def test_a_recording_its_page_never_finished_is_kept_by_the_sweep(
+    api: Api, clock: Any, clip: bytes
+) -> None:
+    """The buyer's phone dies while recording: the chunks that arrived become the evidence once
+    the call has ended and no chunk came for a minute (the page would have finished it)."""
+    case = api.open_return()
+    call = start(api, case)
+    container = api.container
+    for token in (call["agent"], call["buyer"]):
+        svc.join(container.uow, container.clock, svc.access(
+            container.uow, container.clock, container.tokens, token))  # fmt: skip
+    seat(api, "POST", call, "/consent", call["buyer"], json={"answer": "granted"})
+    body = {"mime_type": "video/webm;codecs=vp8", "timeslice_ms": 1000}
+    rec = seat(api, "POST", call, "/recordings", call["buyer"], json=body).json()
+    size = -(-len(clip) // 3)
+    for number, part in enumerate([clip[i : i + size] for i in range(0, len(clip), size)]):
+        if number:
+            clock.advance(seconds=1)
+        put = seat(api, "PUT", call, f"/recordings/{rec['id']}/chunks/{number}", call["buyer"],
+                   content=part)  # fmt: skip
+        assert put.status_code == 200, put.text
+    # No finish: the page is gone. While the call runs, and for a minute after it ended, the
+    # sweep leaves the recording to its page.
+    assert sweep_calls(container.uow, container.clock, container.files).recordings_finished == 0
+    assert seat(api, "POST", call, "/hang-up", call["agent"]).status_code == 200
+    assert sweep_calls(container.uow, container.clock, container.files).recordings_finished == 0
+    clock.advance(seconds=90)
+    assert sweep_calls(container.uow, container.clock, container.files).recordings_finished == 1
+    [video] = [
+        e for e in list_evidence(container.uow, SYSTEM, case["id"]) if e.kind.value == "video"
+    ]
+    assert video.captured_by.startswith("buyer:") and video.details["duration_seconds"] >= 2
+    assert sweep_calls(container.uow, container.clock, container.files).recordings_finished == 0
+
+
 def test_the_sweep_ends_calls_whose_links_ran_out(api: Api, clock: Any) -> None:
     case = api.open_return()
     call = start(api, case, link_minutes=5)

@@ -525,6 +525,7 @@
     say("unsupported", "error");
     return;
   }
+  joinBtn.disabled = false;  // disabled in the page until this script is ready: no lost click
   joinBtn.addEventListener("click", function () {
     joinBtn.disabled = true;
     say("joining", "joining");

@@ -49,6 +49,7 @@
       return;
     }
 
+    start.disabled = false;  // the page's button waits for this script: no click is lost
     start.addEventListener("click", function () {
       var type = pickType();
       var sent = Promise.resolve();
