@@ -255,20 +255,23 @@ def access(
 
 
 def _seat_person(uow: UnitOfWork, call: Call, seat: Participant) -> tuple[Principal | None, str]:
-    case = uow.cases.get(call.case_id)
-    order = uow.orders.get(case.order_id) if case else None
-    buyer_language = order.language if order else "en"
-    if seat.role is CallRole.buyer and order is not None:
-        name = order.buyer_name or order.email
-        return Principal("buyer", order.id, Role.buyer, order.store_id, name, order.id), (
-            order.language
-        )
+    """Who a seat is for the evidence, and the page's language. The agent's seat needs only the
+    staff account (it is checked on every chunk a recording sends)."""
     if seat.role is CallRole.agent:
         user = uow.staff.get(call.started_by)
         if user is not None and user.active:
             return Principal("staff", user.id, user.role, user.store_id, user.name), user.language
         raise AuthenticationFailed("the call link is invalid", code="invalid_join_token")
-    return None, buyer_language
+    case = uow.cases.get(call.case_id)
+    order = uow.orders.get(case.order_id) if case else None
+    if order is None:
+        return None, "en"
+    if seat.role is CallRole.buyer:
+        name = order.buyer_name or order.email
+        return Principal("buyer", order.id, Role.buyer, order.store_id, name, order.id), (
+            order.language
+        )
+    return None, order.language  # a guest: the buyer's language until they choose another
 
 
 def _update(

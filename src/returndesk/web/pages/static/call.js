@@ -27,7 +27,7 @@
   var localStream = null, cameraTrack = null, facing = "user", sharing = null;
   var consent = cfg.consent, recording = null, wantRecording = false;
   var ended = false, retries = 0, stills = 0, mediaReady = null;
-  var timing = window.returndeskCall = { firstFrame: {}, joinedAt: null, route: {}, marks: {} };
+  var timing = window.returndeskCall = { firstFrame: {}, marks: {} };
   function mark(name) { if (!timing.marks[name]) timing.marks[name] = performance.now(); }
 
   function say(key, state) {
@@ -258,7 +258,6 @@
           loss = dl + dr > 0 ? Math.max(0, dl) / (dl + dr) : 0;
         }
         peer.last = { at: now, bytes: bytes, lost: lost, received: received };
-        if (local) timing.route[id] = local.candidateType;
         peer.quality = { rtt: rtt, loss: loss, kbps: kbps, route: local ? local.candidateType : null };
         showQuality();
       }).catch(function () {});
@@ -529,7 +528,6 @@
   joinBtn.addEventListener("click", function () {
     joinBtn.disabled = true;
     say("joining", "joining");
-    timing.joinedAt = performance.timeOrigin + performance.now();
     // The camera and the signalling connection start together; messages wait for the camera.
     mark("click");
     mediaReady = startMedia().then(function () {
