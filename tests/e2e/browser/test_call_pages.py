@@ -102,8 +102,11 @@ def local(url: str) -> str:
 
 def join(page: Page, url: str) -> None:
     page.goto(local(url))
+    expect(page.get_by_test_id("hang-up")).to_be_hidden()  # nothing but Join before joining
     page.get_by_test_id("join-call").click()
     expect(page.get_by_test_id("call")).not_to_have_attribute("data-state", "ready")
+    expect(page.get_by_test_id("join-call")).to_be_hidden()
+    expect(page.get_by_test_id("hang-up")).to_be_visible()
 
 
 def sees(page: Page, role: str) -> None:
