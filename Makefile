@@ -15,7 +15,7 @@ LOCALE_DIR  := src/returndesk/locale
 PO_FILES    := $(wildcard $(LOCALE_DIR)/*/LC_MESSAGES/messages.po)
 MO_FILES    := $(PO_FILES:.po=.mo)
 JUNIT       := var/test-results.xml
-APT_PACKAGES := postgresql redis-server coturn ffmpeg tesseract-ocr chromium fonts-wqy-microhei fonts-dejavu-core
+APT_PACKAGES := postgresql redis-server coturn ffmpeg tesseract-ocr chromium fonts-wqy-microhei fonts-dejavu-core zbar-tools poppler-utils
 
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -123,6 +123,7 @@ bench: setup
 	$(PY) bench/bench_live.py
 	$(PY) bench/bench_evidence.py
 	$(PY) bench/bench_teams.py
+	$(PY) bench/bench_logistics.py
 	@if [ -d ../shared/data ]; then $(PY) bench/bench_assistant.py; \
 	else echo "bench_assistant: needs the shared intent data in ../shared/data"; fi
 

@@ -24,7 +24,7 @@ from returndesk.adapters.webhooks import WebhookChannel
 from returndesk.config import Settings
 from returndesk.domain.notifications import QuietHours
 from returndesk.services.assistant import AssistantDeps
-from returndesk.services.ports import Clock, LanguageModel, PasswordHasher
+from returndesk.services.ports import Clock, LanguageModel, PasswordHasher, PaymentProvider
 
 
 def utc_now() -> datetime:
@@ -45,6 +45,7 @@ class Container:
     files: LocalEvidenceFiles = field(default_factory=lambda: LocalEvidenceFiles(Path("var")))
     dispatcher: Dispatcher | None = None
     _model: LanguageModel | None = None
+    _payments: dict[str, PaymentProvider] | None = None
 
     def language_model(self) -> LanguageModel | None:
         """The optional OpenAI-compatible chat model (RETURNDESK_LLM_BASE_URL), one per app."""
@@ -61,6 +62,36 @@ class Container:
                 settings.llm_timeout_seconds,
             )
         return self._model
+
+    def payment_providers(self) -> dict[str, PaymentProvider]:
+        """The providers refunds can go through, by name ("manual" needs none)."""
+        if self._payments is None:
+            settings = self.settings
+            found: dict[str, PaymentProvider] = {}
+            if settings.stripe_api_key:
+                from returndesk.adapters.payments import StripeRefunds
+
+                found["stripe"] = StripeRefunds(
+                    settings.stripe_api_key,
+                    settings.stripe_api_base,
+                    settings.payment_timeout_seconds,
+                )
+            self._payments = found
+        return self._payments
+
+    def refund_when_due(self, case_id: str) -> None:
+        """After a scan moved a case: refund in the background if its policy says so now (the
+        dispatcher's sweep catches any this process did not get to)."""
+        providers = self.payment_providers()
+        if not providers:
+            return
+        from returndesk.services.refunds import refund_if_due
+
+        self.jobs.submit(
+            "system",
+            "refund_when_due",
+            lambda _progress: refund_if_due(self.uow, self.clock, providers, case_id),
+        )
 
     def assistant(self) -> AssistantDeps:
         """The assistant's dependencies; the model is loaded once per process, on first use."""
@@ -83,7 +114,9 @@ class Container:
         # The pages package imports this module: import the email templates when needed.
         from returndesk.services.calls import sweep_calls
         from returndesk.services.evidence import timestamp_pending
+        from returndesk.services.refunds import sweep_due_refunds
         from returndesk.services.retention import apply_retention
+        from returndesk.services.return_window import sweep_unsent
         from returndesk.services.teams import sweep_sla
         from returndesk.web.pages.emails import render_email
 
@@ -124,8 +157,18 @@ class Container:
         def calls() -> None:
             sweep_calls(self.uow, self.clock, self.files)
 
+        def unsent_returns() -> None:
+            sweep_unsent(
+                self.uow, self.clock, settings.return_ship_days, settings.return_reminder_days
+            )
+
+        def refunds_due() -> None:
+            sweep_due_refunds(self.uow, self.clock, self.payment_providers())
+
         chores = [
             (30.0, timestamps),
+            (60.0, refunds_due),
+            (600.0, unsent_returns),
             (3600.0, retention),
             (settings.sla_sweep_seconds, service_levels),
             (30.0, calls),

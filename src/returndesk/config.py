@@ -66,6 +66,18 @@ class Settings(BaseSettings):
     call_ice_policy: str = Field(default="all", pattern="^(all|relay)$")  # relay: TURN only
     call_link_minutes: int = Field(default=60, ge=5, le=24 * 60)
 
+    # Refunds through Stripe (docs/logistics.md): the secret key, and the API's address (the
+    # real one unless a test points it at a local server). Empty key: no Stripe refunds.
+    stripe_api_key: str = ""
+    stripe_api_base: str = "https://api.stripe.com"
+    payment_timeout_seconds: float = Field(default=20.0, gt=0, le=120)
+    # The buyer sends an approved return's parcel within this many days (a carrier's scan
+    # counts), is reminded this many days before, and the return is closed after.
+    return_ship_days: int = Field(default=14, ge=1, le=365)
+    return_reminder_days: int = Field(default=3, ge=0, le=60)
+    # The warehouse a scan is booked to when the scanner names none.
+    default_warehouse: str = Field(default="main", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+
     @model_validator(mode="after")
     def _check(self) -> Settings:
         self.home = self.home.resolve()

@@ -333,6 +333,8 @@ def _make_case(
     at = [
         min(delivered + timedelta(days=rng.randint(1, 5)), datetime.now(UTC) - timedelta(hours=6))
     ]
+    if target is S.awaiting_return:  # recent: an older one would be closed as never sent
+        at[0] = max(at[0], datetime.now(UTC) - timedelta(days=3))
     opened = open_return(
         container.uow, lambda: _clock(at), buyer,
         OpenReturn(number, (LineRequest(line.sku, line.quantity, reason, _comment(reason)),),

@@ -34,6 +34,8 @@ from returndesk.adapters.db.tables import (
     orders,
     outbox,
     policy_versions,
+    refunds,
+    restock_counts,
     return_case_lines,
     return_cases,
     shipments,
@@ -42,9 +44,11 @@ from returndesk.adapters.db.tables import (
     stores,
     team_members,
     teams,
+    warehouse_receipts,
 )
 from returndesk.bootstrap import Container
 from returndesk.domain.access import STAFF_ROLES, Role
+from returndesk.services.integrations import create_token
 from returndesk.services.principal import SYSTEM
 from returndesk.services.staff import create_staff_user
 from returndesk.web.app import create_app
@@ -77,6 +81,9 @@ COUNTED_TABLES = (
     agent_presence,
     sla_targets,
     case_work,
+    warehouse_receipts,
+    restock_counts,
+    refunds,
 )
 
 
@@ -310,6 +317,9 @@ def api(client: httpx.Client, container: Container, staff_emails: dict[str, str]
     created = api.put_order(order_payload(container.clock()))
     assert created.status_code == 201, created.text
     api.refresh_tokens()
+    # A carrier's integration token (scope carrier_events): it never expires, it is revoked.
+    made = create_token(container.uow, container.clock, SYSTEM, "Carrier", ["carrier_events"])
+    api.tokens[Role.integration.value] = made.secret
     return api
 
 

@@ -27,6 +27,9 @@ EVERYONE = (ANONYMOUS, *(role.value for role in Role))
 # Documented in web/access.py: /me is public (any principal may ask) but answers 401 to nobody.
 ANSWERS_401_WITHOUT_TOKEN = {("GET", "/api/v1/me"), ("GET", "/api/v1/auth/me")}
 
+# Public endpoints whose handler checks who asks: an integration token may not read chats.
+INTEGRATION_REFUSED_INSIDE = {"/api/v1/assistant/conversations/{conversation_id}"}
+
 Call = Callable[[str | None], httpx.Response]
 
 
@@ -325,6 +328,58 @@ def build_requests(api: Api, case_id: str) -> dict[tuple[str, str], Call]:
             api.post(who, f"/api/v1/returns/{case_id}/recordings/{NO_ITEM}/finish")
         ),
         **call_requests(api, case_id),
+        **logistics_requests(api, case_id),
+    }
+
+
+def logistics_requests(api: Api, case_id: str) -> dict[tuple[str, str], Call]:
+    """Labels, receiving and refunds on a case that is only requested: each allowed request is
+    refused by the case's state (409) or finds nothing (404), so nothing changes."""
+    rma = api.get("admin", f"/api/v1/returns/{case_id}").json()["rma"]
+    base = f"/api/v1/returns/{case_id}"
+    return {
+        ("GET", "/api/v1/returns/{case_id}/label.pdf"): lambda who: api.get(
+            who, f"{base}/label.pdf"
+        ),
+        ("GET", "/api/v1/warehouse/lookup"): lambda who: api.get(
+            who, "/api/v1/warehouse/lookup", params={"code": rma}
+        ),
+        ("POST", "/api/v1/warehouse/receipts"): lambda who: api.post(
+            who, "/api/v1/warehouse/receipts", json={"code": rma}
+        ),
+        ("GET", "/api/v1/warehouse/restock"): lambda who: api.get(who, "/api/v1/warehouse/restock"),
+        ("GET", "/api/v1/returns/{case_id}/refunds"): lambda who: api.get(who, f"{base}/refunds"),
+        ("POST", "/api/v1/returns/{case_id}/refunds"): lambda who: api.post(
+            who,
+            f"{base}/refunds",
+            json={"mode": "manual", "reference": "access check"},
+            headers={"Idempotency-Key": "access-check"},
+        ),
+        ("POST", "/api/v1/returns/{case_id}/refunds/{refund_id}/retry"): lambda who: api.post(
+            who, f"{base}/refunds/{NO_ITEM}/retry"
+        ),
+        ("POST", "/api/v1/integrations/tokens"): lambda who: api.post(
+            who, "/api/v1/integrations/tokens", json={"name": "3PL", "scopes": ["carrier_events"]}
+        ),
+        ("GET", "/api/v1/integrations/tokens"): lambda who: api.get(
+            who, "/api/v1/integrations/tokens"
+        ),
+        ("DELETE", "/api/v1/integrations/tokens/{token_id}"): lambda who: api.request(
+            who, "DELETE", f"/api/v1/integrations/tokens/{NO_ITEM}"
+        ),
+        ("POST", "/api/v1/carrier-events"): lambda who: api.post(
+            who,
+            "/api/v1/carrier-events",
+            json={
+                "tracking_number": "NOBODY-1",
+                "carrier": "UPS",
+                "status": "in_transit",
+                "occurred_at": "2026-01-01T00:00:00+00:00",
+            },
+        ),
+        ("GET", "/api/v1/returns/{case_id}/carrier-events"): lambda who: api.get(
+            who, f"{base}/carrier-events"
+        ),
     }
 
 
@@ -460,6 +515,8 @@ def test_every_role_on_every_endpoint(api: Api) -> None:
                 continue
             if who == ANONYMOUS and (method, path) in ANSWERS_401_WITHOUT_TOKEN:
                 api.problem(response, 401, "unauthenticated")
+            elif who == Role.integration.value and path in INTEGRATION_REFUSED_INSIDE:
+                api.problem(response, 403, "forbidden")
             elif rule in (PUBLIC, CALL_LINK):
                 assert response.status_code not in (401, 403), where
                 if "{recording_id}" in path:  # nobody's recording: not found
@@ -494,6 +551,21 @@ def test_every_role_on_every_endpoint(api: Api) -> None:
                     api.problem(response, 404, "recording_not_found")
                 elif path == "/api/v1/references" and method == "POST":  # not a photo
                     api.problem(response, 422, "file_type_mismatch")
+                elif path.endswith("/label.pdf"):  # only requested: no parcel to send yet
+                    api.problem(response, 409, "no_label")
+                elif path == "/api/v1/warehouse/receipts":
+                    api.problem(response, 409, "not_expecting_parcel")
+                elif path.endswith("/refunds") and method == "POST":
+                    api.problem(response, 409, "refund_not_allowed")
+                elif path.endswith("/tokens/{token_id}"):  # nobody's token
+                    api.problem(response, 404, "token_not_found")
+                elif path == "/api/v1/carrier-events":  # nobody's parcel (a platform: no store)
+                    code = (
+                        "store_required" if who == "platform_admin" else "unknown_tracking_number"
+                    )
+                    api.problem(response, 422 if who == "platform_admin" else 404, code)
+                elif path.endswith("/refunds/{refund_id}/retry"):  # nobody's refund
+                    api.problem(response, 404, "refund_not_found")
                 else:
                     assert response.status_code < 400, where
 

@@ -344,3 +344,43 @@ def test_calls_list_and_sweep(engine: Engine) -> None:
     listed = ok("calls", "list", "--case", number)
     assert "waiting" in listed and "nobody joined" in listed and "consent not asked" in listed
     assert json.loads(ok("calls", "sweep")) == {"ended": 0, "recordings_finished": 0}
+
+
+def test_carrier_events_import_and_integration_tokens(engine: Engine, tmp_path: Path) -> None:
+    ok("seed-demo")
+    with engine.connect() as conn:
+        number, case_id = conn.execute(
+            select(return_cases.c.number, return_cases.c.id)
+            .where(return_cases.c.status == CaseStatus.awaiting_return.value)
+            .limit(1)
+        ).one()
+    csv_file = tmp_path / "scans.csv"
+    csv_file.write_text(
+        "tracking_number,carrier,status,occurred_at,location,reference\n"
+        f"1ZCLI0001,UPS,accepted,2026-11-20T10:00:00+00:00,Berlin,{number}\n"
+        "1ZCLI0001,UPS,in_transit,2026-11-21T08:00:00+00:00,Leipzig,\n"
+        "1ZCLI0001,UPS,teleported,2026-11-21T09:00:00+00:00,,\n"
+        "1ZNOBODY,UPS,accepted,2026-11-21T09:00:00+00:00,,\n",
+        encoding="utf-8",
+    )
+    first = cli("carrier-events", "import", str(csv_file))
+    assert first.exit_code == 1, first.output  # the bad rows are listed, the others recorded
+    assert "row 4: invalid_row" in first.output and "row 5: unknown_tracking_number" in first.output
+    assert '"recorded": 2' in first.output and '"moved": 1' in first.output
+    with engine.connect() as conn:
+        status, tracking = conn.execute(
+            select(return_cases.c.status, return_cases.c.return_tracking_number).where(
+                return_cases.c.id == case_id
+            )
+        ).one()
+    assert (status, tracking) == ("in_transit", "1ZCLI0001")
+    again = cli("carrier-events", "import", str(csv_file))
+    assert '"recorded": 0' in again.output and '"duplicates": 2' in again.output
+
+    created = ok("integrations", "create", "--name", "UPS webhook", "--scope", "carrier_events")
+    token = created.strip().splitlines()[-1]
+    assert token.startswith("rdi_")
+    token_id = created.split()[0]
+    assert "revoked" in ok("integrations", "revoke", token_id)
+    refused = cli("integrations", "create", "--name", "x", "--scope", "everything")
+    assert refused.exit_code == 1 and "invalid_scopes" in refused.output

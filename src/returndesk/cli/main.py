@@ -18,7 +18,7 @@ from returndesk.bootstrap import Container, bootstrap
 from returndesk.cli.assistant import assistant_app
 from returndesk.domain.access import Role
 from returndesk.domain.errors import DomainError
-from returndesk.services.principal import SYSTEM
+from returndesk.services.principal import SYSTEM, Principal
 from returndesk.services.staff import create_staff_user
 from returndesk.services.stores import ensure_default_store
 from returndesk.services.teams import list_teams, sweep_sla
@@ -39,6 +39,12 @@ teams_app = typer.Typer(help="Teams, shifts and service levels.", no_args_is_hel
 app.add_typer(teams_app, name="teams")
 calls_app = typer.Typer(help="Video calls on cases.", no_args_is_help=True)
 app.add_typer(calls_app, name="calls")
+returns_app = typer.Typer(help="Return cases.", no_args_is_help=True)
+app.add_typer(returns_app, name="returns")
+carriers_app = typer.Typer(help="Return parcels' carrier scans.", no_args_is_help=True)
+app.add_typer(carriers_app, name="carrier-events")
+integrations_app = typer.Typer(help="Integration tokens for other systems.", no_args_is_help=True)
+app.add_typer(integrations_app, name="integrations")
 console = Console()
 StoreOption = Annotated[
     str | None, typer.Option("--store", help="store slug (default: the only store)")
@@ -509,6 +515,102 @@ def calls_sweep() -> None:
     console.print_json(
         data={"ended": result.ended, "recordings_finished": result.recordings_finished}
     )
+
+
+def _store_principal(container: Container, store: str | None) -> Principal:
+    """The command line acting as an admin of one store (the only one unless named)."""
+    from returndesk.services.stores import resolve_store
+
+    with container.uow() as uow:
+        found = resolve_store(uow, SYSTEM, store)
+    return Principal("system", "cli", Role.admin, found.id, "Command line")
+
+
+@returns_app.command("sweep-unsent")
+def returns_sweep_unsent() -> None:
+    """Remind buyers whose parcel is not sent yet, and close returns whose time ran out
+    (RETURNDESK_RETURN_SHIP_DAYS / _REMINDER_DAYS; the server does this every 10 minutes)."""
+    from returndesk.services.return_window import sweep_unsent
+
+    container = _container()
+    settings = container.settings
+    result = sweep_unsent(
+        container.uow, container.clock, settings.return_ship_days, settings.return_reminder_days
+    )
+    console.print_json(
+        data={"checked": result.checked, "reminded": result.reminded, "expired": result.expired}
+    )
+
+
+@carriers_app.command("import")
+def carrier_events_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    store: StoreOption = None,
+) -> None:
+    """Record a carrier's CSV export of return-parcel scans (tracking_number, carrier, status,
+    occurred_at, location, reference): each row moves its case; duplicates change nothing."""
+    import csv
+
+    from returndesk.services.carrier_events import CSV_COLUMNS, import_scans
+
+    container = _container()
+    try:
+        principal = _store_principal(container, store)
+    except DomainError as exc:
+        raise _fail(exc) from None
+    with file.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        missing = set(CSV_COLUMNS[:4]) - set(reader.fieldnames or ())
+        if missing:
+            console.print(f"[red]missing columns[/red]: {', '.join(sorted(missing))}")
+            raise typer.Exit(1)
+        report = import_scans(container.uow, container.clock, principal, reader)
+    from returndesk.services.refunds import sweep_due_refunds
+
+    sweep_due_refunds(container.uow, container.clock, container.payment_providers())
+    for row, code, detail in report.errors:
+        console.print(f"row {row}: [red]{code}[/red] {detail}")
+    console.print_json(
+        data={
+            "recorded": report.recorded,
+            "moved": report.moved,
+            "duplicates": report.duplicates,
+            "errors": len(report.errors),
+        }
+    )
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@integrations_app.command("create")
+def integrations_create(
+    name: Annotated[str, typer.Option("--name", help="who will hold it, e.g. 'UPS webhook'")],
+    scope: Annotated[list[str], typer.Option("--scope", help="repeatable: carrier_events")],
+    store: StoreOption = None,
+) -> None:
+    """Create an integration token; it is printed once (only its hash is kept)."""
+    from returndesk.services.integrations import create_token
+
+    container = _container()
+    try:
+        made = create_token(container.uow, container.clock, SYSTEM, name, scope, store)
+    except DomainError as exc:
+        raise _fail(exc) from None
+    console.print(f"{made.token.id} {made.token.name}: {', '.join(sorted(made.token.scopes))}")
+    print(made.secret)  # plain stdout, for scripts
+
+
+@integrations_app.command("revoke")
+def integrations_revoke(token_id: Annotated[str, typer.Argument()]) -> None:
+    """Revoke an integration token at once."""
+    from returndesk.services.integrations import revoke_token
+
+    container = _container()
+    try:
+        token = revoke_token(container.uow, container.clock, SYSTEM, token_id)
+    except DomainError as exc:
+        raise _fail(exc) from None
+    console.print(f"revoked {token.id} ({token.name})")
 
 
 def iso_or_never(value: datetime | None) -> str:

@@ -18,6 +18,7 @@ class Role(StrEnum):
     supervisor = "supervisor"
     admin = "admin"
     platform_admin = "platform_admin"
+    integration = "integration"  # a system holding an integration token (its scopes)
 
 
 STAFF_ROLES = (Role.agent, Role.warehouse, Role.supervisor, Role.admin, Role.platform_admin)
@@ -49,6 +50,10 @@ class Permission(StrEnum):
     case_assign = "case:assign"  # hand a case to another team or person
     stats_read = "stats:read"  # the supervisor's dashboard: figures across every case
     call_start = "call:start"  # start a video call with the buyer of a case, invite guests
+    warehouse_receive = "warehouse:receive"  # scan, grade and dispose of returned parcels
+    refund_write = "refund:write"  # execute or record a refund on a case, retry a failed one
+    carrier_event_write = "carrier_event:write"  # report a return parcel's carrier scans
+    integration_manage = "integration:manage"  # create and revoke integration tokens
 
 
 _STAFF_COMMON = {
@@ -73,7 +78,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.evidence_write,
         }
     ),
-    Role.warehouse: frozenset(_STAFF_COMMON),
+    Role.warehouse: frozenset(_STAFF_COMMON | {Permission.warehouse_receive}),
     Role.agent: frozenset(
         _STAFF_COMMON
         | {
@@ -82,6 +87,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.conversation_reply,
             Permission.help_write,
             Permission.call_start,
+            Permission.refund_write,
         }
     ),
     Role.supervisor: frozenset(
@@ -99,6 +105,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.case_assign,
             Permission.stats_read,
             Permission.call_start,
+            Permission.warehouse_receive,
+            Permission.refund_write,
+            Permission.carrier_event_write,
         }
     ),
     Role.admin: frozenset(
@@ -119,9 +128,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.case_assign,
             Permission.stats_read,
             Permission.call_start,
+            Permission.warehouse_receive,
+            Permission.refund_write,
+            Permission.carrier_event_write,
+            Permission.integration_manage,
         }
     ),
     Role.platform_admin: frozenset(Permission),
+    # Its tokens' scopes (domain/integrations.py SCOPES) map one to one onto these.
+    Role.integration: frozenset({Permission.carrier_event_write}),
 }
 
 

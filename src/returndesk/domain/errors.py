@@ -61,6 +61,13 @@ class AuthenticationFailed(DomainError):
     title = "Authentication required"
 
 
+class ProviderFailed(DomainError):
+    """A payment or carrier provider refused or could not be reached; nothing was lost."""
+
+    code = "provider_failed"
+    title = "The provider did not do it"
+
+
 class Busy(DomainError):
     code = "busy"
     title = "Busy: try again"

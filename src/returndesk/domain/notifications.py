@@ -29,6 +29,8 @@ class Section(StrEnum):
     item_received = "item_received"  # the warehouse has it
     refund_issued = "refund_issued"  # the money is on its way
     video_call = "video_call"  # an agent is waiting in a video call: join now
+    return_reminder = "return_reminder"  # the parcel is not sent yet: send it by a date
+    return_expired = "return_expired"  # not sent in time: the return is closed
 
 
 # The order sections appear in an email; the subject follows the last one present.
@@ -59,6 +61,7 @@ class EmailPlan:
     decision: Mapping[str, Any] | None  # the decision this transaction made, as data
     status: str  # the case's status after the transaction
     at: datetime  # when the transaction happened
+    due_at: datetime | None = None  # a reminder's last day to send the parcel
 
     @property
     def primary(self) -> Section:
@@ -87,6 +90,7 @@ def plan_email(market: str, events: Sequence[Mapping[str, Any]]) -> EmailPlan | 
         return None
     sections: set[Section] = set()
     decision: Mapping[str, Any] | None = None
+    due_at: datetime | None = None
     for event in events:
         kind = event.get("kind")
         if kind == "case_opened":
@@ -96,6 +100,12 @@ def plan_email(market: str, events: Sequence[Mapping[str, Any]]) -> EmailPlan | 
             sections.add(Section.decision)
         elif kind == "call_started":
             sections.add(Section.video_call)
+        elif kind == "return_reminder":
+            sections.add(Section.return_reminder)
+            due = (event.get("data") or {}).get("due_at")
+            due_at = datetime.fromisoformat(str(due)) if due else None
+        elif kind == "return_expired":
+            sections.add(Section.return_expired)
         elif kind == "status_changed":
             to_status = str(event.get("to_status") or "")
             if to_status in DECISION_STATUSES:
@@ -115,6 +125,7 @@ def plan_email(market: str, events: Sequence[Mapping[str, Any]]) -> EmailPlan | 
         decision=decision,
         status=status,
         at=datetime.fromisoformat(str(last["at"])),
+        due_at=due_at,
     )
 
 

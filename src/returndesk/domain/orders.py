@@ -110,9 +110,15 @@ class Order:
     shipments: list[Shipment] = field(default_factory=list)
     buyer_name: str = ""
     shipping_paid: int = 0  # minor units paid for standard outbound delivery
+    # How the buyer paid: the provider ("stripe", "shopify", "manual", "") and its id for the
+    # payment (a Stripe PaymentIntent, a Shopify order id): what a refund is sent against.
+    payment_provider: str = ""
+    payment_reference: str = ""
 
     def __post_init__(self) -> None:
         check_order_number(self.number)
+        if len(self.payment_provider) > 40 or len(self.payment_reference) > 200:
+            raise ValidationFailed("the payment reference is too long", code="invalid_payment")
         if not 0 <= self.shipping_paid <= 10**12:
             raise ValidationFailed("shipping paid is 0 or more", code="invalid_money")
         check_market(self.market)

@@ -50,6 +50,8 @@ class OrderInput:
     shipments: tuple[ShipmentInput, ...] = ()
     buyer_name: str = ""
     shipping_paid: int = 0  # minor units paid for outbound delivery
+    payment_provider: str = ""
+    payment_reference: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,8 @@ def build_order(store_id: str, data: OrderInput, existing: Order | None) -> Orde
         placed_at=data.placed_at,
         buyer_name=data.buyer_name.strip()[:200],
         shipping_paid=data.shipping_paid,
+        payment_provider=data.payment_provider.strip().lower(),
+        payment_reference=data.payment_reference.strip(),
         lines=[
             OrderLine(
                 id=old_lines.get(li.sku, new_id()),

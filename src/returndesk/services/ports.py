@@ -16,6 +16,7 @@ from typing import Any, Protocol, Self
 from returndesk.domain.assistant.conversation import ChatMessage, Conversation
 from returndesk.domain.assistant.understanding import Understanding
 from returndesk.domain.calls import Call
+from returndesk.domain.carriers import CarrierEvent
 from returndesk.domain.cases.model import CaseLine, LineUsage, ReturnCase, TimelineEvent
 from returndesk.domain.cases.status import CaseStatus, Resolution
 from returndesk.domain.evidence import (
@@ -27,6 +28,8 @@ from returndesk.domain.evidence import (
     ReferencePhoto,
 )
 from returndesk.domain.help import HelpArticle, Passage
+from returndesk.domain.integrations import IntegrationToken
+from returndesk.domain.logistics import Receipt, Refund
 from returndesk.domain.notifications import EmailView
 from returndesk.domain.orders import Order
 from returndesk.domain.policy.document import Policy
@@ -186,6 +189,10 @@ class OrderRepository(Protocol):
 
 class CaseRepository(Protocol):
     def get(self, case_id: str) -> ReturnCase | None: ...
+    def id_by_number(self, store_id: str | None, number: str) -> str | None: ...
+    def id_by_tracking(self, store_id: str, tracking_number: str) -> str | None: ...
+    def awaiting_parcel(self, opened_before: datetime, limit: int) -> list[str]: ...
+    def refund_candidates(self, providers: list[str], limit: int) -> list[str]: ...
     def add(self, case: ReturnCase) -> None: ...
     def save(self, case: ReturnCase, expected_version: int) -> None: ...
     def add_events(self, case: ReturnCase) -> None:
@@ -562,6 +569,106 @@ class CallRepository(Protocol):
     def ended_since(self, since: datetime, limit: int = 100) -> list[Call]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class PaymentRefund:
+    """What a payment provider is asked to send back, once (the key makes retries safe)."""
+
+    payment_reference: str  # the provider's payment (Stripe: PaymentIntent pi_ or charge ch_)
+    amount: int  # minor units
+    currency: str
+    idempotency_key: str
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderRefund:
+    reference: str  # the provider's refund id
+    status: str  # "succeeded" | "pending" (the provider accepted it and will finish it)
+
+
+class PaymentFailed(Exception):
+    """The provider refused (retryable=False) or could not be reached (retryable=True)."""
+
+    def __init__(self, code: str, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+
+
+class PaymentProvider(Protocol):
+    name: str
+
+    def refund(self, request: PaymentRefund) -> ProviderRefund: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LabelItem:
+    sku: str
+    title: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class LabelRequest:
+    """Everything a return label shows, already in the buyer's language (`texts`)."""
+
+    rma: str
+    store_name: str
+    order_number: str
+    address_name: str
+    address_lines: tuple[str, ...]
+    items: tuple[LabelItem, ...]
+    texts: dict[str, str]  # title, rma, order, ship_to, from, cut, slip, items
+    instructions: tuple[str, ...] = ()
+    sender_lines: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnLabel:
+    pdf: bytes
+    carrier: str  # "" for the store's own label (any carrier)
+    tracking_number: str  # "" unless a shipping API bought the label
+
+
+class LabelProvider(Protocol):
+    """Makes the return label: the store's own (default), or one bought from a carrier."""
+
+    name: str
+
+    def label(self, request: LabelRequest) -> ReturnLabel: ...
+
+
+class IntegrationRepository(Protocol):
+    def add(self, token: IntegrationToken) -> None: ...
+    def get(self, token_id: str) -> IntegrationToken | None: ...
+    def for_store(self, store_id: str) -> list[IntegrationToken]: ...
+    def save(self, token: IntegrationToken) -> None: ...
+
+
+class LogisticsRepository(Protocol):
+    def has_carrier_event(
+        self, store_id: str, tracking_number: str, status: str, occurred_at: datetime
+    ) -> bool: ...
+    def add_carrier_event(self, event: CarrierEvent) -> None: ...
+    def carrier_events(self, case_id: str) -> list[CarrierEvent]: ...
+    def add_receipt(self, receipt: Receipt) -> None: ...
+    def receipts(self, case_id: str) -> list[Receipt]: ...
+    def restock(
+        self, store_id: str, warehouse: str, sku: str, quantity: int, now: datetime
+    ) -> None: ...
+    def restock_counts(
+        self, store_id: str | None, warehouse: str | None = None
+    ) -> list[tuple[str, str, int]]: ...
+    def refund_by_key(
+        self, case_id: str, key: str, *, for_update: bool = False
+    ) -> Refund | None: ...
+    def refund(self, refund_id: str) -> Refund | None: ...
+    def refunds(self, case_id: str) -> list[Refund]: ...
+    def add_refund(self, refund: Refund) -> None: ...
+    def save_refund(self, refund: Refund) -> None: ...
+
+
 class UnitOfWork(Protocol):
     @property
     def stores(self) -> StoreRepository: ...
@@ -593,6 +700,10 @@ class UnitOfWork(Protocol):
     def stats(self) -> StatsRepository: ...
     @property
     def calls(self) -> CallRepository: ...
+    @property
+    def logistics(self) -> LogisticsRepository: ...
+    @property
+    def integrations(self) -> IntegrationRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

@@ -10,7 +10,7 @@ from typing import Any
 
 from returndesk.domain.access import Permission, Role
 from returndesk.domain.cases.model import (
-    WORK_EVENTS,
+    STAFF_ONLY_EVENTS,
     Actor,
     LineRequest,
     LineUsage,
@@ -49,6 +49,7 @@ from returndesk.services.ports import (
     UnitOfWorkFactory,
 )
 from returndesk.services.principal import Principal
+from returndesk.services.return_address import fill_return_address
 from returndesk.services.stores import resolve_store
 from returndesk.services.work import keep_up, start_work
 
@@ -122,6 +123,7 @@ def open_return(
                 case.override_decision(outcome.value, why, principal.actor(), now)
         elif policy.auto_apply:
             _move_on(case, decision, now)
+        fill_return_address(uow, case)
         work = start_work(uow, case, store.timezone, now)
         uow.cases.add(case)
         uow.teams.save_work(work, new=True)
@@ -282,7 +284,7 @@ def get_timeline(
         load_case(uow, principal, case_id)
         events = uow.cases.timeline(case_id)
     if principal.role is Role.buyer:
-        return [event for event in events if event.kind not in WORK_EVENTS]
+        return [event for event in events if event.kind not in STAFF_ONLY_EVENTS]
     return events
 
 
@@ -330,6 +332,7 @@ def transition_case(
             ),
             clock(),
         )
+        fill_return_address(uow, case)
         keep_up(uow, case)
         uow.cases.save(case, command.expected_version)
         uow.commit()
@@ -354,6 +357,7 @@ def override_decision(
         event = case.override_decision(
             command.outcome.value, command.note, principal.actor(), clock()
         )
+        fill_return_address(uow, case)
         keep_up(uow, case)
         uow.cases.save(case, command.expected_version)
         uow.commit()
@@ -436,6 +440,7 @@ def redecide(
         case.record_decision(decision.to_dict(), principal.actor(), now)
         if policy.auto_apply:
             _move_on(case, decision, now)
+        fill_return_address(uow, case)
         keep_up(uow, case)
         uow.cases.save(case, command.expected_version)
         uow.commit()

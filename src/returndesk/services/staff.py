@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from returndesk.domain.access import Permission, Role
+from returndesk.domain.access import STAFF_ROLES, Permission, Role
 from returndesk.domain.business_time import check_timezone
 from returndesk.domain.errors import AuthenticationFailed, Conflict, ValidationFailed
 from returndesk.domain.ids import new_id
@@ -40,6 +40,8 @@ def create_staff_user(
     store_slug: str | None = None,
 ) -> StaffUser:
     principal.require(Permission.staff_write)
+    if role not in STAFF_ROLES:
+        raise ValidationFailed(f"{role.value} is not a staff role", code="invalid_role")
     if role is Role.platform_admin and not principal.is_platform:
         raise ValidationFailed(
             "only a platform admin can create a platform admin", code="invalid_role"

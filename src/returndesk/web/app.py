@@ -20,6 +20,8 @@ from returndesk.web.api import (
     emails,
     evidence,
     help_articles,
+    integrations,
+    logistics,
     orders,
     policy,
     references,
@@ -74,6 +76,8 @@ def create_app(container: Container | None = None) -> FastAPI:
         stats,
         teams,
         calls,
+        logistics,
+        integrations,
     ):
         app.include_router(module.router)
     app.include_router(call_signals.router)

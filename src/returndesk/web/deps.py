@@ -10,6 +10,8 @@ from fastapi.routing import APIRoute
 from returndesk.bootstrap import Container
 from returndesk.domain.access import Permission
 from returndesk.domain.errors import AuthenticationFailed
+from returndesk.domain.integrations import PREFIX as INTEGRATION_PREFIX
+from returndesk.services.integrations import authenticate as authenticate_integration
 from returndesk.services.principal import Principal
 from returndesk.web.access import ACCESS, CALL_LINK, PUBLIC
 
@@ -29,6 +31,8 @@ def bearer_principal(request: Request, container: Container) -> Principal | None
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationFailed("use an Authorization: Bearer token", code="invalid_token")
+    if token.strip().startswith(INTEGRATION_PREFIX):  # a store's integration token
+        return authenticate_integration(container.uow, container.clock, token.strip())
     return container.tokens.read(token.strip())
 
 

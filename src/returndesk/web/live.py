@@ -19,8 +19,8 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from returndesk.bootstrap import Container
-from returndesk.domain.access import Permission
-from returndesk.domain.cases.model import TimelineEvent
+from returndesk.domain.access import Permission, Role
+from returndesk.domain.cases.model import STAFF_ONLY_EVENTS, TimelineEvent
 from returndesk.services.principal import Principal
 from returndesk.services.returns import get_case
 from returndesk.services.stores import resolve_store
@@ -89,7 +89,8 @@ async def case_stream(
             while True:
                 events, status = snapshot
                 for event in _after(events, cursor):
-                    yield _frame(event, principal, status)
+                    if not (principal.role is Role.buyer and event.kind in STAFF_ONLY_EVENTS):
+                        yield _frame(event, principal, status)
                     cursor = event.id
                 change = await subscription.next(KEEP_ALIVE_SECONDS)
                 if change is None:

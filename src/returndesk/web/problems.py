@@ -19,6 +19,7 @@ from returndesk.domain.errors import (
     Gone,
     NotFound,
     PermissionDenied,
+    ProviderFailed,
     StaleVersion,
     ValidationFailed,
 )
@@ -36,6 +37,7 @@ _STATUS_BY_ERROR: list[tuple[type[DomainError], int]] = [
     (PermissionDenied, 403),
     (AuthenticationFailed, 401),
     (Busy, 503),
+    (ProviderFailed, 502),
 ]
 _CODE_BY_STATUS = {
     400: "bad_request",

@@ -8,12 +8,16 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
 
 from returndesk.domain.access import Role
+from returndesk.domain.carriers import CarrierEvent, CarrierStatus
 from returndesk.domain.cases.model import ReturnCase, TimelineEvent
 from returndesk.domain.cases.reasons import ReasonCode
 from returndesk.domain.cases.status import CaseStatus, ReceiptCondition, Resolution
 from returndesk.domain.cases.transitions import allowed_targets
+from returndesk.domain.logistics import Disposition, Grade, Receipt, Refund, RefundStatus
 from returndesk.domain.policy.decision import Outcome
 from returndesk.services.ports import CaseSummary
+from returndesk.services.principal import Principal
+from returndesk.services.return_labels import label_available, return_method
 
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _LATEST = datetime(2200, 1, 1, tzinfo=UTC)
@@ -95,6 +99,13 @@ class ShipmentIn(Body):
     delivered_at: Timestamp | None = None
 
 
+class PaymentIn(Body):
+    """How the order was paid: the provider and its id for the payment (refunds go to it)."""
+
+    provider: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
+    reference: Annotated[str, _text(200, 1), NoNul]
+
+
 class OrderIn(Body):
     number: OrderNumber
     email: Email
@@ -106,6 +117,7 @@ class OrderIn(Body):
     lines: list[LineIn] = Field(min_length=1, max_length=500)
     shipments: list[ShipmentIn] = Field(default_factory=list, max_length=50)
     shipping_paid: MinorUnits = 0
+    payment: PaymentIn | None = None
     store: Slug | None = None
 
 
@@ -186,6 +198,7 @@ def case_out(case: ReturnCase, role: Role | None) -> dict[str, Any]:
     return {
         "id": case.id,
         "number": case.number,
+        "rma": case.rma,
         "status": case.status.value,
         "version": case.version,
         "order_number": case.order_number,
@@ -214,6 +227,11 @@ def case_out(case: ReturnCase, role: Role | None) -> dict[str, Any]:
         "refunded_amount": money(case.refunded_amount, case.currency),
         "allowed_transitions": [s.value for s in allowed_targets(case.status, role)],
         "decision": decision_out(case.decision, role),
+        "return_method": return_method(case),
+        "parcel": {"tracking_number": case.return_tracking_number, "carrier": case.return_carrier}
+        if case.return_tracking_number
+        else None,
+        "label_url": f"/api/v1/returns/{case.id}/label.pdf" if label_available(case) else None,
     }
 
 
@@ -234,6 +252,48 @@ def summary_out(item: CaseSummary) -> dict[str, Any]:
         "created_at": item.created_at.isoformat(),
         "updated_at": item.updated_at.isoformat(),
     }
+
+
+class ReceivedLineIn(Body):
+    sku: Sku
+    quantity: Annotated[StrictInt, Field(ge=1, le=100_000)]
+    grade: Grade = Grade.resellable
+    disposition: Disposition | None = None
+
+
+class ReceiptIn(Body):
+    """A scan at the warehouse: the RMA (or what the scanner read) and what came in."""
+
+    code: Annotated[str, _text(100, 1), NoNul]
+    lines: list[ReceivedLineIn] = Field(default_factory=list, max_length=500)
+    warehouse: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")] | None = None
+    note: Annotated[str, _text(4000), NoNul] = ""
+
+
+class CarrierEventIn(Body):
+    """A carrier's scan of a return parcel (webhook or one CSV row)."""
+
+    tracking_number: Annotated[str, _text(64, 3), NoNul]
+    carrier: Annotated[str, _text(60, 1), NoNul]
+    status: CarrierStatus
+    occurred_at: Timestamp
+    location: Annotated[str, _text(200), NoNul] = ""
+    reference: Annotated[str, _text(64), NoNul] = ""  # the RMA on the label, if the carrier has it
+
+
+class IntegrationTokenIn(Body):
+    name: Annotated[str, _text(100, 1), NoNul]
+    scopes: list[Annotated[str, _text(40, 1)]] = Field(min_length=1, max_length=10)
+    store: Slug | None = None
+
+
+class RefundIn(Body):
+    mode: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,39}$")]  # "manual" or a provider
+    amount: MinorUnits | None = None  # default: all that may still be refunded
+    currency: Currency | None = None
+    reference: Annotated[str, _text(200), NoNul] = ""
+    final: bool = True
+    note: Annotated[str, _text(4000), NoNul] = ""
 
 
 def event_out(event: TimelineEvent, role: Role | None = None) -> dict[str, Any]:
@@ -257,4 +317,57 @@ def event_out(event: TimelineEvent, role: Role | None = None) -> dict[str, Any]:
         "to_status": event.to_status.value if event.to_status else None,
         "note": note,
         "data": data,
+    }
+
+
+def receipt_out(receipt: Receipt) -> dict[str, Any]:
+    return {
+        "id": receipt.id,
+        "warehouse": receipt.warehouse,
+        "received_at": receipt.received_at.isoformat(),
+        "received_by": receipt.received_by,
+        "note": receipt.note,
+        "lines": [line.to_dict() for line in receipt.lines],
+        "holds_refund": receipt.holds_refund,
+    }
+
+
+def refund_out(refund: Refund, role: Role | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": refund.id,
+        "provider": refund.provider,
+        "kind": refund.kind,
+        "amount": money(refund.amount, refund.currency),
+        "status": refund.status.value,
+        "reference": refund.reference,
+        "created_at": refund.created_at.isoformat(),
+        "updated_at": refund.updated_at.isoformat(),
+    }
+    if role is not Role.buyer:
+        out |= {
+            "idempotency_key": refund.key,
+            "created_by": refund.created_by,
+            "attempts": refund.attempts,
+            "error": {"code": refund.error_code, "detail": refund.error}
+            if refund.status is RefundStatus.failed
+            else None,
+        }
+    return out
+
+
+def visible_refunds(refunds: list[Refund], principal: Principal) -> list[dict[str, Any]]:
+    if principal.role is Role.buyer:
+        refunds = [r for r in refunds if r.status is RefundStatus.succeeded]
+    return [refund_out(r, principal.role) for r in refunds]
+
+
+def carrier_event_out(event: CarrierEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "tracking_number": event.tracking_number,
+        "carrier": event.carrier,
+        "status": event.status.value,
+        "occurred_at": event.occurred_at.isoformat(),
+        "location": event.location,
+        "received_at": event.received_at.isoformat(),
     }

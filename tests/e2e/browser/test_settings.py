@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import func, select
@@ -120,6 +121,7 @@ def test_each_role_sees_only_the_settings_it_may_use(
     expect(lead.get_by_test_id("staff-table")).to_be_visible()
     expect(lead.get_by_test_id("staff-form")).to_have_count(0)
     expect(lead.get_by_test_id("import-form")).to_have_count(0)
+    expect(lead.get_by_test_id("tokens")).to_have_count(0)  # integration tokens: admins only
 
     dock = _log_in(browser, browser_server, "dock@store.example")
     expect(dock.get_by_test_id("nav-settings")).to_have_count(0)
@@ -131,3 +133,31 @@ def test_each_role_sees_only_the_settings_it_may_use(
     )
     assert response.status in (404, 405)
     assert get_active(sqlite_container.uow, SYSTEM, None).version == 0
+
+
+@pytest.mark.browser
+def test_an_admin_creates_an_integration_token_that_a_carrier_uses_then_revokes_it(
+    browser: Browser, browser_server: LiveServer, sqlite_container: Container
+) -> None:
+    _user(sqlite_container, "owner@store.example", Role.admin)
+    page = _log_in(browser, browser_server, "owner@store.example")
+    page.get_by_test_id("nav-settings").click()
+    page.get_by_test_id("token-name").fill("UPS webhook")
+    page.get_by_test_id("token-submit").click()
+    token = page.get_by_test_id("new-token").inner_text().strip()
+    assert token.startswith("rdi_")
+    expect(page.get_by_test_id("token-row")).to_have_attribute("data-revoked", "no")
+    scan = {
+        "tracking_number": "1ZNOBODY", "carrier": "UPS", "status": "accepted",
+        "occurred_at": "2026-11-20T10:00:00+00:00",
+    }  # fmt: skip
+    bearer = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=browser_server.url) as client:
+        heard = client.post("/api/v1/carrier-events", json=scan, headers=bearer)
+        assert heard.status_code == 404  # accepted as a carrier; no parcel has that number
+        page.reload()
+        expect(page.get_by_test_id("new-token")).to_have_count(0)  # shown once
+        page.get_by_test_id("token-revoke").click()
+        expect(page.get_by_test_id("token-row")).to_have_attribute("data-revoked", "yes")
+        refused = client.post("/api/v1/carrier-events", json=scan, headers=bearer)
+        assert refused.status_code == 401

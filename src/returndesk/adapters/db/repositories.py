@@ -31,6 +31,7 @@ from returndesk.adapters.db.tables import (
     orders,
     outbox,
     policy_versions,
+    refunds,
     return_case_lines,
     return_cases,
     shipments,
@@ -289,6 +290,8 @@ class SqlOrderRepository:
                 placed_at=row.placed_at,
                 buyer_name=row.buyer_name,
                 shipping_paid=row.shipping_paid,
+                payment_provider=row.payment_provider,
+                payment_reference=row.payment_reference,
                 lines=lines[row.id],
                 shipments=ships[row.id],
             )
@@ -354,6 +357,8 @@ class SqlOrderRepository:
             "language": order.language,
             "placed_at": order.placed_at,
             "shipping_paid": order.shipping_paid,
+            "payment_provider": order.payment_provider,
+            "payment_reference": order.payment_reference,
         }
 
     def add(self, order: Order) -> None:
@@ -651,6 +656,61 @@ class SqlCaseRepository:
             for c in cases
         ]
 
+    def refund_candidates(self, providers: list[str], limit: int) -> list[str]:
+        """Cases a policy refund may be due on: received, inspected or kept (approved), a
+        refund wanted, the order paid through one of `providers`, no refund yet."""
+        none_yet = ~exists().where(refunds.c.case_id == return_cases.c.id)
+        rows = self._conn.execute(
+            select(return_cases.c.id)
+            .join(orders, orders.c.id == return_cases.c.order_id)
+            .where(
+                return_cases.c.status.in_(
+                    [CaseStatus.inspected.value, CaseStatus.received.value,
+                     CaseStatus.approved.value]
+                ),
+                return_cases.c.preferred_resolution == Resolution.refund.value,
+                orders.c.payment_provider.in_(providers),
+                none_yet,
+            )
+            .order_by(return_cases.c.updated_at, return_cases.c.id)
+            .limit(limit)
+        )  # fmt: skip
+        return [str(r.id) for r in rows]
+
+    def awaiting_parcel(self, opened_before: datetime, limit: int) -> list[str]:
+        """Cases still waiting for the buyer's parcel, opened before a moment (oldest first)."""
+        rows = self._conn.execute(
+            select(return_cases.c.id)
+            .where(
+                return_cases.c.status == CaseStatus.awaiting_return.value,
+                return_cases.c.created_at <= opened_before,
+            )
+            .order_by(return_cases.c.created_at, return_cases.c.id)
+            .limit(limit)
+        )
+        return [str(r.id) for r in rows]
+
+    def id_by_tracking(self, store_id: str, tracking_number: str) -> str | None:
+        """The open return whose parcel has this tracking number (the newest, if reused)."""
+        found = self._conn.execute(
+            select(return_cases.c.id)
+            .where(
+                return_cases.c.store_id == store_id,
+                return_cases.c.return_tracking_number == tracking_number,
+            )
+            .order_by(return_cases.c.created_at.desc())
+            .limit(1)
+        ).scalar()
+        return str(found) if found is not None else None
+
+    def id_by_number(self, store_id: str | None, number: str) -> str | None:
+        """The case with this reference (its RMA) in the store (None: any store)."""
+        query = select(return_cases.c.id).where(return_cases.c.number == number)
+        if store_id is not None:
+            query = query.where(return_cases.c.store_id == store_id)
+        found = self._conn.execute(query).scalar()
+        return str(found) if found is not None else None
+
     def get(self, case_id: str) -> ReturnCase | None:
         row = self._conn.execute(select(return_cases).where(return_cases.c.id == case_id)).first()
         if row is None:
@@ -675,6 +735,9 @@ class SqlCaseRepository:
             refund_amount=row.refund_amount,
             refunded_amount=row.refunded_amount,
             decision=row.decision,
+            return_tracking_number=row.return_tracking_number,
+            return_carrier=row.return_carrier,
+            return_address=row.return_address,
         )
 
     def _row_values(self, case: ReturnCase) -> dict[str, Any]:
@@ -686,6 +749,9 @@ class SqlCaseRepository:
             "refund_amount": case.refund_amount,
             "refunded_amount": case.refunded_amount,
             "updated_at": case.updated_at,
+            "return_tracking_number": case.return_tracking_number,
+            "return_carrier": case.return_carrier,
+            "return_address": case.return_address,
         }
 
     def add(self, case: ReturnCase) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from returndesk.adapters.db.types import UTCDateTime
@@ -85,6 +86,8 @@ orders = Table(
     Column("placed_at", UTCDateTime, nullable=False),
     Column("lock_version", Integer, nullable=False),
     Column("shipping_paid", BigInteger, nullable=False, server_default="0"),
+    Column("payment_provider", String(40), nullable=False, server_default=text("''")),
+    Column("payment_reference", String(200), nullable=False, server_default=text("''")),
     UniqueConstraint("store_id", "number", name="uq_orders_store_number"),
 )
 
@@ -138,6 +141,10 @@ return_cases = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("decision", JSON, nullable=True),
     Column("decision_outcome", String(32), nullable=True),
+    # The return parcel, once a label, the buyer or a carrier's scan names it.
+    Column("return_tracking_number", String(64), nullable=True),
+    Column("return_carrier", String(60), nullable=True),
+    Column("return_address", JSON, nullable=True),  # where the parcel goes, once it is due
     # The queue: every filter combination leads with the store and ends in the sort key + id.
     Index("ix_cases_store_created", "store_id", "created_at", "id"),
     Index("ix_cases_store_updated", "store_id", "updated_at", "id"),
@@ -147,6 +154,7 @@ return_cases = Table(
     Index("ix_cases_order_number", "store_id", "order_number"),
     Index("ix_cases_buyer_email", "store_id", "buyer_email"),
     Index("ix_cases_store_outcome_created", "store_id", "decision_outcome", "created_at", "id"),
+    Index("ix_cases_store_tracking", "store_id", "return_tracking_number"),
 )
 
 return_case_lines = Table(
@@ -554,4 +562,84 @@ calls = Table(
     Column("recording_ids", JSON, nullable=False),
     Column("still_ids", JSON, nullable=False),
     Column("version", Integer, nullable=False),
+)
+
+# What a warehouse scanned and graded for a case (docs/logistics.md).
+warehouse_receipts = Table(
+    "warehouse_receipts",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("store_id", ID, ForeignKey("stores.id"), nullable=False),
+    Column("case_id", ID, ForeignKey("return_cases.id"), nullable=False, index=True),
+    Column("warehouse", String(40), nullable=False),
+    Column("lines", JSON, nullable=False),
+    Column("received_by", String(200), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("note", Text, nullable=False),
+)
+
+# Units put back on the shelf, per warehouse and sku (the restock count).
+restock_counts = Table(
+    "restock_counts",
+    metadata,
+    Column("store_id", ID, ForeignKey("stores.id"), primary_key=True),
+    Column("warehouse", String(40), primary_key=True),
+    Column("sku", String(100), primary_key=True),
+    Column("quantity", BigInteger, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("store_id", ID, ForeignKey("stores.id"), nullable=False),
+    Column("case_id", ID, ForeignKey("return_cases.id"), nullable=False, index=True),
+    Column("provider", String(40), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reference", String(200), nullable=False),
+    Column("error_code", String(60), nullable=False),
+    Column("error", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("final", Boolean, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("case_id", "key", name="uq_refunds_case_key"),
+)
+
+# A return parcel's carrier scans; the same scan twice is stored once.
+carrier_events = Table(
+    "carrier_events",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("store_id", ID, ForeignKey("stores.id"), nullable=False),
+    Column("case_id", ID, ForeignKey("return_cases.id"), nullable=False, index=True),
+    Column("tracking_number", String(64), nullable=False),
+    Column("carrier", String(60), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("location", String(200), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    UniqueConstraint(
+        "store_id", "tracking_number", "status", "occurred_at", name="uq_carrier_events_scan"
+    ),
+)
+
+integration_tokens = Table(
+    "integration_tokens",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("store_id", ID, ForeignKey("stores.id"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
 )

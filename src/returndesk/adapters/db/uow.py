@@ -22,6 +22,8 @@ from returndesk.adapters.db.repositories import (
 )
 from returndesk.adapters.evidence import SqlEvidenceRepository
 from returndesk.adapters.help import SqlHelpRepository
+from returndesk.adapters.integrations import SqlIntegrationRepository
+from returndesk.adapters.logistics import SqlLogisticsRepository
 from returndesk.adapters.mail import SqlEmailRepository
 from returndesk.adapters.rules.compiler import PolicyCompiler
 from returndesk.adapters.stats import SqlStatsRepository
@@ -49,6 +51,8 @@ class SqlUnitOfWork:
     teams: SqlTeamRepository
     stats: SqlStatsRepository
     calls: SqlCallRepository
+    logistics: SqlLogisticsRepository
+    integrations: SqlIntegrationRepository
 
     def __init__(
         self,
@@ -86,6 +90,8 @@ class SqlUnitOfWork:
         self.teams = SqlTeamRepository(conn, self._compiler.holidays)
         self.stats = SqlStatsRepository(conn)
         self.calls = SqlCallRepository(conn)
+        self.logistics = SqlLogisticsRepository(conn)
+        self.integrations = SqlIntegrationRepository(conn)
         return self
 
     def __exit__(

@@ -130,6 +130,9 @@ class ReturnCase:
     refund_amount: int | None = None
     refunded_amount: int | None = None
     decision: dict[str, Any] | None = None  # the latest decision (engine or override), as data
+    return_tracking_number: str | None = None  # the return parcel's, once known
+    return_carrier: str | None = None
+    return_address: dict[str, Any] | None = None  # {name, lines, local}: where the parcel goes
     new_events: list[TimelineEvent] = field(default_factory=list)
 
     @classmethod
@@ -275,7 +278,8 @@ class ReturnCase:
             )
             data["refund_amount"] = self.refund_amount
             data["currency"] = self.currency
-        if req.to is CaseStatus.refunded:
+        if req.to is CaseStatus.refunded and not self.refunded_amount:
+            # Moved by hand with no refund executed here: the decided amount was paid elsewhere.
             self.refunded_amount = self.refund_amount
             data["refunded_amount"] = self.refunded_amount
             data["currency"] = self.currency
@@ -326,6 +330,46 @@ class ReturnCase:
             )
         self._record(now, kind, actor, data=data)
 
+    @property
+    def rma(self) -> str:
+        """The return authorisation code the label encodes and the warehouse scans."""
+        return self.number
+
+    def record_parcel(
+        self, tracking_number: str, carrier: str, data: dict[str, Any], actor: Actor, now: datetime
+    ) -> None:
+        """A carrier scanned the return parcel (the buyer sees where it is)."""
+        self.return_tracking_number = tracking_number
+        self.return_carrier = carrier
+        self.updated_at = now
+        self._record(now, "parcel_scanned", actor, data=data)
+
+    def record_return_window(
+        self, kind: str, data: dict[str, Any], actor: Actor, now: datetime
+    ) -> None:
+        """The buyer was reminded to send the parcel, or the time to send it ran out."""
+        if kind not in RETURN_WINDOW_EVENTS:
+            raise ValueError(f"not a return window event: {kind}")
+        self._record(now, kind, actor, data=data)
+
+    def record_refund(self, amount: int, data: dict[str, Any], actor: Actor, now: datetime) -> None:
+        """Money went back to the buyer (a provider confirmed it, or staff recorded it)."""
+        if amount <= 0:
+            raise ValueError("a refund is positive")
+        self.refunded_amount = (self.refunded_amount or 0) + amount
+        self.updated_at = now
+        self._record(
+            now,
+            "refund_executed",
+            actor,
+            data={**data, "amount": amount, "currency": self.currency},
+        )
+
+    def record_refund_failure(self, data: dict[str, Any], actor: Actor, now: datetime) -> None:
+        """A provider refused or could not be reached: staff see it on the case and retry."""
+        self.updated_at = now
+        self._record(now, "refund_failed", actor, data=data)
+
     def record_decision(self, decision: dict[str, Any], actor: Actor, now: datetime) -> None:
         """Store the engine's decision on the case and its timeline (reproducible: all inputs
         that matter are in it, with the policy version)."""
@@ -360,6 +404,26 @@ class ReturnCase:
             note=note.strip(),
             data={"from": previous, "to": outcome},
         )
+
+    def grade(self, graded: tuple[ReceiptLine, ...]) -> None:
+        """The warehouse graded units that had arrived already (a carrier reported the parcel
+        delivered): each line keeps the worst condition seen."""
+        by_sku = {line.sku: line for line in self.lines}
+        for item in graded:
+            line = by_sku.get(item.sku)
+            if line is None:
+                raise ValidationFailed(
+                    f"sku {item.sku!r} is not in this return", code="unknown_sku", sku=item.sku
+                )
+            if not 1 <= item.quantity <= line.received_quantity:
+                raise ValidationFailed(
+                    f"{item.sku}: more units graded than arrived",
+                    code="quantity_exceeds_returned",
+                    sku=item.sku,
+                    expected=line.received_quantity,
+                )
+            if line.condition in (None, ReceiptCondition.intact):
+                line.condition = item.condition
 
     def _check_receipt(self, receipt: tuple[ReceiptLine, ...]) -> None:
         by_sku = {line.sku: line for line in self.lines}
@@ -430,6 +494,9 @@ EVIDENCE_CARE = frozenset({"evidence_hold_placed", "evidence_hold_released", "ev
 # Assignment and service-level alerts: for the staff only, never shown to buyers.
 WORK_EVENTS = frozenset({"assigned", "sla_warning", "sla_breached"})
 CALL_EVENTS = frozenset({"call_started", "call_consent", "call_ended"})
+RETURN_WINDOW_EVENTS = frozenset({"return_reminder", "return_expired"})
+# Entries buyers never see (their timeline and their live stream leave them out).
+STAFF_ONLY_EVENTS = WORK_EVENTS | {"refund_failed"}
 
 
 def refundable_share(line: OrderLine, used: LineUsage, quantity: int) -> int:

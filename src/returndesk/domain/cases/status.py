@@ -44,3 +44,4 @@ class ReceiptCondition(StrEnum):
     damaged = "damaged"
     wrong_item = "wrong_item"
     empty_box = "empty_box"
+    counterfeit_suspected = "counterfeit_suspected"

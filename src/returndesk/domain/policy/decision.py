@@ -137,6 +137,7 @@ class Decision:
     policy_version: int
     evidence_requested: EvidenceKind | None = None
     refund_timing: RefundTiming = RefundTiming.on_receipt
+    refund_automatic: bool = False  # the store refunds by itself at `refund_timing`
     store_credit_bonus: int = 0  # extra credit when the buyer takes store credit, not cash
     return_address: dict[str, Any] | None = None
     rights: dict[str, str] = field(default_factory=dict)  # sku -> Right
@@ -152,6 +153,7 @@ class Decision:
                 "currency": self.currency,
                 "breakdown": [item.to_dict() for item in self.breakdown],
                 "timing": self.refund_timing.value,
+                "automatic": self.refund_automatic,
                 "store_credit_bonus": self.store_credit_bonus,
             },
             "return_shipping_paid_by": self.return_shipping_paid_by.value,

@@ -124,6 +124,7 @@ class Policy:
     restocking_fee_bp: int = 0
     restocking_fee_reasons: frozenset[ReasonCode] = frozenset()
     refund_timing: RefundTiming = RefundTiming.on_receipt
+    refund_automatic: bool = False  # refund through the order's payment provider at `timing`
     exchange_enabled: bool = True
     store_credit_bonus_bp: int = 0
     block_emails: frozenset[str] = frozenset()
@@ -368,6 +369,7 @@ def parse_policy(document: Mapping[str, Any], language: RuleLanguage) -> Policy:
         restocking_fee_reasons=fee.reasons("reasons"),
         refund_timing=refund.choice("timing", RefundTiming, RefundTiming.on_receipt)
         or RefundTiming.on_receipt,
+        refund_automatic=refund.boolean("automatic", False),
         exchange_enabled=exchange.boolean("enabled", True),
         store_credit_bonus_bp=exchange.percent_bp("store_credit_bonus_percent", 0),
         block_emails=frozenset(e.lower() for e in lists.strings("block_emails")),

@@ -329,6 +329,7 @@ def decide(request: DecisionRequest, policy: Policy, version: int) -> Decision:
         policy_version=version,
         evidence_requested=evidence if outcome is Outcome.request_evidence else None,
         refund_timing=policy.refund_timing,
+        refund_automatic=policy.refund_automatic,
         store_credit_bonus=bonus,
         return_address=address,
         rights={v.line.sku: v.right.value for v in verdicts if v.right is not None},

@@ -35,6 +35,9 @@ def order_out(view: OrderView) -> dict[str, Any]:
         "delivered_at": order.delivered_at.isoformat() if order.delivered_at else None,
         "total_paid": money(order.total_paid.amount, order.currency),
         "shipping_paid": money(order.shipping_paid, order.currency),
+        "payment": {"provider": order.payment_provider, "reference": order.payment_reference}
+        if order.payment_provider
+        else None,
         "lines": [
             {
                 "sku": ln.sku,
@@ -75,6 +78,8 @@ def order_input(body: OrderIn) -> OrderInput:
         placed_at=body.placed_at,
         buyer_name=body.buyer_name,
         shipping_paid=body.shipping_paid,
+        payment_provider=body.payment.provider if body.payment else "",
+        payment_reference=body.payment.reference if body.payment else "",
         lines=tuple(
             LineInput(
                 sku=ln.sku,

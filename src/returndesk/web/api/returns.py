@@ -16,6 +16,7 @@ from returndesk.domain.cases.status import CaseStatus
 from returndesk.domain.errors import ValidationFailed
 from returndesk.domain.policy.decision import Outcome
 from returndesk.services.ports import CaseQuery
+from returndesk.services.refunds import refunds_and_receipts
 from returndesk.services.returns import (
     MoveCase,
     OpenReturn,
@@ -38,7 +39,9 @@ from returndesk.web.schemas import (
     case_out,
     decision_out,
     event_out,
+    receipt_out,
     summary_out,
+    visible_refunds,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["returns"])
@@ -151,7 +154,10 @@ def read_return(
     case = get_case(container.uow, principal, case_id)
     response.headers["ETag"] = etag(case.version)
     out = case_out(case, principal.role)
+    refunds, receipts = refunds_and_receipts(container.uow, principal, case_id)
+    out["refunds"] = visible_refunds(refunds, principal)
     if principal.role is not Role.buyer:
+        out["receipts"] = [receipt_out(r) for r in receipts]
         out |= work_out(work_view(container.uow, principal, case_id))
     return out
 

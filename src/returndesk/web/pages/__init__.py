@@ -16,6 +16,7 @@ from returndesk.web.pages import (
     emails_console,
     evidence_pages,
     help_pages,
+    logistics_console,
     policy,
     portal,
     references_console,
@@ -40,3 +41,4 @@ router.include_router(references_console.router)
 router.include_router(teams_console.router)
 router.include_router(dashboard_console.router)
 router.include_router(call_pages.router)
+router.include_router(logistics_console.router)

@@ -13,7 +13,9 @@ from returndesk.adapters.importers.shopify_csv import parse_shopify_csv, start_r
 from returndesk.bootstrap import Container
 from returndesk.domain.access import STAFF_ROLES, Permission, Role, has_permission
 from returndesk.domain.errors import DomainError
+from returndesk.domain.integrations import SCOPES
 from returndesk.services.imports import ImportReport, import_orders
+from returndesk.services.integrations import create_token, list_tokens, revoke_token
 from returndesk.services.policies import get_active
 from returndesk.services.principal import Principal
 from returndesk.services.staff import create_staff_user, list_staff
@@ -31,6 +33,7 @@ from returndesk.web.pages.sessions import container_of
 
 router = APIRouter(prefix="/console/admin")
 MAX_IMPORT_BYTES = 20_000_000
+NEW_TOKEN_COOKIE = "rd_new_token"  # noqa: S105 - a cookie name, not a secret
 
 
 def _render(
@@ -43,6 +46,7 @@ def _render(
     error: str | None = None,
     report: ImportReport | None = None,
     form: dict[str, str] | None = None,
+    new_token: str | None = None,
 ) -> Response:
     container = container_of(request)
     role = principal.role
@@ -67,6 +71,11 @@ def _render(
         staff=staff,
         can_create_staff=has_permission(role, Permission.staff_write),
         can_import=has_permission(role, Permission.order_write),
+        tokens=list_tokens(container.uow, principal)
+        if has_permission(role, Permission.integration_manage) and principal.store_id
+        else None,
+        new_token=new_token,
+        scopes=sorted(SCOPES),
         roles=creatable,
         console_languages=CONSOLE_LANGUAGES,
         csrf=csrf_token(container.settings.secret_key, token),
@@ -90,7 +99,14 @@ def settings_page(request: Request) -> Response:
     staff = _signed_in(request)
     if staff is None:
         return to_login() if signed_in_staff(request) is None else _to_queue()
-    return _render(request, *staff)
+    secret = request.cookies.get(NEW_TOKEN_COOKIE)
+    if secret and request.query_params.get("created") == "token":
+        response = _render(request, *staff, message="token_created", new_token=secret[:200])
+    else:
+        response = _render(request, *staff)
+    if secret:
+        response.delete_cookie(NEW_TOKEN_COOKIE, path="/console/admin")
+    return response
 
 
 def _to_queue() -> Response:
@@ -192,3 +208,42 @@ async def import_file(request: Request) -> Response:
         start_report(parsed),
     )
     return _render(request, principal, token, report=report)
+
+
+@router.post("/tokens")
+async def add_token(request: Request) -> Response:
+    """Create an integration token; the page shows the whole token this once."""
+    post = await _checked_post(request, {"token_name": 100})
+    if isinstance(post, Response):
+        return post
+    scopes = [s for s in post.form.getlist("scope") if isinstance(s, str)]
+    try:
+        made = create_token(
+            post.container.uow,
+            post.container.clock,
+            post.principal,
+            post.kept["token_name"],
+            scopes,
+        )
+    except DomainError as exc:
+        return _refused(request, post, exc)
+    # Post, then redirect: a reload must not make a second token. The secret crosses the
+    # redirect in a short-lived cookie only this page reads (and deletes), never in a URL.
+    response = RedirectResponse("/console/admin?created=token", status_code=303)
+    response.set_cookie(
+        NEW_TOKEN_COOKIE, made.secret, max_age=60, httponly=True, samesite="strict",
+        path="/console/admin",
+    )  # fmt: skip
+    return response
+
+
+@router.post("/tokens/{token_id}/revoke")
+async def revoke(request: Request, token_id: str) -> Response:
+    post = await _checked_post(request)
+    if isinstance(post, Response):
+        return post
+    try:
+        revoke_token(post.container.uow, post.container.clock, post.principal, token_id[:36])
+    except DomainError as exc:
+        return _refused(request, post, exc)
+    return _render(request, post.principal, post.token, message="token_revoked")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,7 +29,9 @@ from returndesk.services.emails import case_emails
 from returndesk.services.evidence import list_evidence
 from returndesk.services.ports import CaseQuery
 from returndesk.services.principal import Principal
+from returndesk.services.refunds import REFUNDABLE, refunds_and_receipts
 from returndesk.services.retention import erase_evidence, get_hold, place_hold, release_hold
+from returndesk.services.return_labels import label_available, return_method
 from returndesk.services.returns import (
     MoveCase,
     OverrideDecision,
@@ -239,6 +242,7 @@ def _case_page(
         else []
     )
     evidence = list_evidence(container.uow, principal, case_id)
+    refunds, receipts = refunds_and_receipts(container.uow, principal, case_id)
     work = work_view(container.uow, principal, case_id)
     can_assign = has_permission(principal.role, Permission.case_assign)
     teams = list_teams(container.uow, container.clock, principal, None) if can_assign else []
@@ -274,6 +278,15 @@ def _case_page(
         conditions=list(ReceiptCondition),
         work=work,
         calls=list_calls(container.uow, principal, case_id),
+        refunds=refunds,
+        receipts=receipts,
+        return_method=return_method(case),
+        label_ready=label_available(case),
+        can_refund=case.status in REFUNDABLE
+        and has_permission(principal.role, Permission.refund_write),
+        refund_modes=["manual", *sorted(container.payment_providers())],
+        refund_key=str(uuid.uuid4()),
+        refund_remaining=max(case.refund_bound() - sum(r.amount for r in refunds if r.counts), 0),
         can_call=case.status not in TERMINAL
         and has_permission(principal.role, Permission.call_start),
         can_assign=can_assign,

@@ -33,6 +33,8 @@ _SUBJECTS = {
     Section.item_received: N_("We received your returned item: return %(number)s"),
     Section.refund_issued: N_("Your refund for return %(number)s has been issued"),
     Section.video_call: N_("Return %(number)s: an agent is waiting for you in a video call"),
+    Section.return_reminder: N_("Return %(number)s: please send your parcel"),
+    Section.return_expired: N_("Return %(number)s was closed: the parcel was not sent in time"),
 }
 
 

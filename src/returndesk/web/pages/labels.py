@@ -91,6 +91,52 @@ CONDITIONS = {
     "damaged": N_("Damaged"),
     "wrong_item": N_("Wrong item"),
     "empty_box": N_("Empty box"),
+    "counterfeit_suspected": N_("Counterfeit suspected"),
+}
+
+# Warehouse grades and dispositions (domain/logistics.py).
+GRADES = {
+    "resellable": N_("Resellable"),
+    "open_box": N_("Open box"),
+    "damaged": N_("Damaged"),
+    "wrong_item": N_("Wrong item"),
+    "empty_box": N_("Empty box"),
+    "counterfeit_suspected": N_("Counterfeit suspected"),
+}
+DISPOSITIONS = {
+    "restock": N_("Restock"),
+    "refurbish": N_("Refurbish"),
+    "liquidate": N_("Liquidate"),
+    "dispose": N_("Dispose"),
+    "return_to_buyer": N_("Send back to the buyer"),
+    "hold": N_("Hold (evidence)"),
+}
+RETURN_METHODS = {
+    "local": N_("Local return address"),
+    "origin": N_("Back to the origin warehouse"),
+    "keep": N_("Keep the item (no return)"),
+}
+REFUND_STATUSES = {
+    "pending": N_("In progress"),
+    "succeeded": N_("Paid"),
+    "failed": N_("Failed"),
+}
+CARRIER_STATUSES = {
+    "label_created": N_("Label created"),
+    "accepted": N_("Handed to the carrier"),
+    "in_transit": N_("On its way"),
+    "out_for_delivery": N_("Out for delivery"),
+    "delivered": N_("Delivered to the return address"),
+    "exception": N_("Delivery problem"),
+    "returned_to_sender": N_("Sent back to the sender"),
+}
+TOKEN_SCOPES = {"carrier_events": N_("Report return parcels' carrier scans")}
+REFUND_MODES = {"manual": N_("Recorded by hand"), "stripe": N_("Stripe")}
+WAREHOUSE_MESSAGES = {
+    "camera": N_("Scan with the camera"),
+    "stop": N_("Stop the camera"),
+    "no_camera": N_("No camera available: type or scan the code instead."),
+    "looking": N_("Point the camera at the label's barcode or QR code."),
 }
 
 EVENT_KINDS = {
@@ -108,6 +154,11 @@ EVENT_KINDS = {
     "call_started": N_("Video call started"),
     "call_consent": N_("Answer about recording the call"),
     "call_ended": N_("Video call ended"),
+    "parcel_scanned": N_("Parcel scanned by the carrier"),
+    "return_reminder": N_("Reminder: the parcel is not sent yet"),
+    "return_expired": N_("Not sent in time"),
+    "refund_executed": N_("Refund paid"),
+    "refund_failed": N_("Refund failed"),
 }
 
 # Service-level clocks (domain/sla.py).
@@ -388,6 +439,7 @@ ROLES = {
     "supervisor": N_("Supervisor"),
     "admin": N_("Admin"),
     "platform_admin": N_("Platform admin"),
+    "integration": N_("Integration"),
     "system": N_("System"),
 }
 
@@ -397,6 +449,8 @@ MESSAGES = {
     "policy_valid": N_("The policy is valid."),
     "decision_overridden": N_("The decision was overridden."),
     "staff_created": N_("The account was created."),
+    "token_created": N_("The token was created: copy it now, it is not shown again."),
+    "token_revoked": N_("The token was revoked."),
 }
 
 # Errors a person can meet on a page, by the domain's stable code.
@@ -449,6 +503,25 @@ ERRORS = {
     "nothing_received": N_("Nothing has arrived yet."),
     "quantity_exceeds_returned": N_("More items received than are being returned."),
     "invalid_form": N_("Some fields are missing or not valid."),
+    "unknown_code": N_("No return has that code."),
+    "invalid_code": N_("That is not an RMA or tracking number."),
+    "not_expecting_parcel": N_("This return is not expecting a parcel (already received?)."),
+    "disposition_not_allowed": N_("A unit with that grade cannot be sold on."),
+    "invalid_warehouse": N_("That is not a warehouse code."),
+    "refund_held": N_("The refund is held while a person reviews this return."),
+    "refund_not_allowed": N_("This return takes no refund now."),
+    "reference_required": N_("Say what was paid (a transfer or platform reference)."),
+    "currency_mismatch": N_("Refunds go back in the order's currency."),
+    "provider_not_configured": N_("That payment provider is not set up."),
+    "provider_mismatch": N_("The order was paid through another provider."),
+    "no_payment_reference": N_("The order has no payment to refund against: record it by hand."),
+    "refund_failed": N_("The refund did not go through: see the refund list and retry."),
+    "store_credit_is_manual": N_("Store credit is issued in the store and recorded here by hand."),
+    "idempotency_key_reused": N_("That request was already used for something else."),
+    "no_label": N_("This return has no parcel to send."),
+    "invalid_scopes": N_("Choose what the token may do."),
+    "token_not_found": N_("That token does not exist."),
+    "unknown_tracking_number": N_("No return has that tracking number."),
     "forbidden": N_("Your role cannot do this."),
     "email_taken": N_("That email address already has an account."),
     "weak_password": N_("The password needs at least 10 characters."),

@@ -15,6 +15,7 @@ from returndesk.domain.cases.reasons import REASON_TREE, ReasonCode
 from returndesk.domain.cases.status import TERMINAL, CaseStatus, Resolution
 from returndesk.domain.cases.transitions import allowed_targets
 from returndesk.domain.errors import DomainError
+from returndesk.domain.logistics import RefundStatus
 from returndesk.domain.markets import market_zone
 from returndesk.domain.notifications import buyer_sees_decision
 from returndesk.services.buyers import start_buyer_session
@@ -22,6 +23,8 @@ from returndesk.services.calls import open_call_of
 from returndesk.services.evidence import list_evidence
 from returndesk.services.orders import get_order
 from returndesk.services.principal import Principal
+from returndesk.services.refunds import list_refunds
+from returndesk.services.return_labels import label_available, label_data, return_method
 from returndesk.services.returns import (
     MoveCase,
     OpenReturn,
@@ -34,6 +37,7 @@ from returndesk.web.live import case_stream
 from returndesk.web.pages.forms import field, int_field, read_form
 from returndesk.web.pages.i18n import BUYER_LANGUAGES, negotiate
 from returndesk.web.pages.rendering import Page, check_csrf, csrf_token
+from returndesk.web.pages.return_label import label_response
 from returndesk.web.pages.sessions import container_of, cookie_session
 from returndesk.web.problems import HttpProblem
 from returndesk.web.ratelimit import limiter
@@ -225,6 +229,13 @@ def _case_page(
             timeline=timeline,
             evidence=evidence,
             open_call=open_call_of(container.uow, container.clock, principal, case_id),
+            return_method=return_method(case),
+            label_ready=label_available(case),
+            refunds=[
+                r
+                for r in list_refunds(container.uow, principal, case_id)
+                if r.status is RefundStatus.succeeded
+            ],
             decision_visible=buyer_sees_decision(case.status.value),
             can_add_evidence=case.status not in TERMINAL,
             can_cancel=CaseStatus.canceled in allowed_targets(case.status, Role.buyer),
@@ -240,6 +251,19 @@ def case_page(request: Request, case_id: CaseId) -> Response:
     if buyer is None:  # e.g. a link in an email: sign in, then come back here
         return RedirectResponse(f"/?next=/portal/returns/{case_id}", status_code=303)
     return _case_page(request, *buyer, case_id)
+
+
+@router.get("/portal/returns/{case_id}/label.pdf")
+def case_label(request: Request, case_id: CaseId) -> Response:
+    """The return label and packing slip (PDF) for the signed-in buyer's return."""
+    buyer = _buyer(request)
+    if buyer is None:
+        return RedirectResponse(f"/?next=/portal/returns/{case_id}", status_code=303)
+    try:
+        data = label_data(container_of(request).uow, buyer[0], case_id)
+    except DomainError:
+        return RedirectResponse(f"/portal/returns/{case_id}", status_code=303)
+    return label_response(data)
 
 
 @router.get("/portal/returns/{case_id}/events")

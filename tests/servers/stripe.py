@@ -1,0 +1,196 @@
+"""A local stand-in for Stripe that speaks its wire protocol for the calls ReturnDesk makes:
+`POST /v1/refunds` (form-encoded, `Authorization: Bearer sk_...`, `Idempotency-Key`) and
+`GET /v1/refunds/{id}`. Errors come back as Stripe's `{"error": {type, code, message}}`; a
+request repeated with its Idempotency-Key gets the first answer again (`Idempotent-Replayed:
+true`), and the same key with other parameters is refused (`idempotency_error`), as Stripe does.
+
+The official `stripe` client is pointed at it with `base_addresses={"api": server.base_url}`.
+Tests give it PaymentIntents (`pay(...)`), and may make the next answer slow (`delay_next`) to
+see a client time out after the refund was made."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+API_KEY = "sk_test_returndesk_local"
+
+
+@dataclass
+class Intent:
+    id: str
+    amount: int
+    currency: str  # lower case, as Stripe writes it
+    refunded: int = 0
+
+
+@dataclass
+class LocalStripe:
+    intents: dict[str, Intent] = field(default_factory=dict)
+    refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    requests: list[dict[str, Any]] = field(default_factory=list)  # every call: path, headers, form
+    _delay_next: float = 0.0
+    _keys: dict[str, tuple[str, int, bytes]] = field(default_factory=dict)
+
+    def pay(self, amount: int, currency: str) -> str:
+        """A succeeded PaymentIntent to refund against; its id."""
+        intent = Intent(f"pi_{secrets.token_hex(12)}", amount, currency.lower())
+        self.intents[intent.id] = intent
+        return intent.id
+
+    def delay_next(self, seconds: float) -> None:
+        """The next refund is made at once but answered after `seconds` (a client timeout)."""
+        self._delay_next = seconds
+
+    def refunds_made(self, intent_id: str | None = None) -> list[dict[str, Any]]:
+        return [
+            r
+            for r in self.refunds.values()
+            if intent_id is None or r["payment_intent"] == intent_id
+        ]
+
+    def __post_init__(self) -> None:
+        stripe = self
+        self._lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body leave at once (no 40 ms stall)
+
+            def _send(self, status: int, body: dict[str, Any], replayed: bool = False) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.send_header("request-id", f"req_{secrets.token_hex(8)}")
+                if replayed:
+                    self.send_header("idempotent-replayed", "true")
+                self.end_headers()
+                try:
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    return  # the client stopped waiting (a timeout test)
+
+            def _error(self, status: int, kind: str, code: str, message: str) -> None:
+                self._send(status, {"error": {"type": kind, "code": code, "message": message}})
+
+            def _authorized(self) -> bool:
+                if self.headers.get("authorization", "") != f"Bearer {API_KEY}":
+                    self._error(401, "invalid_request_error", "api_key_invalid", "Invalid API Key")
+                    return False
+                return True
+
+            def do_GET(self) -> None:
+                if not self._authorized():
+                    return
+                refund_id = self.path.removeprefix("/v1/refunds/")
+                if refund_id in stripe.refunds:
+                    self._send(200, stripe.refunds[refund_id])
+                else:
+                    self._error(404, "invalid_request_error", "resource_missing", "No such refund")
+
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("content-length", "0")))
+                form = dict(urllib.parse.parse_qsl(raw.decode(), keep_blank_values=True))
+                key = self.headers.get("idempotency-key", "")
+                with stripe._lock:
+                    stripe.requests.append(
+                        {
+                            "path": self.path,
+                            "headers": {k.lower(): v for k, v in self.headers.items()},
+                            "form": form,
+                        }
+                    )
+                if self.path != "/v1/refunds":
+                    self._error(404, "invalid_request_error", "resource_missing", "No such path")
+                    return
+                if not self._authorized():
+                    return
+                with stripe._lock:
+                    if key and key in stripe._keys:
+                        fingerprint, status, body = stripe._keys[key]
+                        if fingerprint != raw.decode():
+                            self._error(
+                                400,
+                                "idempotency_error",
+                                "idempotency_key_in_use",
+                                "Keys for idempotent requests can only be used with the same "
+                                "parameters they were first used with.",
+                            )
+                            return
+                        self._send(status, json.loads(body), replayed=True)
+                        return
+                    status, answer = stripe._refund(form)
+                    if key:
+                        stripe._keys[key] = (raw.decode(), status, json.dumps(answer).encode())
+                    delay, stripe._delay_next = stripe._delay_next, 0.0
+                if delay:
+                    time.sleep(delay)
+                self._send(status, answer)
+
+            def log_message(self, *args: object) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def _refund(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        intent = self.intents.get(form.get("payment_intent", ""))
+        if intent is None:
+            return 400, _error("resource_missing", "No such payment_intent")
+        try:
+            amount = int(form.get("amount", intent.amount - intent.refunded))
+        except ValueError:
+            return 400, _error("parameter_invalid_integer", "Invalid integer: amount")
+        if amount < 1:
+            return 400, _error("parameter_invalid_integer", "Amount must be at least 1")
+        if intent.refunded + amount > intent.amount:
+            return 400, _error(
+                "amount_too_large",
+                f"Refund amount ({amount}) is greater than unrefunded amount on charge "
+                f"({intent.amount - intent.refunded})",
+            )
+        intent.refunded += amount
+        refund = {
+            "id": f"re_{secrets.token_hex(12)}",
+            "object": "refund",
+            "amount": amount,
+            "currency": intent.currency,
+            "payment_intent": intent.id,
+            "charge": f"ch_{intent.id[3:]}",
+            "status": "succeeded",
+            "reason": form.get("reason"),
+            "metadata": {
+                k[len("metadata[") : -1]: v for k, v in form.items() if k.startswith("metadata[")
+            },
+            "created": int(time.time()),
+        }
+        self.refunds[refund["id"]] = refund
+        return 200, refund
+
+    def __enter__(self) -> LocalStripe:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"type": "invalid_request_error", "code": code, "message": message}}
