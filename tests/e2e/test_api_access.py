@@ -380,6 +380,9 @@ def logistics_requests(api: Api, case_id: str) -> dict[tuple[str, str], Call]:
         ("GET", "/api/v1/returns/{case_id}/carrier-events"): lambda who: api.get(
             who, f"{base}/carrier-events"
         ),
+        ("POST", "/api/v1/returns/{case_id}/parcel"): lambda who: api.post(
+            who, f"{base}/parcel", json={"carrier": "UPS", "tracking_number": "1ZACCESS"}
+        ),
     }
 
 
@@ -557,6 +560,8 @@ def test_every_role_on_every_endpoint(api: Api) -> None:
                     api.problem(response, 409, "not_expecting_parcel")
                 elif path.endswith("/refunds") and method == "POST":
                     api.problem(response, 409, "refund_not_allowed")
+                elif path.endswith("/parcel"):  # only requested: no parcel to send yet
+                    api.problem(response, 409, "not_awaiting_parcel")
                 elif path.endswith("/tokens/{token_id}"):  # nobody's token
                     api.problem(response, 404, "token_not_found")
                 elif path == "/api/v1/carrier-events":  # nobody's parcel (a platform: no store)

@@ -516,3 +516,40 @@ def test_a_person_approving_gets_the_policys_address_for_the_market(api: Api) ->
     waiting = api.moved("agent", approved, "awaiting_return")
     assert waiting["return_method"] == "local"
     assert api.get("buyer", waiting["label_url"]).status_code == 200
+
+
+def test_the_buyer_says_the_parcel_left_and_the_carriers_scans_follow(api: Api) -> None:
+    case = awaiting(api, quantity=1)
+    other = awaiting(api, quantity=1, sku="LAMP-1")
+    bad = {"carrier": "UPS", "tracking_number": "no spaces please"}
+    api.problem(
+        api.post("buyer", f"/api/v1/returns/{case['id']}/parcel", json=bad),
+        422,
+        "invalid_tracking_number",
+    )
+    sent = api.post(
+        "buyer", f"/api/v1/returns/{case['id']}/parcel",
+        json={"carrier": "Correios", "tracking_number": "BR123456789"},
+    )  # fmt: skip
+    assert sent.status_code == 200, sent.text
+    assert (sent.json()["status"], sent.json()["parcel"]) == (
+        "in_transit", {"tracking_number": "BR123456789", "carrier": "Correios"},
+    )  # fmt: skip
+    again = api.post(
+        "buyer", f"/api/v1/returns/{case['id']}/parcel",
+        json={"carrier": "Correios", "tracking_number": "BR123456789"},
+    )  # fmt: skip
+    api.problem(again, 409, "not_awaiting_parcel")
+    taken = api.post(
+        "buyer", f"/api/v1/returns/{other['id']}/parcel",
+        json={"carrier": "Correios", "tracking_number": "BR123456789"},
+    )  # fmt: skip
+    api.problem(taken, 409, "tracking_number_in_use")
+    # The carrier's scan of that number finds the case without any RMA.
+    delivered = scan(api, "integration", tracking_number="BR123456789", status="delivered")
+    assert (delivered.json()["case_id"], delivered.json()["moved_to"]) == (case["id"], "received")
+    kinds = [
+        e["kind"]
+        for e in api.get("buyer", f"/api/v1/returns/{case['id']}/timeline").json()["items"]
+    ]
+    assert "parcel_sent" in kinds and "parcel_scanned" in kinds

@@ -20,7 +20,8 @@ from returndesk.domain.carriers import (
     move_for,
 )
 from returndesk.domain.cases.model import Actor, ReturnCase, TransitionRequest
-from returndesk.domain.errors import DomainError, NotFound, ValidationFailed
+from returndesk.domain.cases.status import CaseStatus
+from returndesk.domain.errors import Conflict, DomainError, NotFound, ValidationFailed
 from returndesk.domain.ids import new_id
 from returndesk.domain.logistics import clean_scan
 from returndesk.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
@@ -106,6 +107,48 @@ def record_scan(
         uow.cases.save(case, version)
         uow.commit()
         return Scanned(case, event, target.value if target else None)
+
+
+def declare_sent(
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    principal: Principal,
+    case_id: str,
+    carrier: str,
+    tracking_number: str,
+) -> ReturnCase:
+    """The buyer (or staff for them) says the parcel left, with the carrier's tracking number:
+    the case moves to in_transit (the time to send it stops) and the carrier's scans of that
+    number find the case."""
+    principal.require(Permission.case_transition)
+    tracking = check_tracking(tracking_number)
+    name = check_carrier(carrier)
+    with uow_factory(write=True) as uow:
+        case = load_case(uow, principal, case_id)
+        if case.status is not CaseStatus.awaiting_return:
+            raise Conflict(
+                f"return {case.rma} is {case.status.value}: no parcel to send now",
+                code="not_awaiting_parcel",
+                case_status=case.status.value,
+            )
+        other = uow.cases.id_by_tracking(case.store_id, tracking)
+        if other is not None and other != case.id:
+            raise Conflict(
+                "that tracking number belongs to another return", code="tracking_number_in_use"
+            )
+        version = case.version
+        now = clock()
+        actor = principal.actor()
+        data = {"tracking_number": tracking, "carrier": name}
+        case.record_parcel(tracking, name, data, actor, now, kind="parcel_sent")
+        note = f"Sent with {name}, tracking number {tracking}."
+        case.transition(
+            Actor.system(name), TransitionRequest(CaseStatus.in_transit, None, note), now
+        )
+        keep_up(uow, case)
+        uow.cases.save(case, version)
+        uow.commit()
+        return case
 
 
 def list_scans(

@@ -128,4 +128,5 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/v1/integrations/tokens/{token_id}"): Permission.integration_manage,
     ("POST", "/api/v1/carrier-events"): Permission.carrier_event_write,
     ("GET", "/api/v1/returns/{case_id}/carrier-events"): Permission.case_read,
+    ("POST", "/api/v1/returns/{case_id}/parcel"): Permission.case_transition,
 }

@@ -281,6 +281,13 @@ class CarrierEventIn(Body):
     reference: Annotated[str, _text(64), NoNul] = ""  # the RMA on the label, if the carrier has it
 
 
+class ParcelSentIn(Body):
+    """The buyer's word that the parcel left: the carrier and its tracking number."""
+
+    carrier: Annotated[str, _text(60, 1), NoNul]
+    tracking_number: Annotated[str, _text(64, 3), NoNul]
+
+
 class IntegrationTokenIn(Body):
     name: Annotated[str, _text(100, 1), NoNul]
     scopes: list[Annotated[str, _text(40, 1)]] = Field(min_length=1, max_length=10)

@@ -162,6 +162,11 @@ def test_scanner_gun_grading_portal_label_and_a_refund(
         pdf = page.request.get(f"/portal/returns/{case_id}/label.pdf")
         assert pdf.ok and pdf.headers["content-type"] == "application/pdf"
         assert pdf.body().startswith(b"%PDF-")
+        page.get_by_test_id("parcel-carrier").fill("Correios")
+        page.get_by_test_id("parcel-tracking").fill("QB123456789BR")
+        page.get_by_test_id("parcel-submit").click()
+        expect(page.get_by_test_id("case-status")).to_have_attribute("data-status", "in_transit")
+        expect(page.get_by_test_id("parcel")).to_contain_text("QB123456789BR")
     # A scanner gun types the code (lower case, as some do) and Enter; the unit is graded.
     with context(browser, browser_server.url) as ctx:
         page = ctx.new_page()
@@ -171,6 +176,8 @@ def test_scanner_gun_grading_portal_label_and_a_refund(
         page.keyboard.type(rma.lower())
         page.keyboard.press("Enter")
         expect(page.get_by_test_id("scan-case")).to_have_attribute("data-case-id", case_id)
+        unboxing = page.get_by_test_id("record-unboxing")
+        expect(unboxing).to_have_attribute("href", f"/console/cases/{case_id}#record")
         page.get_by_test_id(f"grade-{scenario.tee_sku}").select_option("open_box")
         page.get_by_test_id("receive-note").fill("Tag cut off")
         page.get_by_test_id("receive-graded").click()

@@ -336,13 +336,22 @@ class ReturnCase:
         return self.number
 
     def record_parcel(
-        self, tracking_number: str, carrier: str, data: dict[str, Any], actor: Actor, now: datetime
+        self,
+        tracking_number: str,
+        carrier: str,
+        data: dict[str, Any],
+        actor: Actor,
+        now: datetime,
+        kind: str = "parcel_scanned",
     ) -> None:
-        """A carrier scanned the return parcel (the buyer sees where it is)."""
+        """A carrier scanned the return parcel, or the buyer says they sent it (`parcel_sent`,
+        with the carrier's tracking number): the buyer sees where it is."""
+        if kind not in ("parcel_scanned", "parcel_sent"):
+            raise ValueError(f"not a parcel event: {kind}")
         self.return_tracking_number = tracking_number
         self.return_carrier = carrier
         self.updated_at = now
-        self._record(now, "parcel_scanned", actor, data=data)
+        self._record(now, kind, actor, data=data)
 
     def record_return_window(
         self, kind: str, data: dict[str, Any], actor: Actor, now: datetime

@@ -7,11 +7,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 
 from returndesk.domain.integrations import IntegrationToken
-from returndesk.services.carrier_events import Scan, list_scans, record_scan
+from returndesk.services.carrier_events import Scan, declare_sent, list_scans, record_scan
 from returndesk.services.integrations import create_token, list_tokens, revoke_token
 from returndesk.web.api.returns import CaseId
 from returndesk.web.deps import ContainerDep, PrincipalDep
-from returndesk.web.schemas import CarrierEventIn, IntegrationTokenIn, carrier_event_out
+from returndesk.web.schemas import (
+    CarrierEventIn,
+    IntegrationTokenIn,
+    ParcelSentIn,
+    carrier_event_out,
+    case_out,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["integrations"])
 
@@ -81,6 +87,17 @@ def carrier_event(
         "duplicate": done.event is None,
         "event": carrier_event_out(done.event) if done.event else None,
     }
+
+
+@router.post("/returns/{case_id}/parcel")
+def parcel_sent(
+    case_id: CaseId, body: ParcelSentIn, principal: PrincipalDep, container: ContainerDep
+) -> dict[str, Any]:
+    """The buyer sent the parcel: its carrier and tracking number (the case goes in transit)."""
+    case = declare_sent(
+        container.uow, container.clock, principal, case_id, body.carrier, body.tracking_number
+    )
+    return case_out(case, principal.role)
 
 
 @router.get("/returns/{case_id}/carrier-events")

@@ -20,6 +20,7 @@ from returndesk.domain.markets import market_zone
 from returndesk.domain.notifications import buyer_sees_decision
 from returndesk.services.buyers import start_buyer_session
 from returndesk.services.calls import open_call_of
+from returndesk.services.carrier_events import declare_sent
 from returndesk.services.evidence import list_evidence
 from returndesk.services.orders import get_order
 from returndesk.services.principal import Principal
@@ -264,6 +265,31 @@ def case_label(request: Request, case_id: CaseId) -> Response:
     except DomainError:
         return RedirectResponse(f"/portal/returns/{case_id}", status_code=303)
     return label_response(data)
+
+
+@router.post("/portal/returns/{case_id}/parcel")
+async def parcel_sent(request: Request, case_id: CaseId) -> Response:
+    """The buyer says the parcel left: carrier and tracking number."""
+    buyer = _buyer(request)
+    if buyer is None:
+        return _to_lookup()
+    principal, token = buyer
+    container = container_of(request)
+    form = await read_form(request)
+    if not check_csrf(container.settings.secret_key, token, field(form, "csrf", 64)):
+        return _case_page(request, principal, token, case_id, "generic")
+    try:
+        declare_sent(
+            container.uow,
+            container.clock,
+            principal,
+            case_id,
+            field(form, "carrier", 60),
+            field(form, "tracking_number", 64),
+        )
+    except DomainError as exc:
+        return _case_page(request, principal, token, case_id, exc.code)
+    return RedirectResponse(f"/portal/returns/{case_id}", status_code=303)
 
 
 @router.get("/portal/returns/{case_id}/events")
