@@ -6,6 +6,7 @@ The label PDF is rendered with poppler (`pdftoppm`) and its barcodes read back w
 from __future__ import annotations
 
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -553,3 +554,43 @@ def test_the_buyer_says_the_parcel_left_and_the_carriers_scans_follow(api: Api) 
         for e in api.get("buyer", f"/api/v1/returns/{case['id']}/timeline").json()["items"]
     ]
     assert "parcel_sent" in kinds and "parcel_scanned" in kinds
+
+
+def test_a_graded_return_books_its_costs_and_the_value_recovered(api: Api) -> None:
+    economics = {
+        "handling_cost": {"USD": 300},
+        "return_cost": {"US": {"USD": 900}},
+        "resale_percent": 60,
+        "resale_percent_faulty": 10,
+    }
+    document = {**POLICY, "economics": economics, "return_shipping": {"default": "store"}}
+    assert api.put("admin", "/api/v1/policy", json={"document": document}).status_code == 200
+    case = awaiting(api, quantity=2)
+    assert api.get("agent", f"/api/v1/returns/{case['id']}").json()["costs"]["recovered"] is None
+    body = {
+        "code": case["rma"],
+        "lines": [
+            {"sku": "SHIRT-M", "quantity": 1, "grade": "resellable"},  # restock: 60 % of 22.50
+            {"sku": "SHIRT-M", "quantity": 1, "grade": "damaged"},  # liquidate: 10 %
+        ],
+    }
+    assert api.post("warehouse", "/api/v1/warehouse/receipts", json=body).status_code == 201
+    refund(api, case, "cost-1", reference="bank 1")
+    staff = api.get("agent", f"/api/v1/returns/{case['id']}").json()
+    costs = {key: value["amount"] for key, value in staff["costs"].items()}
+    assert costs == {
+        "return_shipping": 900,
+        "handling": 300,
+        "refunded": 4500,
+        "recovered": 1350 + 225,
+        "net": 1575 - 4500 - 900 - 300,
+    }
+    assert "costs" not in api.get("buyer", f"/api/v1/returns/{case['id']}").json()
+    now = api.container.clock()
+    period = {
+        "from": (now - timedelta(days=1)).isoformat(),
+        "to": (now + timedelta(days=1)).isoformat(),
+    }
+    totals = api.get("supervisor", "/api/v1/stats/returns", params=period).json()["totals"]
+    assert totals["return_costs"] == [{"amount": 1200, "currency": "USD"}]
+    assert totals["recovered"] == [{"amount": 1575, "currency": "USD"}]

@@ -116,7 +116,7 @@ class SqlStatsRepository:
     def totals(self, store_id: str, start: datetime, end: datetime) -> PeriodTotals:
         period = self._period(store_id, start, end)
         totals = PeriodTotals()
-        for currency, cases, decided, refunded, returnless in self._conn.execute(
+        for currency, cases, decided, refunded, returnless, costs, recovered in self._conn.execute(
             select(
                 rc.currency,
                 func.count(),
@@ -125,6 +125,10 @@ class SqlStatsRepository:
                 func.sum(
                     case((rc.decision_outcome == "approve_returnless", rc.refunded_amount), else_=0)
                 ),
+                func.sum(
+                    func.coalesce(rc.return_shipping_cost, 0) + func.coalesce(rc.handling_cost, 0)
+                ),
+                func.sum(rc.recovered_value),
             )
             .where(period)
             .group_by(rc.currency)
@@ -134,6 +138,9 @@ class SqlStatsRepository:
             if refunded is not None:
                 totals.refunded[currency] = int(refunded)
                 totals.returnless_refunded[currency] = int(returnless or 0)
+            if recovered is not None:  # some of it was graded
+                totals.return_costs[currency] = int(costs or 0)
+                totals.recovered[currency] = int(recovered)
         totals.units = int(
             self._conn.execute(
                 select(func.coalesce(func.sum(rcl.quantity), 0))

@@ -60,6 +60,29 @@ DEFAULT_DISPOSITION = {
 _NOT_SELLABLE = frozenset({Grade.counterfeit_suspected, Grade.wrong_item, Grade.empty_box})
 _SELLING = frozenset({Disposition.restock, Disposition.refurbish, Disposition.liquidate})
 
+# Which of the policy's resale estimates a disposition recovers (economics.resale_percent for
+# stock sold as new, resale_percent_faulty for refurbished or liquidated units; nothing else).
+RESALE = {
+    Disposition.restock: "resale",
+    Disposition.refurbish: "faulty",
+    Disposition.liquidate: "faulty",
+}
+
+
+def recovered_value(
+    lines: tuple[ReceivedLine, ...], unit_paid: dict[str, int], resale_bp: int, faulty_bp: int
+) -> int:
+    """What the graded units are worth again, in minor units (rounded down per line)."""
+    total = 0
+    for line in lines:
+        kind = RESALE.get(line.disposition)
+        if kind is None:
+            continue
+        bp = resale_bp if kind == "resale" else faulty_bp
+        total += unit_paid.get(line.sku, 0) * line.quantity * bp // 10_000
+    return total
+
+
 _WAREHOUSE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 

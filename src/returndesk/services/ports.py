@@ -520,6 +520,8 @@ class PeriodTotals:
     automatic: int = 0  # cases the decision moved with no person involved
     refunded: dict[str, int] = field(default_factory=dict)
     returnless_refunded: dict[str, int] = field(default_factory=dict)  # refunds, item kept
+    return_costs: dict[str, int] = field(default_factory=dict)  # shipping + handling, graded
+    recovered: dict[str, int] = field(default_factory=dict)  # resale value of graded units
     with_sla: int = 0
     breached: int = 0
     resolved: int = 0

@@ -29,6 +29,7 @@ from returndesk.domain.logistics import (
     ReceivedLine,
     check_warehouse,
     clean_scan,
+    recovered_value,
 )
 from returndesk.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from returndesk.services.principal import Principal
@@ -135,6 +136,7 @@ def receive(
                 f"Refund held: the warehouse graded {', '.join(grades)}. A person reviews it.",
             )
             case.transition(Actor.system("Warehouse check"), hold, now)
+        _book_costs(uow, case, lines)
         uow.logistics.add_receipt(receipt)
         for line in lines:
             if line.disposition is Disposition.restock:
@@ -143,6 +145,23 @@ def receive(
         uow.cases.save(case, version)
         uow.commit()
         return Received(case, receipt, receipt.holds_refund)
+
+
+def _book_costs(uow: UnitOfWork, case: ReturnCase, lines: tuple[ReceivedLine, ...]) -> None:
+    """The store policy's economics: the return lane it pays (if the store pays shipping), its
+    handling cost, and the resale value of the units by their disposition."""
+    store = uow.stores.get(case.store_id)
+    if store is None:  # pragma: no cover - stores are never deleted
+        return
+    _, policy = uow.policies.active(store)
+    store_pays = (case.decision or {}).get("return_shipping_paid_by") == "store"
+    lane = policy.return_cost.get(case.market, {}).get(case.currency, 0) if store_pays else 0
+    unit_paid = {ln.sku: ln.refundable_amount // ln.quantity for ln in case.lines}
+    case.book_costs(
+        return_shipping=lane,
+        handling=policy.handling_cost.get(case.currency, 0),
+        recovered=recovered_value(lines, unit_paid, policy.resale_bp, policy.resale_faulty_bp),
+    )
 
 
 def _lines(

@@ -194,7 +194,25 @@ def decision_out(decision: dict[str, Any] | None, role: Role | None) -> dict[str
     return decision
 
 
+def costs_out(case: ReturnCase) -> dict[str, Any]:
+    """What the return cost and recovered (staff only; null until the warehouse graded it)."""
+    return {
+        "return_shipping": money(case.return_shipping_cost, case.currency),
+        "handling": money(case.handling_cost, case.currency),
+        "refunded": money(case.refunded_amount, case.currency),
+        "recovered": money(case.recovered_value, case.currency),
+        "net": money(case.net_recovery(), case.currency),
+    }
+
+
 def case_out(case: ReturnCase, role: Role | None) -> dict[str, Any]:
+    out = _case_out(case, role)
+    if role is not Role.buyer:
+        out["costs"] = costs_out(case)
+    return out
+
+
+def _case_out(case: ReturnCase, role: Role | None) -> dict[str, Any]:
     return {
         "id": case.id,
         "number": case.number,

@@ -738,6 +738,9 @@ class SqlCaseRepository:
             return_tracking_number=row.return_tracking_number,
             return_carrier=row.return_carrier,
             return_address=row.return_address,
+            return_shipping_cost=row.return_shipping_cost,
+            handling_cost=row.handling_cost,
+            recovered_value=row.recovered_value,
         )
 
     def _row_values(self, case: ReturnCase) -> dict[str, Any]:
@@ -752,6 +755,9 @@ class SqlCaseRepository:
             "return_tracking_number": case.return_tracking_number,
             "return_carrier": case.return_carrier,
             "return_address": case.return_address,
+            "return_shipping_cost": case.return_shipping_cost,
+            "handling_cost": case.handling_cost,
+            "recovered_value": case.recovered_value,
         }
 
     def add(self, case: ReturnCase) -> None:

@@ -145,6 +145,11 @@ return_cases = Table(
     Column("return_tracking_number", String(64), nullable=True),
     Column("return_carrier", String(60), nullable=True),
     Column("return_address", JSON, nullable=True),  # where the parcel goes, once it is due
+    # What the return cost the store and what its units are worth again (minor units, the
+    # case's currency), booked when the warehouse grades it (docs/logistics.md).
+    Column("return_shipping_cost", BigInteger, nullable=True),
+    Column("handling_cost", BigInteger, nullable=True),
+    Column("recovered_value", BigInteger, nullable=True),
     # The queue: every filter combination leads with the store and ends in the sort key + id.
     Index("ix_cases_store_created", "store_id", "created_at", "id"),
     Index("ix_cases_store_updated", "store_id", "updated_at", "id"),

@@ -133,6 +133,9 @@ class ReturnCase:
     return_tracking_number: str | None = None  # the return parcel's, once known
     return_carrier: str | None = None
     return_address: dict[str, Any] | None = None  # {name, lines, local}: where the parcel goes
+    return_shipping_cost: int | None = None  # borne by the store (0: the buyer paid it)
+    handling_cost: int | None = None  # receiving and inspecting it
+    recovered_value: int | None = None  # what the graded units are worth again
     new_events: list[TimelineEvent] = field(default_factory=list)
 
     @classmethod
@@ -360,6 +363,26 @@ class ReturnCase:
         if kind not in RETURN_WINDOW_EVENTS:
             raise ValueError(f"not a return window event: {kind}")
         self._record(now, kind, actor, data=data)
+
+    def book_costs(self, *, return_shipping: int, handling: int, recovered: int) -> None:
+        """The warehouse graded units: the return's costs once per case, the value recovered
+        added for each receipt (a partial parcel, then the rest)."""
+        if self.return_shipping_cost is None:
+            self.return_shipping_cost = return_shipping
+        if self.handling_cost is None:
+            self.handling_cost = handling
+        self.recovered_value = (self.recovered_value or 0) + recovered
+
+    def net_recovery(self) -> int | None:
+        """Value recovered less refunds and return costs (None until graded)."""
+        if self.recovered_value is None:
+            return None
+        return (
+            self.recovered_value
+            - (self.refunded_amount or 0)
+            - (self.return_shipping_cost or 0)
+            - (self.handling_cost or 0)
+        )
 
     def record_refund(self, amount: int, data: dict[str, Any], actor: Actor, now: datetime) -> None:
         """Money went back to the buyer (a provider confirmed it, or staff recorded it)."""

@@ -39,6 +39,8 @@ def stats_out(found: ReturnStats) -> dict[str, Any]:
             "automatic_share": share(t.automatic, t.cases),
             "refunded": per_currency(t.refunded),
             "returnless_refunded": per_currency(t.returnless_refunded),
+            "return_costs": per_currency(t.return_costs),
+            "recovered": per_currency(t.recovered),
             "resolved": t.resolved,
             "median_hours_to_resolution": t.median_hours_to_resolution,
         },

@@ -176,6 +176,9 @@ def upgrade() -> None:
         )
         batch_op.add_column(sa.Column("return_carrier", sa.String(length=60), nullable=True))
         batch_op.add_column(sa.Column("return_address", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("return_shipping_cost", sa.BigInteger(), nullable=True))
+        batch_op.add_column(sa.Column("handling_cost", sa.BigInteger(), nullable=True))
+        batch_op.add_column(sa.Column("recovered_value", sa.BigInteger(), nullable=True))
         batch_op.create_index(
             "ix_cases_store_tracking", ["store_id", "return_tracking_number"], unique=False
         )
@@ -189,6 +192,9 @@ def downgrade() -> None:
     # recreate="never": SQLite >= 3.35 drops columns in place; rebuilding return_cases would
     # cascade into case_events, whose append-only triggers refuse (as in 0002).
     with op.batch_alter_table("return_cases", recreate="never") as batch_op:
+        batch_op.drop_column("recovered_value")
+        batch_op.drop_column("handling_cost")
+        batch_op.drop_column("return_shipping_cost")
         batch_op.drop_column("return_address")
         batch_op.drop_column("return_carrier")
         batch_op.drop_column("return_tracking_number")
