@@ -6,18 +6,22 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import TypeVar
 
 import pytest
-from builders import add_order, add_staff, count_rows, line, open_case
+from builders import add_order, add_staff, count_rows, line, open_case, order_input
 from sqlalchemy.exc import SQLAlchemyError
 
+from returndesk.adapters.payments import StripeRefunds
 from returndesk.bootstrap import Container
 from returndesk.domain.cases.status import CaseStatus
 from returndesk.domain.errors import DomainError, StaleVersion
-from returndesk.services.orders import get_order
+from returndesk.services.orders import get_order, upsert_order
 from returndesk.services.principal import SYSTEM
+from returndesk.services.refunds import RequestRefund, list_refunds, request_refund
 from returndesk.services.returns import MoveCase, get_case, get_timeline, transition_case
+from servers.stripe import API_KEY, LocalStripe
 
 THREADS = 8
 T = TypeVar("T")
@@ -178,3 +182,41 @@ def test_racing_transitions_of_one_case(container: Container, clock) -> None:
     assert [e.kind for e in timeline][:2] == ["case_opened", "decision_made"]
     assert [e.id for e in timeline][2:] == [event.id]
     assert count_rows(container.engine)["outbox"] == 3
+
+
+@pytest.mark.parametrize("mode", ["manual", "stripe"])
+def test_refunds_written_at_once_never_pass_what_was_paid(
+    container: Container, clock, mode: str
+) -> None:
+    """Eight refunds of everything, each with its own key, at the same moment: one is paid,
+    the others are refused (the bound, or the case's version moved under them). Through
+    Stripe the check must hold before the provider is called: Stripe gets one refund."""
+    with LocalStripe() as stripe_server:
+        data = order_input("1001", now=container.clock())
+        intent = stripe_server.pay(10**6, "USD")
+        upsert_order(
+            container.uow, SYSTEM,
+            replace(data, payment_provider="stripe", payment_reference=intent),
+        )  # fmt: skip
+        opened = open_case(container, "1001")
+        case, _ = transition_case(
+            container.uow, clock, SYSTEM, MoveCase(opened.case.id, CaseStatus.approved, 1)
+        )
+        bound = case.refund_bound()
+        providers = {"stripe": StripeRefunds(API_KEY, stripe_server.base_url, 10)}
+
+        def refund(i: int) -> str:
+            command = RequestRefund(case.id, mode, f"race-{i}", reference=f"bank {i}", final=False)
+            return request_refund(container.uow, clock, SYSTEM, providers, command).refund.id
+
+        outcomes = race(refund)
+        made_at_stripe = stripe_server.refunds_made()
+    no_database_errors(outcomes)
+    paid = [o for o in outcomes if isinstance(o, str)]
+    refused = Counter(o.code for o in outcomes if isinstance(o, DomainError))
+    assert len(paid) == 1, (paid, refused)
+    assert set(refused) <= {"refund_exceeds_paid", "version_mismatch", "busy"}, refused
+    refunds = list_refunds(container.uow, SYSTEM, case.id)
+    assert [(r.amount, r.status.value) for r in refunds] == [(bound, "succeeded")]
+    assert get_case(container.uow, SYSTEM, case.id).refunded_amount == bound
+    assert len(made_at_stripe) == (1 if mode == "stripe" else 0)
