@@ -33,19 +33,13 @@ from returndesk.domain.logistics import (
 )
 from returndesk.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from returndesk.services.principal import Principal
+from returndesk.services.return_address import PARCEL_DUE
 from returndesk.services.returns import load_case
 from returndesk.services.work import keep_up
 
 # Where a parcel can arrive: the buyer has been told to send it, it is on its way, or a carrier
 # reported it delivered (received, not graded yet).
-EXPECTING_PARCEL = frozenset(
-    {
-        CaseStatus.awaiting_return,
-        CaseStatus.in_transit,
-        CaseStatus.partially_received,
-        CaseStatus.received,
-    }
-)
+EXPECTING_PARCEL = PARCEL_DUE | {CaseStatus.received}
 
 
 @dataclass(frozen=True, slots=True)

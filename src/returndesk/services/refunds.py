@@ -75,6 +75,12 @@ class RefundResult:
     replayed: bool  # an earlier request with this key had already finished it
 
 
+def refundable_remaining(case: ReturnCase, refunds: list[Refund]) -> int:
+    """What may still be refunded: the paid share of the units returned (received, once any
+    arrived) less the refunds paid or under way."""
+    return max(case.refund_bound() - sum(r.amount for r in refunds if r.counts), 0)
+
+
 def refunds_and_receipts(
     uow_factory: UnitOfWorkFactory, principal: Principal, case_id: str
 ) -> tuple[list[Refund], list[Receipt]]:
@@ -207,8 +213,7 @@ def _new_refund(
             code="currency_mismatch",
             currency=case.currency,
         )
-    already = sum(r.amount for r in uow.logistics.refunds(case.id) if r.counts)
-    remaining = max(case.refund_bound() - already, 0)
+    remaining = refundable_remaining(case, uow.logistics.refunds(case.id))
     amount = remaining if command.amount is None else command.amount
     if not 1 <= amount <= remaining:
         raise ValidationFailed(

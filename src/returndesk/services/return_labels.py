@@ -12,18 +12,12 @@ from returndesk.domain.errors import Conflict
 from returndesk.domain.orders import Order
 from returndesk.services.ports import UnitOfWorkFactory
 from returndesk.services.principal import Principal
+from returndesk.services.return_address import PARCEL_DUE
 from returndesk.services.returns import load_case
 
 _SENT_BACK = ("approve_return", "offer_exchange")
 # While the parcel is due (or on its way: a lost label can be printed again).
-LABEL_STATUSES = frozenset(
-    {
-        CaseStatus.approved,
-        CaseStatus.awaiting_return,
-        CaseStatus.in_transit,
-        CaseStatus.partially_received,
-    }
-)
+LABEL_STATUSES = PARCEL_DUE | {CaseStatus.approved}
 
 
 def return_method(case: ReturnCase) -> str | None:

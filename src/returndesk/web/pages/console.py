@@ -29,7 +29,7 @@ from returndesk.services.emails import case_emails
 from returndesk.services.evidence import list_evidence
 from returndesk.services.ports import CaseQuery
 from returndesk.services.principal import Principal
-from returndesk.services.refunds import REFUNDABLE, refunds_and_receipts
+from returndesk.services.refunds import REFUNDABLE, refundable_remaining, refunds_and_receipts
 from returndesk.services.retention import erase_evidence, get_hold, place_hold, release_hold
 from returndesk.services.return_labels import label_available, return_method
 from returndesk.services.returns import (
@@ -286,7 +286,7 @@ def _case_page(
         and has_permission(principal.role, Permission.refund_write),
         refund_modes=["manual", *sorted(container.payment_providers())],
         refund_key=str(uuid.uuid4()),
-        refund_remaining=max(case.refund_bound() - sum(r.amount for r in refunds if r.counts), 0),
+        refund_remaining=refundable_remaining(case, refunds),
         can_call=case.status not in TERMINAL
         and has_permission(principal.role, Permission.call_start),
         can_assign=can_assign,

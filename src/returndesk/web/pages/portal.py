@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
+from returndesk.bootstrap import Container
 from returndesk.domain.access import Role
 from returndesk.domain.cases.model import LineRequest
 from returndesk.domain.cases.reasons import REASON_TREE, ReasonCode
@@ -267,9 +270,12 @@ def case_label(request: Request, case_id: CaseId) -> Response:
     return label_response(data)
 
 
-@router.post("/portal/returns/{case_id}/parcel")
-async def parcel_sent(request: Request, case_id: CaseId) -> Response:
-    """The buyer says the parcel left: carrier and tracking number."""
+CaseAction = Callable[[Principal, Container, FormData], object]
+
+
+async def _case_action(request: Request, case_id: str, action: CaseAction) -> Response:
+    """A form posted on the buyer's case page: signed in, CSRF checked, the action run; a
+    refusal shows the page again with its reason, success goes back to the page."""
     buyer = _buyer(request)
     if buyer is None:
         return _to_lookup()
@@ -279,17 +285,27 @@ async def parcel_sent(request: Request, case_id: CaseId) -> Response:
     if not check_csrf(container.settings.secret_key, token, field(form, "csrf", 64)):
         return _case_page(request, principal, token, case_id, "generic")
     try:
-        declare_sent(
+        action(principal, container, form)
+    except DomainError as exc:
+        return _case_page(request, principal, token, case_id, exc.code)
+    return RedirectResponse(f"/portal/returns/{case_id}", status_code=303)
+
+
+@router.post("/portal/returns/{case_id}/parcel")
+async def parcel_sent(request: Request, case_id: CaseId) -> Response:
+    """The buyer says the parcel left: carrier and tracking number."""
+    return await _case_action(
+        request,
+        case_id,
+        lambda principal, container, form: declare_sent(
             container.uow,
             container.clock,
             principal,
             case_id,
             field(form, "carrier", 60),
             field(form, "tracking_number", 64),
-        )
-    except DomainError as exc:
-        return _case_page(request, principal, token, case_id, exc.code)
-    return RedirectResponse(f"/portal/returns/{case_id}", status_code=303)
+        ),
+    )
 
 
 @router.get("/portal/returns/{case_id}/events")
@@ -306,21 +322,13 @@ async def case_events(request: Request, case_id: CaseId) -> Response:
 
 @router.post("/portal/returns/{case_id}/cancel")
 async def cancel_case(request: Request, case_id: CaseId) -> Response:
-    buyer = _buyer(request)
-    if buyer is None:
-        return _to_lookup()
-    principal, token = buyer
-    container = container_of(request)
-    form = await read_form(request)
-    if not check_csrf(container.settings.secret_key, token, field(form, "csrf", 64)):
-        return _case_page(request, principal, token, case_id, "generic")
-    try:
-        transition_case(
+    return await _case_action(
+        request,
+        case_id,
+        lambda principal, container, form: transition_case(
             container.uow,
             container.clock,
             principal,
             MoveCase(case_id, CaseStatus.canceled, int_field(form, "version")),
-        )
-    except DomainError as exc:
-        return _case_page(request, principal, token, case_id, exc.code)
-    return RedirectResponse(f"/portal/returns/{case_id}", status_code=303)
+        ),
+    )
