@@ -128,7 +128,12 @@ def test_a_warehouse_user_scans_the_label_qr_with_the_camera(
         expect(page.get_by_test_id("scan-camera")).to_be_enabled()
         page.get_by_test_id("scan-camera").click()
         found = page.get_by_test_id("scan-case")
-        expect(found).to_have_attribute("data-case-id", case_id, timeout=30_000)
+        try:
+            expect(found).to_have_attribute("data-case-id", case_id, timeout=30_000)
+        except AssertionError as failure:  # say what the scanner saw (a misread? no frames?)
+            seen = page.evaluate("JSON.stringify(window.returndeskScanner || null)")
+            errors = page.get_by_test_id("error").all_inner_texts()
+            raise AssertionError(f"{page.url} scanner={seen} errors={errors}") from failure
         expect(page).to_have_url(re.compile(rf"code={rma}"))
         page.screenshot(path=str(shots / "warehouse-scanned.png"), full_page=True)
         page.get_by_test_id("receive-all").click()

@@ -59,11 +59,15 @@
     button.textContent = messages.camera;
   }
 
+  let previous = null;
   async function look() {
     state.frames += 1;
-    const text = await decode().catch(() => null);
-    if (text && text.trim()) {
-      state.decoded = text.trim();
+    const text = ((await decode().catch(() => null)) || '').trim();
+    // The same code read in two frames running: a single misread never books a parcel.
+    const confirmed = text && text === previous;
+    previous = text;
+    if (confirmed) {
+      state.decoded = text;
       input.value = state.decoded;
       stop();
       form.requestSubmit();
