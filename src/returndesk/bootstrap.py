@@ -15,7 +15,7 @@ from returndesk.adapters.db.engine import build_engine
 from returndesk.adapters.db.uow import SqlUnitOfWorkFactory
 from returndesk.adapters.dispatch import Channel, DeliveryQueue, Dispatcher, ThreadQueue
 from returndesk.adapters.evidence import LocalEvidenceFiles
-from returndesk.adapters.jobs import InProcessJobs
+from returndesk.adapters.jobs import InProcessJobs, Progress
 from returndesk.adapters.live import LiveHub
 from returndesk.adapters.mail import MailChannel, transport_from_settings
 from returndesk.adapters.scaleout import DramatiqQueue, RedisLive
@@ -24,7 +24,14 @@ from returndesk.adapters.webhooks import WebhookChannel
 from returndesk.config import Settings
 from returndesk.domain.notifications import QuietHours
 from returndesk.services.assistant import AssistantDeps
-from returndesk.services.ports import Clock, LanguageModel, PasswordHasher, PaymentProvider
+from returndesk.services.ports import (
+    Clock,
+    HoldingProvider,
+    LanguageModel,
+    PasswordHasher,
+    PaymentProvider,
+    StoreOrders,
+)
 
 
 def utc_now() -> datetime:
@@ -46,6 +53,8 @@ class Container:
     dispatcher: Dispatcher | None = None
     _model: LanguageModel | None = None
     _payments: dict[str, PaymentProvider] | None = None
+    _holders: dict[str, HoldingProvider] | None = None
+    _store_orders: StoreOrders | None = None
 
     def language_model(self) -> LanguageModel | None:
         """The optional OpenAI-compatible chat model (RETURNDESK_LLM_BASE_URL), one per app."""
@@ -68,30 +77,59 @@ class Container:
         if self._payments is None:
             settings = self.settings
             found: dict[str, PaymentProvider] = {}
+            holders: dict[str, HoldingProvider] = {}
             if settings.stripe_api_key:
                 from returndesk.adapters.payments import StripeRefunds
 
-                found["stripe"] = StripeRefunds(
+                stripe = StripeRefunds(
                     settings.stripe_api_key,
                     settings.stripe_api_base,
                     settings.payment_timeout_seconds,
                 )
+                found["stripe"] = holders["stripe"] = stripe
+            if settings.shopify_shop and settings.shopify_access_token:
+                from returndesk.adapters.shopify import ShopifyOrders, ShopifyRefunds
+
+                shop = (
+                    settings.shopify_shop,
+                    settings.shopify_access_token,
+                    settings.shopify_api_version,
+                    settings.payment_timeout_seconds,
+                    settings.shopify_api_base,
+                )
+                found["shopify"] = ShopifyRefunds(*shop)
+                self._store_orders = ShopifyOrders(*shop)
+            self._holders = holders
             self._payments = found
         return self._payments
 
-    def refund_when_due(self, case_id: str) -> None:
-        """After a scan moved a case: refund in the background if its policy says so now (the
-        dispatcher's sweep catches any this process did not get to)."""
+    def holding_providers(self) -> dict[str, HoldingProvider]:
+        """The providers that can hold a card for an instant exchange (Stripe)."""
+        self.payment_providers()
+        return dict(self._holders or {})
+
+    def store_orders(self) -> StoreOrders | None:
+        """The store's own order system, where exchanges' replacement orders are made (Shopify);
+        None: staff make them by hand from the export."""
+        self.payment_providers()
+        return self._store_orders
+
+    def after_parcel_moved(self, case_id: str) -> None:
+        """After a scan moved a case, in the background: refund it if its policy says so now,
+        and let an instant exchange's card hold go (the dispatcher's sweeps catch any this
+        process did not get to)."""
         providers = self.payment_providers()
+        holders = self.holding_providers()
         if not providers:
             return
+        from returndesk.services.exchanges import follow_up
         from returndesk.services.refunds import refund_if_due
 
-        self.jobs.submit(
-            "system",
-            "refund_when_due",
-            lambda _progress: refund_if_due(self.uow, self.clock, providers, case_id),
-        )
+        def run(_progress: Progress) -> None:
+            refund_if_due(self.uow, self.clock, providers, case_id)
+            follow_up(self.uow, self.clock, holders, case_id)
+
+        self.jobs.submit("system", "after_parcel_moved", run)
 
     def assistant(self) -> AssistantDeps:
         """The assistant's dependencies; the model is loaded once per process, on first use."""
@@ -114,6 +152,7 @@ class Container:
         # The pages package imports this module: import the email templates when needed.
         from returndesk.services.calls import sweep_calls
         from returndesk.services.evidence import timestamp_pending
+        from returndesk.services.exchanges import sweep_holds
         from returndesk.services.refunds import sweep_due_refunds
         from returndesk.services.retention import apply_retention
         from returndesk.services.return_window import sweep_unsent
@@ -164,6 +203,7 @@ class Container:
 
         def refunds_due() -> None:
             sweep_due_refunds(self.uow, self.clock, self.payment_providers())
+            sweep_holds(self.uow, self.clock, self.holding_providers())
 
         chores = [
             (30.0, timestamps),

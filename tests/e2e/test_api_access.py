@@ -358,6 +358,17 @@ def logistics_requests(api: Api, case_id: str) -> dict[tuple[str, str], Call]:
         ("POST", "/api/v1/returns/{case_id}/refunds/{refund_id}/retry"): lambda who: api.post(
             who, f"{base}/refunds/{NO_ITEM}/retry"
         ),
+        ("GET", "/api/v1/returns/{case_id}/exchange"): lambda who: api.get(who, f"{base}/exchange"),
+        ("POST", "/api/v1/returns/{case_id}/exchange"): lambda who: api.post(
+            who, f"{base}/exchange", json={"instant": True}
+        ),
+        ("POST", "/api/v1/returns/{case_id}/exchange/retry"): lambda who: api.post(
+            who, f"{base}/exchange/retry"
+        ),
+        ("POST", "/api/v1/returns/{case_id}/exchange/order"): lambda who: api.post(
+            who, f"{base}/exchange/order", json={"order_reference": "#1"}
+        ),
+        ("GET", "/api/v1/exchanges/to-ship"): lambda who: api.get(who, "/api/v1/exchanges/to-ship"),
         ("POST", "/api/v1/integrations/tokens"): lambda who: api.post(
             who, "/api/v1/integrations/tokens", json={"name": "3PL", "scopes": ["carrier_events"]}
         ),
@@ -571,6 +582,10 @@ def test_every_role_on_every_endpoint(api: Api) -> None:
                     api.problem(response, 422 if who == "platform_admin" else 404, code)
                 elif path.endswith("/refunds/{refund_id}/retry"):  # nobody's refund
                     api.problem(response, 404, "refund_not_found")
+                elif path.endswith("/exchange") and method == "POST":  # a refund was asked for
+                    api.problem(response, 409, "resolution_mismatch")
+                elif "/exchange" in path and path.startswith("/api/v1/returns/"):
+                    api.problem(response, 404, "exchange_not_found")
                 else:
                     assert response.status_code < 400, where
 

@@ -736,7 +736,8 @@ def fuzz_case(api: Api) -> dict[str, Any]:
 def test_fuzz_receiving_refunds_and_carrier_scans(
     api: Api, fuzz_case: dict[str, Any], data: st.DataObject
 ) -> None:
-    """Whatever a scanner, a carrier or a refund form sends: never a 500, always a problem."""
+    """Whatever a scanner, a carrier, a refund or an exchange form sends: never a 500, always a
+    problem."""
     case = fuzz_case
     targets: list[tuple[str, Callable[[], dict[str, Any]], dict[str, str]]] = [
         (
@@ -755,6 +756,17 @@ def test_fuzz_receiving_refunds_and_carrier_scans(
             f"/api/v1/returns/{case['id']}/refunds",
             lambda: {"mode": "manual", "amount": 100, "reference": "fuzz", "currency": "USD"},
             {"Idempotency-Key": f"fuzz-{data.draw(st.integers(0, 10**9))}"},
+        ),
+        (
+            f"/api/v1/returns/{case['id']}/exchange",
+            lambda: {"instant": True,
+                     "lines": [{"sku": "SHIRT-M", "quantity": 1, "replacement_sku": "SHIRT-L"}]},
+            {},
+        ),
+        (
+            f"/api/v1/returns/{case['id']}/exchange/order",
+            lambda: {"order_reference": "#1001"},
+            {},
         ),
     ]  # fmt: skip
     for path, base, headers in targets:

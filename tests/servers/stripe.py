@@ -1,8 +1,11 @@
 """A local stand-in for Stripe that speaks its wire protocol for the calls ReturnDesk makes:
 `POST /v1/refunds` (form-encoded, `Authorization: Bearer sk_...`, `Idempotency-Key`) and
-`GET /v1/refunds/{id}`. Errors come back as Stripe's `{"error": {type, code, message}}`; a
-request repeated with its Idempotency-Key gets the first answer again (`Idempotent-Replayed:
-true`), and the same key with other parameters is refused (`idempotency_error`), as Stripe does.
+`GET /v1/refunds/{id}`; for card holds `GET /v1/payment_intents/{id}`, `POST
+/v1/payment_intents` (capture_method=manual, confirm, off_session with a saved card) and
+`POST /v1/payment_intents/{id}/cancel` and `.../capture`. Errors come back as Stripe's
+`{"error": {type, code, message}}`; a request repeated with its Idempotency-Key gets the
+first answer again (`Idempotent-Replayed: true`), and the same key with other parameters is
+refused (`idempotency_error`), as Stripe does.
 
 The official `stripe` client is pointed at it with `base_addresses={"api": server.base_url}`.
 Tests give it PaymentIntents (`pay(...)`), and may make the next answer slow (`delay_next`) to
@@ -15,6 +18,7 @@ import secrets
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -29,6 +33,28 @@ class Intent:
     amount: int
     currency: str  # lower case, as Stripe writes it
     refunded: int = 0
+    customer: str | None = None
+    payment_method: str | None = None
+    status: str = "succeeded"
+    capture_method: str = "automatic"
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    def body(self) -> dict[str, Any]:
+        held = self.status == "requires_capture"
+        return {
+            "id": self.id,
+            "object": "payment_intent",
+            "amount": self.amount,
+            "amount_capturable": self.amount if held else 0,
+            "amount_received": self.amount if self.status == "succeeded" else 0,
+            "currency": self.currency,
+            "customer": self.customer,
+            "payment_method": self.payment_method,
+            "capture_method": self.capture_method,
+            "status": self.status,
+            "metadata": self.metadata,
+            "created": int(time.time()),
+        }
 
 
 @dataclass
@@ -39,11 +65,19 @@ class LocalStripe:
     _delay_next: float = 0.0
     _keys: dict[str, tuple[str, int, bytes]] = field(default_factory=dict)
 
-    def pay(self, amount: int, currency: str) -> str:
-        """A succeeded PaymentIntent to refund against; its id."""
+    def pay(self, amount: int, currency: str, *, saved_card: bool = True) -> str:
+        """A succeeded PaymentIntent to refund against (by default its customer kept the card
+        for later payments, as a checkout with setup_future_usage does); its id."""
         intent = Intent(f"pi_{secrets.token_hex(12)}", amount, currency.lower())
+        if saved_card:
+            intent.customer = f"cus_{secrets.token_hex(7)}"
+            intent.payment_method = f"pm_{secrets.token_hex(12)}"
         self.intents[intent.id] = intent
         return intent.id
+
+    def holds(self) -> list[Intent]:
+        """The PaymentIntents created to hold a card (capture_method=manual)."""
+        return [i for i in self.intents.values() if i.capture_method == "manual"]
 
     def delay_next(self, seconds: float) -> None:
         """The next refund is made at once but answered after `seconds` (a client timeout)."""
@@ -90,6 +124,15 @@ class LocalStripe:
             def do_GET(self) -> None:
                 if not self._authorized():
                     return
+                if self.path.startswith("/v1/payment_intents/"):
+                    intent = stripe.intents.get(self.path.removeprefix("/v1/payment_intents/"))
+                    if intent is None:
+                        self._error(
+                            404, "invalid_request_error", "resource_missing", "No such intent"
+                        )
+                    else:
+                        self._send(200, intent.body())
+                    return
                 refund_id = self.path.removeprefix("/v1/refunds/")
                 if refund_id in stripe.refunds:
                     self._send(200, stripe.refunds[refund_id])
@@ -108,7 +151,8 @@ class LocalStripe:
                             "form": form,
                         }
                     )
-                if self.path != "/v1/refunds":
+                route = stripe._route(self.path)
+                if route is None:
                     self._error(404, "invalid_request_error", "resource_missing", "No such path")
                     return
                 if not self._authorized():
@@ -127,7 +171,7 @@ class LocalStripe:
                             return
                         self._send(status, json.loads(body), replayed=True)
                         return
-                    status, answer = stripe._refund(form)
+                    status, answer = route(form)
                     if key:
                         stripe._keys[key] = (raw.decode(), status, json.dumps(answer).encode())
                     delay, stripe._delay_next = stripe._delay_next, 0.0
@@ -142,6 +186,65 @@ class LocalStripe:
         self._server.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def _route(self, path: str) -> Callable[[dict[str, str]], tuple[int, dict[str, Any]]] | None:
+        if path == "/v1/refunds":
+            return self._refund
+        if path == "/v1/payment_intents":
+            return self._hold
+        for action in ("cancel", "capture"):
+            prefix, suffix = "/v1/payment_intents/", f"/{action}"
+            if path.startswith(prefix) and path.endswith(suffix):
+                intent_id = path[len(prefix) : -len(suffix)]
+                return lambda form: self._settle_hold(intent_id, action)
+        return None
+
+    def _hold(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """A card hold: off session, on a customer's saved card, captured later by hand."""
+        if form.get("capture_method") != "manual" or form.get("confirm") != "true":
+            return 400, _error("parameter_invalid", "this server only makes card holds")
+        customer, method = form.get("customer"), form.get("payment_method")
+        if not any(
+            i.customer == customer and i.payment_method == method and customer
+            for i in self.intents.values()
+        ):
+            return 402, {
+                "error": {
+                    "type": "card_error",
+                    "code": "card_declined",
+                    "message": "Your card was declined.",
+                }
+            }
+        try:
+            amount = int(form["amount"])
+        except (KeyError, ValueError):
+            return 400, _error("parameter_invalid_integer", "Invalid integer: amount")
+        intent = Intent(
+            f"pi_{secrets.token_hex(12)}",
+            amount,
+            form.get("currency", ""),
+            customer=customer,
+            payment_method=method,
+            status="requires_capture",
+            capture_method="manual",
+            metadata={
+                k[len("metadata[") : -1]: v for k, v in form.items() if k.startswith("metadata[")
+            },
+        )
+        self.intents[intent.id] = intent
+        return 200, intent.body()
+
+    def _settle_hold(self, intent_id: str, action: str) -> tuple[int, dict[str, Any]]:
+        intent = self.intents.get(intent_id)
+        if intent is None:
+            return 404, _error("resource_missing", "No such payment_intent")
+        if intent.status != "requires_capture":
+            return 400, _error(
+                "payment_intent_unexpected_state",
+                f"This PaymentIntent's status is {intent.status}.",
+            )
+        intent.status = "canceled" if action == "cancel" else "succeeded"
+        return 200, intent.body()
 
     def _refund(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         intent = self.intents.get(form.get("payment_intent", ""))

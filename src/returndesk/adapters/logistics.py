@@ -1,4 +1,4 @@
-"""Warehouse receipts, restock counts and refunds in SQL (SQLite and PostgreSQL)."""
+"""Warehouse receipts, restock counts, refunds and exchanges in SQL (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from sqlalchemy import Connection, Row, insert, select, update
 
 from returndesk.adapters.db.tables import (
     carrier_events,
+    exchanges,
     refunds,
     restock_counts,
     warehouse_receipts,
 )
 from returndesk.domain.carriers import CarrierEvent, CarrierStatus
+from returndesk.domain.exchanges import Exchange, ExchangeLine, ExchangeStatus, HoldStatus
 from returndesk.domain.logistics import (
     Disposition,
     Grade,
@@ -75,6 +77,50 @@ def _refund_values(refund: Refund) -> dict[str, Any]:
         "error": refund.error,
         "attempts": refund.attempts,
         "updated_at": refund.updated_at,
+    }
+
+
+def _exchange(row: Row[Any]) -> Exchange:
+    return Exchange(
+        id=row.id,
+        store_id=row.store_id,
+        case_id=row.case_id,
+        lines=tuple(
+            ExchangeLine(ln["sku"], ln["quantity"], ln["replacement_sku"], ln.get("title", ""))
+            for ln in row.lines
+        ),
+        instant=row.instant,
+        channel=row.channel,
+        status=ExchangeStatus(row.status),
+        currency=row.currency,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        order_reference=row.order_reference,
+        order_name=row.order_name,
+        hold_provider=row.hold_provider,
+        hold_status=HoldStatus(row.hold_status),
+        hold_reference=row.hold_reference,
+        hold_amount=row.hold_amount,
+        error_code=row.error_code,
+        error=row.error,
+        attempts=row.attempts,
+    )
+
+
+def _exchange_values(exchange: Exchange) -> dict[str, Any]:
+    return {
+        "status": exchange.status.value,
+        "order_reference": exchange.order_reference,
+        "order_name": exchange.order_name,
+        "hold_provider": exchange.hold_provider,
+        "hold_status": exchange.hold_status.value,
+        "hold_reference": exchange.hold_reference,
+        "hold_amount": exchange.hold_amount,
+        "error_code": exchange.error_code,
+        "error": exchange.error,
+        "attempts": exchange.attempts,
+        "updated_at": exchange.updated_at,
     }
 
 
@@ -232,4 +278,64 @@ class SqlLogisticsRepository:
     def save_refund(self, refund: Refund) -> None:
         self._conn.execute(
             update(refunds).where(refunds.c.id == refund.id).values(**_refund_values(refund))
+        )
+
+    # --- exchanges ------------------------------------------------------------------------
+
+    def exchange(self, case_id: str, *, for_update: bool = False) -> Exchange | None:
+        query = select(exchanges).where(exchanges.c.case_id == case_id)
+        if for_update and self._conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = self._conn.execute(query).first()
+        return _exchange(row) if row else None
+
+    def exchanges(
+        self, store_id: str | None, status: ExchangeStatus | None = None, limit: int = 1000
+    ) -> list[Exchange]:
+        query = select(exchanges).order_by(exchanges.c.created_at, exchanges.c.id).limit(limit)
+        if store_id is not None:
+            query = query.where(exchanges.c.store_id == store_id)
+        if status is not None:
+            query = query.where(exchanges.c.status == status.value)
+        return [_exchange(r) for r in self._conn.execute(query)]
+
+    def open_holds(self, limit: int = 500) -> list[str]:
+        """Cases whose instant exchange still holds money on the buyer's card."""
+        rows = self._conn.execute(
+            select(exchanges.c.case_id)
+            .where(exchanges.c.hold_status == HoldStatus.authorised.value)
+            .order_by(exchanges.c.updated_at)
+            .limit(limit)
+        )
+        return [r.case_id for r in rows]
+
+    def add_exchange(self, exchange: Exchange) -> None:
+        self._conn.execute(
+            insert(exchanges).values(
+                id=exchange.id,
+                store_id=exchange.store_id,
+                case_id=exchange.case_id,
+                lines=[
+                    {
+                        "sku": ln.sku,
+                        "quantity": ln.quantity,
+                        "replacement_sku": ln.replacement_sku,
+                        "title": ln.title,
+                    }
+                    for ln in exchange.lines
+                ],
+                instant=exchange.instant,
+                channel=exchange.channel,
+                currency=exchange.currency,
+                created_by=exchange.created_by,
+                created_at=exchange.created_at,
+                **_exchange_values(exchange),
+            )
+        )
+
+    def save_exchange(self, exchange: Exchange) -> None:
+        self._conn.execute(
+            update(exchanges)
+            .where(exchanges.c.id == exchange.id)
+            .values(**_exchange_values(exchange))
         )

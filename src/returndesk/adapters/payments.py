@@ -1,15 +1,21 @@
-"""Payment providers that execute refunds: Stripe through its official client.
+"""Payment providers that execute refunds and hold cards: Stripe through its official client.
 
 Each provider is called outside any database transaction with an idempotency key derived from
-the refund's own id, so a retry after a timeout or a crash never pays twice (the provider
-answers the first refund again). docs/logistics.md.
+the refund's (or the exchange's) own id, so a retry after a timeout or a crash never pays twice
+(the provider answers the first request again). docs/logistics.md.
 """
 
 from __future__ import annotations
 
 import stripe
 
-from returndesk.services.ports import PaymentFailed, PaymentRefund, ProviderRefund
+from returndesk.services.ports import (
+    PaymentFailed,
+    PaymentHold,
+    PaymentRefund,
+    ProviderHold,
+    ProviderRefund,
+)
 
 
 class StripeRefunds:
@@ -42,17 +48,8 @@ class StripeRefunds:
                     },
                     options={"idempotency_key": request.idempotency_key},
                 )
-        except stripe.APIConnectionError as exc:
-            raise PaymentFailed("provider_unreachable", _message(exc), retryable=True) from None
-        except (stripe.InvalidRequestError, stripe.CardError) as exc:
-            code = exc.code or "invalid_request"
-            raise PaymentFailed(code, _message(exc), retryable=False) from None
-        except stripe.AuthenticationError as exc:
-            raise PaymentFailed("provider_credentials", _message(exc), retryable=False) from None
-        except stripe.StripeError as exc:  # rate limits, Stripe's own 5xx: try again later
-            raise PaymentFailed(
-                exc.code or "provider_error", _message(exc), retryable=True
-            ) from None
+        except stripe.StripeError as exc:
+            raise _failure(exc) from None
         status = created.status or "pending"
         if status in ("failed", "canceled"):
             reason = created.failure_reason or status
@@ -64,6 +61,96 @@ class StripeRefunds:
                 retryable=False,
             )
         return ProviderRefund(reference=created.id, status=status)
+
+    # --- card holds (instant exchanges) ---------------------------------------------------
+
+    def hold(self, request: PaymentHold) -> ProviderHold:
+        """Authorise `amount` on the card the order was paid with, off session (the buyer
+        saved it at checkout): a new PaymentIntent with capture_method=manual, confirmed."""
+        ref = request.payment_reference
+        if not ref.startswith("pi_"):
+            raise PaymentFailed(
+                "hold_needs_payment_intent",
+                "Stripe: a card hold needs the order's PaymentIntent (pi_...)",
+                retryable=False,
+            )
+        try:
+            paid = self._client.v1.payment_intents.retrieve(ref)
+            if not paid.customer or not paid.payment_method:
+                raise PaymentFailed(
+                    "no_saved_card",
+                    "Stripe: the order's payment kept no card and customer to hold",
+                    retryable=False,
+                )
+            customer = paid.customer if isinstance(paid.customer, str) else paid.customer.id
+            method = (
+                paid.payment_method
+                if isinstance(paid.payment_method, str)
+                else paid.payment_method.id
+            )
+            created = self._client.v1.payment_intents.create(
+                params={
+                    "amount": request.amount,
+                    "currency": request.currency.lower(),
+                    "customer": customer,
+                    "payment_method": method,
+                    "capture_method": "manual",
+                    "confirm": True,
+                    "off_session": True,
+                    "metadata": request.metadata,
+                },
+                options={"idempotency_key": request.idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise _failure(exc) from None
+        if created.status != "requires_capture":
+            raise PaymentFailed(
+                f"hold_{created.status}", f"Stripe: the hold is {created.status}", retryable=False
+            )
+        return ProviderHold(created.id, "authorised", created.amount)
+
+    def release(self, reference: str, idempotency_key: str) -> ProviderHold:
+        """Let the hold go (cancel the uncaptured PaymentIntent); already let go is fine."""
+        try:
+            current = self._client.v1.payment_intents.retrieve(reference)
+            if current.status != "canceled":
+                current = self._client.v1.payment_intents.cancel(
+                    reference, options={"idempotency_key": idempotency_key}
+                )
+        except stripe.StripeError as exc:
+            raise _failure(exc) from None
+        if current.status != "canceled":
+            raise PaymentFailed(
+                "release_refused", f"Stripe: the hold is {current.status}", retryable=False
+            )
+        return ProviderHold(current.id, "released", 0)
+
+    def capture(self, reference: str, idempotency_key: str) -> ProviderHold:
+        """Take the held money (the return was never sent); already taken is fine."""
+        try:
+            current = self._client.v1.payment_intents.retrieve(reference)
+            if current.status != "succeeded":
+                current = self._client.v1.payment_intents.capture(
+                    reference, options={"idempotency_key": idempotency_key}
+                )
+        except stripe.StripeError as exc:
+            raise _failure(exc) from None
+        if current.status != "succeeded":
+            raise PaymentFailed(
+                "capture_refused", f"Stripe: the hold is {current.status}", retryable=False
+            )
+        return ProviderHold(current.id, "captured", current.amount_received or 0)
+
+
+def _failure(exc: stripe.StripeError) -> PaymentFailed:
+    if isinstance(exc, stripe.APIConnectionError):
+        return PaymentFailed("provider_unreachable", _message(exc), retryable=True)
+    if isinstance(exc, (stripe.InvalidRequestError, stripe.CardError)):
+        return PaymentFailed(exc.code or "invalid_request", _message(exc), retryable=False)
+    if isinstance(exc, stripe.AuthenticationError):
+        return PaymentFailed("provider_credentials", _message(exc), retryable=False)
+    # rate limits, Stripe's own 5xx: try again later
+    return PaymentFailed(exc.code or "provider_error", _message(exc), retryable=True)
 
 
 def _message(exc: stripe.StripeError) -> str:

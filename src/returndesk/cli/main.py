@@ -529,7 +529,9 @@ def _store_principal(container: Container, store: str | None) -> Principal:
 @returns_app.command("sweep-unsent")
 def returns_sweep_unsent() -> None:
     """Remind buyers whose parcel is not sent yet, and close returns whose time ran out
-    (RETURNDESK_RETURN_SHIP_DAYS / _REMINDER_DAYS; the server does this every 10 minutes)."""
+    (RETURNDESK_RETURN_SHIP_DAYS / _REMINDER_DAYS; the server does this every 10 minutes);
+    then settle instant exchanges' card holds (released when scanned, captured when closed)."""
+    from returndesk.services.exchanges import sweep_holds
     from returndesk.services.return_window import sweep_unsent
 
     container = _container()
@@ -537,8 +539,14 @@ def returns_sweep_unsent() -> None:
     result = sweep_unsent(
         container.uow, container.clock, settings.return_ship_days, settings.return_reminder_days
     )
+    holds = sweep_holds(container.uow, container.clock, container.holding_providers())
     console.print_json(
-        data={"checked": result.checked, "reminded": result.reminded, "expired": result.expired}
+        data={
+            "checked": result.checked,
+            "reminded": result.reminded,
+            "expired": result.expired,
+            "holds_settled": holds,
+        }
     )
 
 

@@ -27,6 +27,7 @@ from returndesk.domain.evidence import (
     Inspection,
     ReferencePhoto,
 )
+from returndesk.domain.exchanges import Exchange, ExchangeStatus
 from returndesk.domain.help import HelpArticle, Passage
 from returndesk.domain.integrations import IntegrationToken
 from returndesk.domain.logistics import Receipt, Refund
@@ -605,6 +606,84 @@ class PaymentProvider(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class PaymentHold:
+    """A card authorisation that secures an instant exchange: the buyer's card (the one the
+    order was paid with) is held for `amount` until the returned parcel is scanned."""
+
+    payment_reference: str  # the order's payment (Stripe: the PaymentIntent it was paid with)
+    amount: int  # minor units
+    currency: str
+    idempotency_key: str
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderHold:
+    reference: str  # the provider's authorisation (Stripe: a PaymentIntent to capture)
+    status: str  # "authorised" | "released" | "captured"
+    amount: int = 0
+
+
+class HoldingProvider(Protocol):
+    """A payment provider that can hold money on the buyer's card and later let it go or take
+    it (Stripe: a PaymentIntent with capture_method=manual, canceled or captured). Raises
+    PaymentFailed like refunds do."""
+
+    name: str
+
+    def hold(self, request: PaymentHold) -> ProviderHold: ...
+    def release(self, reference: str, idempotency_key: str) -> ProviderHold: ...
+    def capture(self, reference: str, idempotency_key: str) -> ProviderHold: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReplacementLine:
+    sku: str
+    title: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReplacementRequest:
+    """The replacement order of an exchange, for the store to ship at no charge."""
+
+    idempotency_key: str  # the same exchange asked twice makes one order
+    rma: str
+    order_number: str  # the original order, as the buyer knows it
+    order_reference: str  # the store's id of the original order ("" when unknown)
+    email: str
+    buyer_name: str
+    market: str
+    currency: str
+    lines: tuple[ReplacementLine, ...]
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplacementOrder:
+    reference: str  # the store's id of the new order
+    name: str  # what people call it (Shopify: "#1002")
+
+
+class StoreFailed(Exception):
+    """The store refused (retryable=False) or could not be reached (retryable=True)."""
+
+    def __init__(self, code: str, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+
+
+class StoreOrders(Protocol):
+    """Creates orders in the store's own system (Shopify through its Admin API)."""
+
+    name: str
+
+    def create_replacement(self, request: ReplacementRequest) -> ReplacementOrder: ...
+
+
+@dataclass(frozen=True, slots=True)
 class LabelItem:
     sku: str
     title: str
@@ -669,6 +748,13 @@ class LogisticsRepository(Protocol):
     def refunds(self, case_id: str) -> list[Refund]: ...
     def add_refund(self, refund: Refund) -> None: ...
     def save_refund(self, refund: Refund) -> None: ...
+    def exchange(self, case_id: str, *, for_update: bool = False) -> Exchange | None: ...
+    def exchanges(
+        self, store_id: str | None, status: ExchangeStatus | None = None, limit: int = 1000
+    ) -> list[Exchange]: ...
+    def open_holds(self, limit: int = 500) -> list[str]: ...
+    def add_exchange(self, exchange: Exchange) -> None: ...
+    def save_exchange(self, exchange: Exchange) -> None: ...
 
 
 class UnitOfWork(Protocol):

@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from returndesk.domain.access import Permission, Role
 from returndesk.domain.cases.model import MAX_NOTE, Actor, ReturnCase, TransitionRequest
@@ -25,6 +26,7 @@ from returndesk.domain.errors import (
     ProviderFailed,
     ValidationFailed,
 )
+from returndesk.domain.exchanges import Exchange
 from returndesk.domain.ids import new_id
 from returndesk.domain.logistics import Receipt, Refund, RefundStatus
 from returndesk.domain.policy.decision import RefundTiming
@@ -81,14 +83,23 @@ def refundable_remaining(case: ReturnCase, refunds: list[Refund]) -> int:
     return max(case.refund_bound() - sum(r.amount for r in refunds if r.counts), 0)
 
 
+class Ledger(NamedTuple):
+    """A case's money and parcels: refunds, (staff) warehouse receipts, the exchange."""
+
+    refunds: list[Refund]
+    receipts: list[Receipt]
+    exchange: Exchange | None
+
+
 def refunds_and_receipts(
     uow_factory: UnitOfWorkFactory, principal: Principal, case_id: str
-) -> tuple[list[Refund], list[Receipt]]:
-    """For a case the principal already read: its refunds, and (staff) warehouse receipts."""
+) -> Ledger:
+    """For a case the principal already read: its refunds, (staff) warehouse receipts, and
+    its exchange."""
     with uow_factory() as uow:
         refunds = uow.logistics.refunds(case_id)
         receipts = [] if principal.role is Role.buyer else uow.logistics.receipts(case_id)
-    return refunds, receipts
+        return Ledger(refunds, receipts, uow.logistics.exchange(case_id))
 
 
 def list_refunds(

@@ -19,6 +19,7 @@ from returndesk.web.api import (
     calls,
     emails,
     evidence,
+    exchanges,
     help_articles,
     integrations,
     logistics,
@@ -77,6 +78,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         teams,
         calls,
         logistics,
+        exchanges,
         integrations,
     ):
         app.include_router(module.router)

@@ -13,6 +13,7 @@ from returndesk.domain.cases.model import ReturnCase, TimelineEvent
 from returndesk.domain.cases.reasons import ReasonCode
 from returndesk.domain.cases.status import CaseStatus, ReceiptCondition, Resolution
 from returndesk.domain.cases.transitions import allowed_targets
+from returndesk.domain.exchanges import Exchange
 from returndesk.domain.logistics import Disposition, Grade, Receipt, Refund, RefundStatus
 from returndesk.domain.policy.decision import Outcome
 from returndesk.services.ports import CaseSummary
@@ -319,6 +320,60 @@ class RefundIn(Body):
     reference: Annotated[str, _text(200), NoNul] = ""
     final: bool = True
     note: Annotated[str, _text(4000), NoNul] = ""
+
+
+class ExchangeLineIn(Body):
+    sku: Sku
+    quantity: Annotated[StrictInt, Field(ge=1, le=1000)]
+    replacement_sku: Sku | None = None  # default: the same sku (another of the same)
+
+
+class ExchangeIn(Body):
+    lines: Annotated[list[ExchangeLineIn], Field(min_length=1, max_length=100)] | None = None
+    instant: bool = False
+
+
+class ReplacementOrderIn(Body):
+    order_reference: Annotated[str, _text(200, 1), NoNul]
+
+
+def exchange_out(exchange: Exchange, role: Role | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": exchange.id,
+        "status": exchange.status.value,
+        "instant": exchange.instant,
+        "order": exchange.order_name or None,
+        "lines": [
+            {
+                "sku": ln.sku,
+                "title": ln.title,
+                "quantity": ln.quantity,
+                "replacement_sku": ln.replacement_sku,
+            }
+            for ln in exchange.lines
+        ],
+        "hold": {
+            "status": exchange.hold_status.value,
+            "amount": money(exchange.hold_amount, exchange.currency),
+        }
+        if exchange.instant
+        else None,
+        "created_at": exchange.created_at.isoformat(),
+        "updated_at": exchange.updated_at.isoformat(),
+    }
+    if role is not Role.buyer:
+        out |= {
+            "channel": exchange.channel,
+            "order_reference": exchange.order_reference or None,
+            "hold_provider": exchange.hold_provider or None,
+            "hold_reference": exchange.hold_reference or None,
+            "created_by": exchange.created_by,
+            "attempts": exchange.attempts,
+            "error": {"code": exchange.error_code, "detail": exchange.error}
+            if exchange.error_code
+            else None,
+        }
+    return out
 
 
 def event_out(event: TimelineEvent, role: Role | None = None) -> dict[str, Any]:

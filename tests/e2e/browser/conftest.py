@@ -174,14 +174,14 @@ class Scenario:
         sku: str,
         reason: ReasonCode = ReasonCode.wrong_size,
         comment: str = "",
+        resolution: Resolution = Resolution.refund,
     ) -> str:
         """The Brazilian buyer returns one of `sku` (through the service, as the portal does);
         the case id."""
         buyer = start_buyer_session(container.uow, self.order_number, self.buyer_email)
         opened = open_return(
             container.uow, container.clock, buyer,
-            OpenReturn(self.order_number, (LineRequest(sku, 1, reason, comment),),
-                       Resolution.refund),
+            OpenReturn(self.order_number, (LineRequest(sku, 1, reason, comment),), resolution),
         )  # fmt: skip
         return opened.case.id
 

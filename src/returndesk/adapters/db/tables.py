@@ -617,6 +617,32 @@ refunds = Table(
     UniqueConstraint("case_id", "key", name="uq_refunds_case_key"),
 )
 
+# The replacement order of an exchange and the card hold of an instant one (one per case).
+exchanges = Table(
+    "exchanges",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("store_id", ID, ForeignKey("stores.id"), nullable=False, index=True),
+    Column("case_id", ID, ForeignKey("return_cases.id"), nullable=False, unique=True),
+    Column("lines", JSON, nullable=False),
+    Column("instant", Boolean, nullable=False),
+    Column("channel", String(40), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("order_reference", String(200), nullable=False),
+    Column("order_name", String(200), nullable=False),
+    Column("hold_provider", String(40), nullable=False),
+    Column("hold_status", String(16), nullable=False),
+    Column("hold_reference", String(200), nullable=False),
+    Column("hold_amount", BigInteger, nullable=False),
+    Column("error_code", String(60), nullable=False),
+    Column("error", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 # A return parcel's carrier scans; the same scan twice is stored once.
 carrier_events = Table(
     "carrier_events",

@@ -397,6 +397,14 @@ class ReturnCase:
             data={**data, "amount": amount, "currency": self.currency},
         )
 
+    def record_exchange(self, kind: str, data: dict[str, Any], actor: Actor, now: datetime) -> None:
+        """The replacement order was made, or the card hold of an instant exchange was placed,
+        released or captured, or one of them failed (staff only)."""
+        if kind not in EXCHANGE_EVENTS:
+            raise ValueError(f"not an exchange event: {kind}")
+        self.updated_at = now
+        self._record(now, kind, actor, data=data)
+
     def record_refund_failure(self, data: dict[str, Any], actor: Actor, now: datetime) -> None:
         """A provider refused or could not be reached: staff see it on the case and retry."""
         self.updated_at = now
@@ -527,8 +535,17 @@ EVIDENCE_CARE = frozenset({"evidence_hold_placed", "evidence_hold_released", "ev
 WORK_EVENTS = frozenset({"assigned", "sla_warning", "sla_breached"})
 CALL_EVENTS = frozenset({"call_started", "call_consent", "call_ended"})
 RETURN_WINDOW_EVENTS = frozenset({"return_reminder", "return_expired"})
+EXCHANGE_EVENTS = frozenset(
+    {
+        "exchange_ordered",
+        "exchange_hold_placed",
+        "exchange_hold_released",
+        "exchange_hold_captured",
+        "exchange_failed",
+    }
+)
 # Entries buyers never see (their timeline and their live stream leave them out).
-STAFF_ONLY_EVENTS = WORK_EVENTS | {"refund_failed"}
+STAFF_ONLY_EVENTS = WORK_EVENTS | {"refund_failed", "exchange_failed"}
 
 
 def refundable_share(line: OrderLine, used: LineUsage, quantity: int) -> int:

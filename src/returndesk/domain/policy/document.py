@@ -126,6 +126,9 @@ class Policy:
     refund_timing: RefundTiming = RefundTiming.on_receipt
     refund_automatic: bool = False  # refund through the order's payment provider at `timing`
     exchange_enabled: bool = True
+    # Instant exchanges: the replacement ships before the return arrives, secured by a hold on
+    # the buyer's card (docs/logistics.md).
+    exchange_instant: bool = False
     store_credit_bonus_bp: int = 0
     block_emails: frozenset[str] = frozenset()
     block_orders: frozenset[str] = frozenset()
@@ -371,6 +374,7 @@ def parse_policy(document: Mapping[str, Any], language: RuleLanguage) -> Policy:
         or RefundTiming.on_receipt,
         refund_automatic=refund.boolean("automatic", False),
         exchange_enabled=exchange.boolean("enabled", True),
+        exchange_instant=exchange.boolean("instant", False),
         store_credit_bonus_bp=exchange.percent_bp("store_credit_bonus_percent", 0),
         block_emails=frozenset(e.lower() for e in lists.strings("block_emails")),
         block_orders=lists.strings("block_orders"),

@@ -77,8 +77,8 @@ def carrier_event(
     done = record_scan(container.uow, container.clock, principal, scan)
     if done.event is None:
         response.status_code = 200
-    elif done.moved_to is not None:
-        container.refund_when_due(done.case.id)
+    else:  # a new scan: a refund may be due, an exchange's card hold let go
+        container.after_parcel_moved(done.case.id)
     return {
         "case_id": done.case.id,
         "rma": done.case.rma,

@@ -65,7 +65,7 @@ def warehouse_receipt(
         note=body.note,
     )
     done = receive(container.uow, container.clock, principal, command)
-    container.refund_when_due(done.case.id)
+    container.after_parcel_moved(done.case.id)
     response.headers["ETag"] = etag(done.case.version)
     response.headers["Location"] = f"/api/v1/returns/{done.case.id}"
     return {

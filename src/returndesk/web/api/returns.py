@@ -39,6 +39,7 @@ from returndesk.web.schemas import (
     case_out,
     decision_out,
     event_out,
+    exchange_out,
     receipt_out,
     summary_out,
     visible_refunds,
@@ -154,8 +155,9 @@ def read_return(
     case = get_case(container.uow, principal, case_id)
     response.headers["ETag"] = etag(case.version)
     out = case_out(case, principal.role)
-    refunds, receipts = refunds_and_receipts(container.uow, principal, case_id)
+    refunds, receipts, exchange = refunds_and_receipts(container.uow, principal, case_id)
     out["refunds"] = visible_refunds(refunds, principal)
+    out["exchange"] = exchange_out(exchange, principal.role) if exchange else None
     if principal.role is not Role.buyer:
         out["receipts"] = [receipt_out(r) for r in receipts]
         out |= work_out(work_view(container.uow, principal, case_id))

@@ -82,7 +82,7 @@ def stats_csv(found: ReturnStats) -> str:
         for currency in currencies:
             writer.writerow(
                 [
-                    _cell(g.key),
+                    csv_cell(g.key),
                     g.cases,
                     g.units,
                     currency,
@@ -93,7 +93,7 @@ def stats_csv(found: ReturnStats) -> str:
     return out.getvalue()
 
 
-def _cell(value: str) -> str:
+def csv_cell(value: str) -> str:
     """A spreadsheet must not run a cell as a formula (CSV injection)."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 

@@ -27,6 +27,7 @@ from returndesk.services.assistant import case_conversations
 from returndesk.services.calls import list_calls
 from returndesk.services.emails import case_emails
 from returndesk.services.evidence import list_evidence
+from returndesk.services.exchanges import exchange_options
 from returndesk.services.ports import CaseQuery
 from returndesk.services.principal import Principal
 from returndesk.services.refunds import REFUNDABLE, refundable_remaining, refunds_and_receipts
@@ -242,7 +243,7 @@ def _case_page(
         else []
     )
     evidence = list_evidence(container.uow, principal, case_id)
-    refunds, receipts = refunds_and_receipts(container.uow, principal, case_id)
+    refunds, receipts, exchange = refunds_and_receipts(container.uow, principal, case_id)
     work = work_view(container.uow, principal, case_id)
     can_assign = has_permission(principal.role, Permission.case_assign)
     teams = list_teams(container.uow, container.clock, principal, None) if can_assign else []
@@ -287,6 +288,8 @@ def _case_page(
         refund_modes=["manual", *sorted(container.payment_providers())],
         refund_key=str(uuid.uuid4()),
         refund_remaining=refundable_remaining(case, refunds),
+        exchange=exchange,
+        exchange_options=None if exchange else exchange_options(container.uow, principal, case),
         can_call=case.status not in TERMINAL
         and has_permission(principal.role, Permission.call_start),
         can_assign=can_assign,

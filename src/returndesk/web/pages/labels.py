@@ -117,7 +117,7 @@ RETURN_METHODS = {
     "keep": N_("Keep the item (no return)"),
 }
 REFUND_STATUSES = {
-    "pending": N_("In progress"),
+    "pending": N_("Being processed"),
     "succeeded": N_("Paid"),
     "failed": N_("Failed"),
 }
@@ -131,7 +131,25 @@ CARRIER_STATUSES = {
     "returned_to_sender": N_("Sent back to the sender"),
 }
 TOKEN_SCOPES = {"carrier_events": N_("Report return parcels' carrier scans")}
-REFUND_MODES = {"manual": N_("Recorded by hand"), "stripe": N_("Stripe")}
+REFUND_MODES = {
+    "manual": N_("Recorded by hand"),
+    "stripe": N_("Stripe"),
+    "shopify": N_("Shopify"),
+}
+EXCHANGE_STATUSES = {
+    "pending": N_("Being processed"),
+    "to_ship": N_("To be ordered by hand"),
+    "ordered": N_("Replacement ordered"),
+    "failed": N_("Failed"),
+}
+HOLD_STATUSES = {
+    "none": N_("No hold"),
+    "pending": N_("Being placed"),
+    "authorised": N_("Held on the card"),
+    "released": N_("Released"),
+    "captured": N_("Charged"),
+    "failed": N_("Refused"),
+}
 WAREHOUSE_MESSAGES = {
     "camera": N_("Scan with the camera"),
     "stop": N_("Stop the camera"),
@@ -160,6 +178,11 @@ EVENT_KINDS = {
     "return_expired": N_("Not sent in time"),
     "refund_executed": N_("Refund paid"),
     "refund_failed": N_("Refund failed"),
+    "exchange_ordered": N_("Replacement ordered"),
+    "exchange_hold_placed": N_("Amount held on your card until the parcel is scanned"),
+    "exchange_hold_released": N_("Card hold released"),
+    "exchange_hold_captured": N_("Card hold charged: the parcel was not sent"),
+    "exchange_failed": N_("Exchange step failed"),
 }
 
 # Service-level clocks (domain/sla.py).
@@ -528,6 +551,23 @@ ERRORS = {
     "not_awaiting_parcel": N_("This return is not waiting for a parcel."),
     "tracking_number_in_use": N_("That tracking number belongs to another return."),
     "forbidden": N_("Your role cannot do this."),
+    "exchange_exists": N_("This return already has another exchange."),
+    "exchange_held": N_("The exchange is held while a person reviews this return."),
+    "exchange_not_allowed": N_(
+        "An instant exchange ships before the parcel is scanned; otherwise the exchange waits "
+        "until the return is inspected."
+    ),
+    "instant_exchange_not_offered": N_("The return policy does not offer instant exchanges."),
+    "no_card_to_hold": N_("The order has no card payment to hold for an instant exchange."),
+    "exchange_failed": N_("The exchange did not go through: see the exchange and retry."),
+    "exchange_not_found": N_("This return has no exchange."),
+    "exchange_not_exported": N_("This exchange is not waiting for an order made by hand."),
+    "exchange_already_ordered": N_("The replacement order is already recorded."),
+    "order_reference_required": N_("Name the replacement order."),
+    "unknown_line": N_("That item is not part of this return."),
+    "invalid_quantity": N_("That quantity is not possible for this item."),
+    "no_lines": N_("Choose at least one item."),
+    "invalid_replacement_sku": N_("That is not a product code (letters, digits, . _ : / -)."),
     "email_taken": N_("That email address already has an account."),
     "weak_password": N_("The password needs at least 10 characters."),
     "invalid_email": N_("That is not a valid email address."),

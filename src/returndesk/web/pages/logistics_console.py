@@ -1,5 +1,6 @@
 """The console's parcel and money pages: the warehouse scan-and-grade page (phone camera, USB
-scanner gun or typing), a case's label, and its refunds (execute, record, retry)."""
+scanner gun or typing), a case's label, its refunds (execute, record, retry) and its exchange
+(replacement order, card hold, the export of orders to make by hand)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,13 @@ from returndesk.domain.access import Permission, has_permission
 from returndesk.domain.errors import DomainError
 from returndesk.domain.logistics import Disposition, Grade
 from returndesk.domain.money import Money
+from returndesk.services.exchanges import (
+    OrderExchange,
+    exchanges_to_ship,
+    order_exchange,
+    record_replacement,
+    retry_exchange,
+)
 from returndesk.services.principal import Principal
 from returndesk.services.receiving import (
     EXPECTING_PARCEL,
@@ -25,6 +33,7 @@ from returndesk.services.receiving import (
 from returndesk.services.refunds import RequestRefund, request_refund, retry_refund
 from returndesk.services.return_labels import label_data
 from returndesk.services.returns import get_case
+from returndesk.web.api.exchanges import to_ship_csv
 from returndesk.web.pages.console import (
     _act,
     can_open_settings,
@@ -110,6 +119,83 @@ async def retry(request: Request, case_id: CaseId, refund_id: RefundId) -> Respo
             container.uow, container.clock, principal, providers, case_id, refund_id
         ),
     )  # fmt: skip
+
+
+# --- exchanges -------------------------------------------------------------------------------
+
+
+@router.post("/cases/{case_id}/exchange")
+async def exchange(request: Request, case_id: CaseId) -> Response:
+    """Create the replacement order: one replacement sku per returned line (the same sku
+    unless the agent typed another), instant or not."""
+    post = await case_form_post(request, case_id)
+    if isinstance(post, Response):
+        return post
+    principal, token, container, form = post
+    try:
+        case = get_case(container.uow, principal, case_id)
+    except DomainError:
+        return RedirectResponse("/console", status_code=303)
+    lines = tuple(
+        (ln.sku, ln.quantity, field(form, f"replacement-{i}", 100) or ln.sku)
+        for i, ln in enumerate(case.lines)
+    )
+    command = OrderExchange(case_id, lines, field(form, "instant", 5) == "1")
+    return _act(
+        request, principal, token, case_id, {},
+        lambda: order_exchange(
+            container.uow, container.clock, principal, container.holding_providers(),
+            container.store_orders(), command,
+        ),
+    )  # fmt: skip
+
+
+@router.post("/cases/{case_id}/exchange/retry")
+async def exchange_retry(request: Request, case_id: CaseId) -> Response:
+    post = await case_form_post(request, case_id)
+    if isinstance(post, Response):
+        return post
+    principal, token, container, _form = post
+    return _act(
+        request, principal, token, case_id, {},
+        lambda: retry_exchange(
+            container.uow, container.clock, principal, container.holding_providers(),
+            container.store_orders(), case_id,
+        ),
+    )  # fmt: skip
+
+
+@router.post("/cases/{case_id}/exchange/order")
+async def exchange_order(request: Request, case_id: CaseId) -> Response:
+    """The replacement order made by hand in the shop system (from the export)."""
+    post = await case_form_post(request, case_id)
+    if isinstance(post, Response):
+        return post
+    principal, token, container, form = post
+    reference = field(form, "order_reference", 200)
+    return _act(
+        request, principal, token, case_id, {"exchange_reference": reference},
+        lambda: record_replacement(
+            container.uow, container.clock, principal, case_id, reference
+        ),
+    )  # fmt: skip
+
+
+@router.get("/exchanges/to-ship.csv")
+def exchanges_export(request: Request) -> Response:
+    """The exchanges waiting for an order made by hand, for a spreadsheet (signed-in staff)."""
+    staff = signed_in_staff(request)
+    if staff is None:
+        return to_login()
+    try:
+        found = exchanges_to_ship(container_of(request).uow, staff[0])
+    except DomainError:
+        return RedirectResponse("/console", status_code=303)
+    return Response(
+        to_ship_csv(found),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="exchanges-to-ship.csv"'},
+    )
 
 
 def _invalid() -> None:
@@ -228,7 +314,7 @@ async def warehouse_receive(request: Request) -> Response:
         return _warehouse_page(
             request, principal, token, code=code, error=exc.code, status_code=422
         )
-    container.refund_when_due(done.case.id)
+    container.after_parcel_moved(done.case.id)
     response = RedirectResponse(f"/console/warehouse?done={done.case.id}", status_code=303)
     response.set_cookie("rd_warehouse", warehouse, max_age=365 * 86400, samesite="lax")
     return response

@@ -25,6 +25,7 @@ from returndesk.services.buyers import start_buyer_session
 from returndesk.services.calls import open_call_of
 from returndesk.services.carrier_events import declare_sent
 from returndesk.services.evidence import list_evidence
+from returndesk.services.exchanges import get_exchange
 from returndesk.services.orders import get_order
 from returndesk.services.principal import Principal
 from returndesk.services.refunds import list_refunds
@@ -240,6 +241,7 @@ def _case_page(
                 for r in list_refunds(container.uow, principal, case_id)
                 if r.status is RefundStatus.succeeded
             ],
+            exchange=get_exchange(container.uow, principal, case_id),
             decision_visible=buyer_sees_decision(case.status.value),
             can_add_evidence=case.status not in TERMINAL,
             can_cancel=CaseStatus.canceled in allowed_targets(case.status, Role.buyer),
