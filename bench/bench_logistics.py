@@ -7,8 +7,10 @@ under 100 ms). Baseline side by side in the same run: the plain status change a 
 (POST /transitions to received, no grading, receipt or restock).
 
 Refunds: POST /api/v1/returns/{id}/refunds through the Stripe adapter (the official `stripe`
-client) against the local Stripe server of the tests, against the baseline of refunds recorded
-by hand (mode manual: no provider call) on the same server.
+client) and the Shopify adapter (the official `ShopifyAPI` client: it lists the order's refunds
+for our key, reads the sale, then refunds: three calls) against the local servers of the tests,
+against the baseline of refunds recorded by hand (mode manual: no provider call) on the same
+server.
 
     .venv/bin/python bench/bench_logistics.py [--scans 300] [--refunds 200]
         [--backends sqlite,postgresql]
@@ -25,7 +27,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -60,6 +62,7 @@ from returndesk.services.stores import ensure_default_store  # noqa: E402
 from returndesk.web.app import create_app  # noqa: E402
 from servers import ThrowawayPostgres  # noqa: E402
 from servers.live import LiveServer  # noqa: E402
+from servers.shopify import ACCESS_TOKEN, API_VERSION, SHOP, LocalShopify  # noqa: E402
 from servers.stripe import API_KEY, LocalStripe  # noqa: E402
 
 PASSWORD = "bench-password-0123456789"
@@ -82,14 +85,21 @@ def summary(samples: list[float], wall_s: float) -> dict[str, float]:
     }
 
 
-def cases(container: Container, count: int, stripe: LocalStripe | None) -> list[dict[str, str]]:
+Payer = Callable[[], tuple[str, str]]  # a new paid order's (provider, payment reference)
+
+
+def unpaid() -> tuple[str, str]:
+    return "", ""
+
+
+def cases(container: Container, count: int, payer: Payer = unpaid) -> list[dict[str, str]]:
     """`count` approved US returns waiting for their parcel (one shirt each)."""
     now = container.clock()
     made: list[dict[str, str]] = []
     for start in range(0, count, PER_ORDER):
         number = f"B-{next(_ORDERS)}"
         email = f"bench{start}@example.com"
-        intent = stripe.pay(10**9, "USD") if stripe else ""
+        provider, reference = payer()
         upsert_order(
             container.uow,
             SYSTEM,
@@ -99,8 +109,8 @@ def cases(container: Container, count: int, stripe: LocalStripe | None) -> list[
                 lines=(LineInput("SHIRT", "Linen shirt", PER_ORDER, 4000, 4000 * PER_ORDER),),
                 shipments=(ShipmentInput("UPS", f"1Z{number}", now - timedelta(days=4),
                                          now - timedelta(days=2)),),
-                payment_provider="stripe" if stripe else "",
-                payment_reference=intent,
+                payment_provider=provider,
+                payment_reference=reference,
             ),
         )  # fmt: skip
         buyer = start_buyer_session(container.uow, number, email)
@@ -124,7 +134,7 @@ def token(client: httpx.Client, email: str) -> dict[str, str]:
 
 def bench_receiving(container: Container, client: httpx.Client, scans: int) -> dict[str, Any]:
     warehouse = token(client, "warehouse@bench.example")
-    scanned, plain = cases(container, scans, None), cases(container, scans, None)
+    scanned, plain = cases(container, scans), cases(container, scans)
     out: dict[str, Any] = {}
     samples: list[float] = []
     began = time.perf_counter()
@@ -154,14 +164,23 @@ def bench_receiving(container: Container, client: httpx.Client, scans: int) -> d
 
 
 def bench_refunds(
-    container: Container, client: httpx.Client, stripe: LocalStripe, count: int
+    container: Container,
+    client: httpx.Client,
+    stripe: LocalStripe,
+    shopify: LocalShopify,
+    count: int,
 ) -> dict[str, Any]:
     agent = token(client, "agent@bench.example")
     warehouse = token(client, "warehouse@bench.example")
     out: dict[str, Any] = {}
-    before = len(stripe.refunds_made())
-    for mode in ("stripe", "manual"):
-        batch = cases(container, count, stripe)
+    before = len(stripe.refunds_made()), len(shopify.refunds_made())
+    payers: dict[str, Payer] = {
+        "stripe": lambda: ("stripe", stripe.pay(10**9, "USD")),
+        "shopify": lambda: ("shopify", shopify.paid_order(10**9, "USD")),
+        "manual": unpaid,
+    }
+    for mode, payer in payers.items():
+        batch = cases(container, count, payer)
         for case in batch:  # received and inspected first: the refund settles the case
             got = client.post(
                 "/api/v1/warehouse/receipts", json={"code": case["rma"]}, headers=warehouse
@@ -179,14 +198,18 @@ def bench_refunds(
             )
             samples.append((time.perf_counter() - start) * 1000)
             assert answer.status_code == 201, answer.text
-        name = "stripe_refunds" if mode == "stripe" else "baseline_manual_refunds"
+        name = "baseline_manual_refunds" if mode == "manual" else f"{mode}_refunds"
         out[name] = summary(samples, time.perf_counter() - began)
-    out["stripe_refunds_made"] = len(stripe.refunds_made()) - before  # one per request
+    # one per request at each provider
+    out["stripe_refunds_made"] = len(stripe.refunds_made()) - before[0]
+    out["shopify_refunds_made"] = len(shopify.refunds_made()) - before[1]
     return out
 
 
 @contextmanager
-def backend(name: str, stripe: LocalStripe) -> Iterator[tuple[Container, LiveServer]]:
+def backend(
+    name: str, stripe: LocalStripe, shopify: LocalShopify
+) -> Iterator[tuple[Container, LiveServer]]:
     with tempfile.TemporaryDirectory() as tmp:
         pg = ThrowawayPostgres().start() if name == "postgresql" else None
         try:
@@ -198,6 +221,8 @@ def backend(name: str, stripe: LocalStripe) -> Iterator[tuple[Container, LiveSer
             settings = Settings(
                 home=Path(tmp), database_url=url, secret_key="bench-" + "x" * 40, demo=False,
                 stripe_api_key=API_KEY, stripe_api_base=stripe.base_url,
+                shopify_shop=SHOP, shopify_access_token=ACCESS_TOKEN,
+                shopify_api_version=API_VERSION, shopify_api_base=shopify.base_url,
             )  # fmt: skip
             container = bootstrap(settings, hasher=Argon2Hasher(fast=True))
             upgrade(container.engine)
@@ -230,15 +255,15 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     args = parser.parse_args()
     results: dict[str, Any] = {}
-    with LocalStripe() as stripe:
+    with LocalStripe() as stripe, LocalShopify() as shopify:
         for name in args.backends.split(","):
             with (
-                backend(name, stripe) as (container, server),
+                backend(name, stripe, shopify) as (container, server),
                 httpx.Client(base_url=server.url, timeout=30) as client,
             ):
                 results[name] = {
                     **bench_receiving(container, client, args.scans),
-                    **bench_refunds(container, client, stripe, args.refunds),
+                    **bench_refunds(container, client, stripe, shopify, args.refunds),
                 }
     report = {
         "benchmark": "logistics",

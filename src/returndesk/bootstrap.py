@@ -131,6 +131,22 @@ class Container:
 
         self.jobs.submit("system", "after_parcel_moved", run)
 
+    def sweep_after_scans(self) -> None:
+        """After a batch of scans (a CSV import), in the background: the refunds now due and
+        the card holds to settle, as the dispatcher's sweeps would a minute later."""
+        providers = self.payment_providers()
+        holders = self.holding_providers()
+        if not providers:
+            return
+        from returndesk.services.exchanges import sweep_holds
+        from returndesk.services.refunds import sweep_due_refunds
+
+        def run(_progress: Progress) -> None:
+            sweep_due_refunds(self.uow, self.clock, providers)
+            sweep_holds(self.uow, self.clock, holders)
+
+        self.jobs.submit("system", "sweep_after_scans", run)
+
     def assistant(self) -> AssistantDeps:
         """The assistant's dependencies; the model is loaded once per process, on first use."""
         from returndesk.adapters.nlu.model import shared_classifier

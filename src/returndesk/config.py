@@ -74,10 +74,10 @@ class Settings(BaseSettings):
     # A Shopify store (docs/logistics.md): refunds of orders paid through Shopify and the
     # replacement orders of exchanges, through the Admin API with an app's access token.
     # `shopify_api_base` replaces https://<shop> (a local server in tests).
-    shopify_shop: str = ""  # e.g. acme.myshopify.com
+    shopify_shop: str = Field(default="", pattern=r"^$|^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
     shopify_access_token: str = ""
     shopify_api_version: str = Field(default="2024-10", pattern=r"^\d{4}-\d{2}$")
-    shopify_api_base: str = ""
+    shopify_api_base: str = Field(default="", pattern=r"^$|^https?://")
     # The buyer sends an approved return's parcel within this many days (a carrier's scan
     # counts), is reminded this many days before, and the return is closed after.
     return_ship_days: int = Field(default=14, ge=1, le=365)

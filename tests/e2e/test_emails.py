@@ -309,6 +309,34 @@ def test_with_automation_on_the_first_email_also_has_the_decision_and_how_to_sen
     assert [e["id"] for e in emails_of(api, moved)] == [listed["id"]]
 
 
+def test_a_label_free_return_tells_the_buyer_to_show_the_qr_code(api: Api, smtp: SmtpSink) -> None:
+    document = {
+        **copy.deepcopy(DEFAULT_DOCUMENT),
+        "automation": {"apply": True},
+        "return_addresses": [
+            {
+                "markets": ["US"],
+                "name": "US returns partner",
+                "lines": ["400 Commerce Way", "Reno, NV 89502"],
+                "local": True,
+                "drop_off": "UPS Access Point",
+            }
+        ],
+    }
+    assert api.put("supervisor", "/api/v1/policy", json={"document": document}).status_code == 200
+    case = api.open_return()
+    assert (case["status"], case["return_method"]) == ("awaiting_return", "drop_off")
+    assert case["decision"]["return_address"]["drop_off"] == "UPS Access Point"
+    [listed] = sent_emails_of(api, case, 1)
+    message = by_id(smtp, listed["id"])
+    wanted = "show its QR code at any UPS Access Point drop-off point"
+    assert wanted in plain(message)
+    assert 'data-section="drop_off"' in body(message, "html")
+    assert 'data-section="label"' not in body(message, "html")  # nothing to print
+    page = api.get("buyer", f"/api/v1/returns/{case['id']}/label.pdf")
+    assert page.status_code == 200  # a printer is still welcome
+
+
 def test_a_canceled_return_sends_nothing_more(api: Api, smtp: SmtpSink) -> None:
     case = api.open_return()
     sent_emails_of(api, case, 1)

@@ -10,17 +10,35 @@ from dataclasses import replace
 from typing import TypeVar
 
 import pytest
-from builders import add_order, add_staff, count_rows, line, open_case, order_input
+from builders import (
+    add_order,
+    add_staff,
+    count_rows,
+    line,
+    open_case,
+    open_command,
+    order_input,
+)
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from returndesk.adapters.db.tables import exchanges
 from returndesk.adapters.payments import StripeRefunds
 from returndesk.bootstrap import Container
-from returndesk.domain.cases.status import CaseStatus
+from returndesk.domain.cases.status import CaseStatus, Resolution
 from returndesk.domain.errors import DomainError, StaleVersion
+from returndesk.services.exchanges import OrderExchange, get_exchange, order_exchange
 from returndesk.services.orders import get_order, upsert_order
 from returndesk.services.principal import SYSTEM
+from returndesk.services.receiving import ReceiveParcel, receive
 from returndesk.services.refunds import RequestRefund, list_refunds, request_refund
-from returndesk.services.returns import MoveCase, get_case, get_timeline, transition_case
+from returndesk.services.returns import (
+    MoveCase,
+    get_case,
+    get_timeline,
+    open_return,
+    transition_case,
+)
 from servers.stripe import API_KEY, LocalStripe
 
 THREADS = 8
@@ -220,3 +238,36 @@ def test_refunds_written_at_once_never_pass_what_was_paid(
     assert [(r.amount, r.status.value) for r in refunds] == [(bound, "succeeded")]
     assert get_case(container.uow, SYSTEM, case.id).refunded_amount == bound
     assert len(made_at_stripe) == (1 if mode == "stripe" else 0)
+
+
+def test_exchanges_ordered_at_once_make_one(container: Container, clock) -> None:
+    """Eight agents order the same case's replacement at the same moment (no store adapter:
+    for export): one exchange is written; the others get it back or are told the case moved."""
+    add_order(container, "1001")
+    opened = open_return(
+        container.uow, clock, SYSTEM, open_command("1001", resolution=Resolution.exchange)
+    )
+    case, _ = transition_case(
+        container.uow, clock, SYSTEM, MoveCase(opened.case.id, CaseStatus.approved, 1)
+    )
+    case, _ = transition_case(
+        container.uow, clock, SYSTEM,
+        MoveCase(case.id, CaseStatus.awaiting_return, case.version),
+    )  # fmt: skip
+    receive(container.uow, clock, SYSTEM, ReceiveParcel(code=case.rma, lines=()))
+
+    def order(i: int) -> str:
+        command = OrderExchange(case.id, None, instant=False)
+        return order_exchange(container.uow, clock, SYSTEM, {}, None, command).exchange.id
+
+    outcomes = race(order)
+    no_database_errors(outcomes)
+    made = {o for o in outcomes if isinstance(o, str)}
+    refused = Counter(o.code for o in outcomes if isinstance(o, DomainError))
+    assert len(made) == 1, (made, refused)
+    assert set(refused) <= {"version_mismatch", "busy"}, refused
+    exchange = get_exchange(container.uow, SYSTEM, case.id)
+    assert exchange is not None and exchange.id in made
+    with container.engine.connect() as conn:
+        rows = conn.execute(select(func.count()).select_from(exchanges)).scalar_one()
+    assert rows == 1

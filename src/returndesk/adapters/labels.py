@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import io
 from functools import cache
+from html import escape
 from pathlib import Path
 
 from reportlab.graphics import renderPDF
-from reportlab.graphics.barcode import code128
+from reportlab.graphics.barcode import code128, qrencoder
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib.pagesizes import A4
@@ -122,3 +123,20 @@ class OwnLabels:
         pdf.showPage()
         pdf.save()
         return ReturnLabel(pdf=buffer.getvalue(), carrier="", tracking_number="")
+
+
+def qr_svg(value: str, pixels: int = 240) -> str:
+    """A QR code of `value` as a small inline SVG (one path; a 4-module quiet zone), for a
+    screen to show at a drop-off counter instead of a printed label."""
+    code = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
+    code.addData(value)
+    code.make()
+    n = code.getModuleCount()
+    path = "".join(f"M{c},{r}h1v1h-1z" for r in range(n) for c in range(n) if code.isDark(r, c))
+    side = n + 8
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="-4 -4 {side} {side}" '
+        f'width="{pixels}" height="{pixels}" shape-rendering="crispEdges" role="img" '
+        f'aria-label="{escape(value)}"><rect x="-4" y="-4" width="{side}" height="{side}" '
+        f'fill="#fff"/><path d="{path}" fill="#000"/></svg>'
+    )

@@ -322,8 +322,10 @@ def _new_exchange(
         hold_status=HoldStatus.pending if command.instant else HoldStatus.none,
         hold_amount=case.refund_bound() if command.instant else 0,
     )
+    # A new version of the case first: of two requests at once, the second waits for the
+    # first's row lock and is refused (version_mismatch) before it writes an exchange.
+    uow.cases.save(case, case.version)
     uow.logistics.add_exchange(exchange)
-    uow.cases.save(case, case.version)  # a new version: two requests at once make one
     return exchange
 
 

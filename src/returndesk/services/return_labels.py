@@ -21,14 +21,17 @@ LABEL_STATUSES = PARCEL_DUE | {CaseStatus.approved}
 
 
 def return_method(case: ReturnCase) -> str | None:
-    """keep (no return: refund without the item), local (an address in the buyer's country),
-    origin (back to the store's own warehouse), or None (nothing to send, or not decided)."""
+    """keep (no return: refund without the item), drop_off (no printer needed: a QR code shown
+    at a carrier's drop-off point), local (an address in the buyer's country), origin (back to
+    the store's own warehouse), or None (nothing to send, or not decided)."""
     decision = case.decision or {}
     if case.status is CaseStatus.approved and decision.get("outcome") == "approve_returnless":
         return "keep"
     address = return_address(case)
     if address is None or case.status not in LABEL_STATUSES:
         return None
+    if address.get("drop_off"):
+        return "drop_off"
     return "local" if address.get("local") else "origin"
 
 
@@ -44,7 +47,7 @@ def return_address(case: ReturnCase) -> dict[str, Any] | None:
 
 
 def label_available(case: ReturnCase) -> bool:
-    return return_method(case) in ("local", "origin")
+    return return_method(case) in ("local", "origin", "drop_off")
 
 
 @dataclass(frozen=True, slots=True)

@@ -204,3 +204,49 @@ def test_scanner_gun_grading_portal_label_and_a_refund(
         expect(row).to_have_attribute("data-status", "succeeded")
         expect(row).to_contain_text("PIX E123")
         page.screenshot(path=str(shots / "case-refunded.png"), full_page=True)
+
+
+def test_a_supervisor_imports_a_carriers_csv_of_scans(
+    browser: Browser,
+    browser_server: LiveServer,
+    sqlite_container: Container,
+    case_id: str,
+    tmp_path: Path,
+) -> None:
+    container = sqlite_container
+    create_staff_user(
+        container.uow, container.hasher, container.clock, SYSTEM,
+        email="lead@returndesk.example", role=Role.supervisor, password=PASSWORD, name="Lead",
+    )  # fmt: skip
+    rma = rma_of(container, case_id)
+    scans = tmp_path / "correios.csv"
+    scans.write_text(
+        "tracking_number,carrier,status,occurred_at,location,reference\n"
+        f"QB987654321BR,Correios,accepted,2026-11-20T10:00:00+00:00,São Paulo,{rma}\n"
+        f"QB987654321BR,Correios,accepted,2026-11-20T10:00:00+00:00,São Paulo,{rma}\n"
+        "QB000000000BR,Correios,lost,2026-11-20T11:00:00+00:00,,\n",
+        encoding="utf-8",
+    )
+    context = browser.new_context(base_url=browser_server.url, locale="en-US")
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        login(page, "lead@returndesk.example")
+        page.goto("/console/warehouse")
+        page.get_by_test_id("carrier-scans-file").set_input_files(str(scans))
+        page.get_by_test_id("carrier-scans-submit").click()
+        report = page.get_by_test_id("carrier-scans-report")
+        for name, value in (
+            ("recorded", "1"),
+            ("moved", "1"),
+            ("duplicates", "1"),
+            ("errors", "1"),
+        ):
+            expect(report).to_have_attribute(f"data-{name}", value)
+        error = page.get_by_test_id("carrier-scans-error")
+        expect(error).to_have_attribute("data-row", "4")
+        expect(error).to_have_attribute("data-code", "invalid_row")
+    finally:
+        context.close()
+    case = get_case(container.uow, SYSTEM, case_id)
+    assert (case.status.value, case.return_tracking_number) == ("in_transit", "QB987654321BR")

@@ -100,9 +100,15 @@ class ReturnAddress:
     name: str
     lines: tuple[str, ...]
     local: bool  # in the buyer's country (a consolidation warehouse or partner)
+    # Label-free: the buyer shows a QR code at this carrier's or network's drop-off points
+    # ("Correios", "UPS Access Point") and the counter prints the label; "" for a printed label.
+    drop_off: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "lines": list(self.lines), "local": self.local}
+        out: dict[str, Any] = {"name": self.name, "lines": list(self.lines), "local": self.local}
+        if self.drop_off:  # only then: decisions stored before drop-offs existed replay equal
+            out["drop_off"] = self.drop_off
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -510,6 +516,7 @@ def _address(r: _Reader) -> ReturnAddress:
         name=r.text("name", ""),
         lines=tuple(lines),
         local=r.boolean("local", False),
+        drop_off=r.text("drop_off", "", max_length=60),
     )
     if not address.name:
         raise r.fail("name", "an address needs a name")

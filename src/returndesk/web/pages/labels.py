@@ -115,6 +115,7 @@ RETURN_METHODS = {
     "local": N_("Local return address"),
     "origin": N_("Back to the origin warehouse"),
     "keep": N_("Keep the item (no return)"),
+    "drop_off": N_("Drop-off with a QR code (no label to print)"),
 }
 REFUND_STATUSES = {
     "pending": N_("Being processed"),
@@ -578,6 +579,12 @@ ERRORS = {
     "file_required": N_("Choose a CSV file to import."),
     "file_too_large": N_("The file is too large (at most 20 MB)."),
     "invalid_encoding": N_("The file is not UTF-8 text. Export it again as CSV (UTF-8)."),
+    "missing_columns": N_(
+        "The file needs the columns tracking_number, carrier, status and occurred_at."
+    ),
+    "invalid_csv": N_("The file is not a readable CSV file."),
+    "invalid_row": N_("The status or the time of this row is not valid."),
+    "too_many_rows": N_("Too many rows: import the rest in another file."),
     "missing_column": N_("This is not a Shopify order export: required columns are missing."),
     "invalid_timezone": N_("Choose a time zone such as Europe/Berlin."),
     "invalid_hours": N_("Working hours need days and times as HH:MM (dates as YYYY-MM-DD)."),

@@ -4,16 +4,20 @@ scanner gun or typing), a case's label, its refunds (execute, record, retry) and
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import UploadFile
 
 from returndesk.domain.access import Permission, has_permission
 from returndesk.domain.errors import DomainError
 from returndesk.domain.logistics import Disposition, Grade
 from returndesk.domain.money import Money
+from returndesk.services.carrier_events import CSV_COLUMNS, ImportReport, import_scans
 from returndesk.services.exchanges import (
     OrderExchange,
     exchanges_to_ship,
@@ -45,12 +49,13 @@ from returndesk.web.pages.console import (
     to_login,
 )
 from returndesk.web.pages.forms import field, int_field
-from returndesk.web.pages.rendering import csrf_token
+from returndesk.web.pages.rendering import check_csrf, csrf_token
 from returndesk.web.pages.return_label import label_response
 from returndesk.web.pages.sessions import container_of
 
 router = APIRouter(prefix="/console")
 CaseId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
+MAX_SCANS_BYTES = 5_000_000
 RefundId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
 
 
@@ -214,6 +219,7 @@ def _warehouse_page(
     error: str | None = None,
     done_id: str | None = None,
     status_code: int = 200,
+    scan_report: ImportReport | None = None,
 ) -> Response:
     container = container_of(request)
     page = console_page(request)
@@ -248,6 +254,8 @@ def _warehouse_page(
         dispositions=[d.value for d in Disposition],
         warehouse=warehouse or container.settings.default_warehouse,
         restock=restock_counts(container.uow, principal)[:50],
+        can_import_scans=has_permission(principal.role, Permission.carrier_event_write),
+        scan_report=scan_report,
         csrf=csrf_token(container.settings.secret_key, token),
     )
     return remember_language(request, response)
@@ -318,3 +326,48 @@ async def warehouse_receive(request: Request) -> Response:
     response = RedirectResponse(f"/console/warehouse?done={done.case.id}", status_code=303)
     response.set_cookie("rd_warehouse", warehouse, max_age=365 * 86400, samesite="lax")
     return response
+
+
+@router.post("/warehouse/carrier-scans")
+async def carrier_scans_upload(request: Request) -> Response:
+    """A carrier's CSV export of return-parcel scans (the columns of `returndesk carrier-events
+    import`), row by row; the page shows what was recorded, moved, already known or refused."""
+    staff = signed_in_staff(request)
+    if staff is None:
+        return to_login()
+    principal, token = staff
+    container = container_of(request)
+
+    def refused(code: str, status: int) -> Response:
+        return _warehouse_page(request, principal, token, error=code, status_code=status)
+
+    try:
+        form = await request.form(max_files=1, max_fields=10)
+    except Exception:
+        return refused("invalid_form", 400)
+    try:
+        if not check_csrf(container.settings.secret_key, token, field(form, "csrf", 64)):
+            return refused("generic", 400)
+        if not has_permission(principal.role, Permission.carrier_event_write):
+            return refused("forbidden", 403)
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            return refused("file_required", 422)
+        data = await upload.read(MAX_SCANS_BYTES + 1)
+    finally:
+        await form.close()  # uploads are spooled to temporary files
+    if len(data) > MAX_SCANS_BYTES:
+        return refused("file_too_large", 413)
+    try:
+        reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""))
+        if set(CSV_COLUMNS[:4]) - set(reader.fieldnames or ()):
+            return refused("missing_columns", 422)
+        rows = list(reader)
+    except UnicodeDecodeError:
+        return refused("invalid_encoding", 422)
+    except csv.Error:
+        return refused("invalid_csv", 422)
+    report = import_scans(container.uow, container.clock, principal, rows)
+    if report.moved:
+        container.sweep_after_scans()
+    return _warehouse_page(request, principal, token, scan_report=report)

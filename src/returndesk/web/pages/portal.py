@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from returndesk.adapters.labels import qr_svg
 from returndesk.bootstrap import Container
 from returndesk.domain.access import Role
 from returndesk.domain.cases.model import LineRequest
@@ -29,7 +30,12 @@ from returndesk.services.exchanges import get_exchange
 from returndesk.services.orders import get_order
 from returndesk.services.principal import Principal
 from returndesk.services.refunds import list_refunds
-from returndesk.services.return_labels import label_available, label_data, return_method
+from returndesk.services.return_labels import (
+    label_available,
+    label_data,
+    return_address,
+    return_method,
+)
 from returndesk.services.returns import (
     MoveCase,
     OpenReturn,
@@ -225,6 +231,7 @@ def _case_page(
     timeline = get_timeline(container.uow, principal, case_id)
     evidence = list_evidence(container.uow, principal, case_id)
     page = _page(request, case.language, case.market)
+    method = return_method(case)
     return _remember_language(
         request,
         page.render(
@@ -234,8 +241,10 @@ def _case_page(
             timeline=timeline,
             evidence=evidence,
             open_call=open_call_of(container.uow, container.clock, principal, case_id),
-            return_method=return_method(case),
+            return_method=method,
             label_ready=label_available(case),
+            drop_off=(return_address(case) or {}).get("drop_off") if method == "drop_off" else None,
+            drop_off_qr=qr_svg(case.rma) if method == "drop_off" else None,
             refunds=[
                 r
                 for r in list_refunds(container.uow, principal, case_id)
