@@ -368,6 +368,9 @@ def logistics_requests(api: Api, case_id: str) -> dict[tuple[str, str], Call]:
         ("POST", "/api/v1/returns/{case_id}/exchange/order"): lambda who: api.post(
             who, f"{base}/exchange/order", json={"order_reference": "#1"}
         ),
+        ("POST", "/api/v1/returns/{case_id}/exchange/hold"): lambda who: api.post(
+            who, f"{base}/exchange/hold", json={"action": "release"}
+        ),
         ("GET", "/api/v1/exchanges/to-ship"): lambda who: api.get(who, "/api/v1/exchanges/to-ship"),
         ("POST", "/api/v1/integrations/tokens"): lambda who: api.post(
             who, "/api/v1/integrations/tokens", json={"name": "3PL", "scopes": ["carrier_events"]}

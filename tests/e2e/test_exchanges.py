@@ -68,6 +68,17 @@ def settled(api: Api, case_id: str, hold: str) -> dict[str, Any]:
         time.sleep(0.05)
 
 
+def email_sections(api: Api, case_id: str, wanted: set[str]) -> dict[str, dict[str, Any]]:
+    """The case's emails by their exchange sections, once every wanted one was written."""
+    deadline = time.monotonic() + 15
+    while True:
+        items = api.get("agent", f"/api/v1/returns/{case_id}/emails").json()["items"]
+        found = {s: e for e in items for s in e["sections"] if s in wanted}
+        if set(found) == wanted or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
 def kinds(api: Api, who: str, case_id: str) -> list[str]:
     items = api.get(who, f"/api/v1/returns/{case_id}/timeline").json()["items"]
     return [e["kind"] for e in items]
@@ -155,6 +166,18 @@ def test_an_exchanges_authorisation_is_released_on_scan(
     sweep_holds(api.container.uow, api.container.clock, api.container.holding_providers())
     assert len([r for r in local_stripe.requests if r["path"].endswith("/cancel")]) == 1
 
+    # The buyer was told each step by email, in their words and money.
+    wanted = {"exchange_hold", "exchange_ordered", "exchange_hold_released"}
+    emails = email_sections(api, case["id"], wanted)
+    assert set(emails) == wanted, emails
+    assert emails["exchange_hold"]["subject"] == (
+        f"Return {case['number']}: your replacement ships now, secured by a card hold"
+    )
+    held = api.get("agent", f"/api/v1/emails/{emails['exchange_hold']['id']}").json()
+    assert "$45.00 is held on your card (not charged)" in held["text"], held["text"]
+    ordered = api.get("agent", f"/api/v1/emails/{emails['exchange_ordered']['id']}").json()
+    assert "Your replacement is on its way: order #5001." in ordered["text"]
+
     # The parcel arrives and is graded: the exchange is complete.
     received = api.post("warehouse", "/api/v1/warehouse/receipts", json={"code": case["rma"]})
     assert received.status_code == 201, received.text
@@ -200,6 +223,9 @@ def test_an_instant_exchange_never_sent_is_charged(
     assert after["status"] == "canceled"
     assert after["exchange"]["hold"]["status"] == "captured"
     assert "exchange_hold_captured" in kinds(api, "buyer", case["id"])
+    charged = email_sections(api, case["id"], {"exchange_charged"})["exchange_charged"]
+    text = api.get("agent", f"/api/v1/emails/{charged['id']}").json()["text"]
+    assert "the $45.00 held on your card was charged for the replacement" in text, text
 
 
 def test_an_exchange_is_refused_clearly_and_changes_nothing(
@@ -256,3 +282,41 @@ def test_a_declined_card_fails_the_instant_exchange_and_a_retry_works(
     assert (again.status_code, again.json()["id"]) == (200, retried.json()["id"])
     assert len(local_stripe.requests) == calls
     api.problem(order_exchange(api, case), 409, "exchange_exists")
+
+
+def test_a_fake_sent_back_keeps_the_hold_for_the_review_which_charges_it(
+    api: Api, local_stripe: LocalStripe
+) -> None:
+    case = exchange_case(api, local_stripe)
+    made = order_exchange(api, case, instant=True)
+    assert made.status_code == 201, made.text
+    # Brought to the warehouse by hand (no carrier scan), and it is not our product.
+    body = {
+        "code": case["rma"],
+        "lines": [{"sku": "SHIRT-M", "quantity": 2, "grade": "counterfeit_suspected"}],
+    }
+    received = api.post("warehouse", "/api/v1/warehouse/receipts", json=body)
+    assert received.json()["case"]["status"] == "escalated", received.text
+    time.sleep(0.3)  # the follow-up after the scan had its chance
+    sweep_holds(api.container.uow, api.container.clock, api.container.holding_providers())
+    [hold] = local_stripe.holds()
+    assert hold.status == "requires_capture"  # kept for the person reviewing it
+    assert (
+        api.post(
+            "buyer", f"/api/v1/returns/{case['id']}/exchange/hold", json={"action": "capture"}
+        ).status_code
+        == 403
+    )
+    charged = api.post(
+        "supervisor", f"/api/v1/returns/{case['id']}/exchange/hold", json={"action": "capture"}
+    )
+    assert charged.status_code == 200, charged.text
+    assert charged.json()["hold"]["status"] == "captured"
+    assert hold.status == "succeeded"
+    again = api.post(
+        "supervisor", f"/api/v1/returns/{case['id']}/exchange/hold", json={"action": "release"}
+    )
+    api.problem(again, 409, "no_open_hold")
+    entries = api.get("agent", f"/api/v1/returns/{case['id']}/timeline").json()["items"]
+    [captured] = [e for e in entries if e["kind"] == "exchange_hold_captured"]
+    assert captured["actor"]["role"] == "supervisor"

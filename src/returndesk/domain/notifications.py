@@ -28,6 +28,10 @@ class Section(StrEnum):
     return_instructions = "return_instructions"  # where and how to send it back
     item_received = "item_received"  # the warehouse has it
     refund_issued = "refund_issued"  # the money is on its way
+    exchange_hold = "exchange_hold"  # an instant exchange: the value is held on the card
+    exchange_ordered = "exchange_ordered"  # the replacement order is made: on its way
+    exchange_hold_released = "exchange_hold_released"  # the parcel was scanned: hold let go
+    exchange_charged = "exchange_charged"  # the parcel never left: the hold was charged
     video_call = "video_call"  # an agent is waiting in a video call: join now
     return_reminder = "return_reminder"  # the parcel is not sent yet: send it by a date
     return_expired = "return_expired"  # not sent in time: the return is closed
@@ -47,6 +51,12 @@ def buyer_sees_decision(status: str) -> bool:
     return status not in AWAITING_PEOPLE
 
 
+_BY_EVENT = {
+    "exchange_hold_placed": Section.exchange_hold,
+    "exchange_ordered": Section.exchange_ordered,
+    "exchange_hold_released": Section.exchange_hold_released,
+    "exchange_hold_captured": Section.exchange_charged,
+}
 _BY_STATUS = {
     "awaiting_return": Section.return_instructions,
     "received": Section.item_received,
@@ -62,6 +72,7 @@ class EmailPlan:
     status: str  # the case's status after the transaction
     at: datetime  # when the transaction happened
     due_at: datetime | None = None  # a reminder's last day to send the parcel
+    exchange: Mapping[str, Any] | None = None  # the exchange entries' data (order, amount)
 
     @property
     def primary(self) -> Section:
@@ -91,9 +102,13 @@ def plan_email(market: str, events: Sequence[Mapping[str, Any]]) -> EmailPlan | 
     sections: set[Section] = set()
     decision: Mapping[str, Any] | None = None
     due_at: datetime | None = None
+    exchange: dict[str, Any] = {}
     for event in events:
         kind = event.get("kind")
-        if kind == "case_opened":
+        if kind in _BY_EVENT:
+            sections.add(_BY_EVENT[str(kind)])
+            exchange.update(event.get("data") or {})
+        elif kind == "case_opened":
             sections.add(Section.received)
         elif kind in ("decision_made", "decision_overridden"):
             decision = event.get("data") or {}
@@ -126,6 +141,7 @@ def plan_email(market: str, events: Sequence[Mapping[str, Any]]) -> EmailPlan | 
         status=status,
         at=datetime.fromisoformat(str(last["at"])),
         due_at=due_at,
+        exchange=exchange or None,
     )
 
 

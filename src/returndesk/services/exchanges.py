@@ -568,14 +568,65 @@ def follow_up(
     if holder is None:
         return exchange
     if scanned:
-        action, kind, status = holder.release, "exchange_hold_released", HoldStatus.released
+        capture = False
     elif case.status is CaseStatus.canceled and exchange.ordered:
-        # the replacement went out and the return will not come: the held money is taken
-        action, kind, status = holder.capture, "exchange_hold_captured", HoldStatus.captured
+        capture = True  # the replacement went out and the return will not come
     elif case.status in (CaseStatus.canceled, CaseStatus.declined):
-        action, kind, status = holder.release, "exchange_hold_released", HoldStatus.released
+        capture = False
     else:
         return exchange
+    return _settle_hold(uow_factory, clock, holder, exchange, capture, Actor.system(_SYSTEM))
+
+
+def settle_hold_by_hand(
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    principal: Principal,
+    holders: Mapping[str, HoldingProvider],
+    case_id: str,
+    capture: bool,
+) -> Exchange:
+    """A person decides an open hold: a parcel graded fake, empty or wrong keeps its hold for
+    the review, which then charges it (capture) or lets it go (release)."""
+    principal.require(Permission.refund_write)
+    with uow_factory() as uow:
+        load_case(uow, principal, case_id)
+        exchange = uow.logistics.exchange(case_id)
+    if exchange is None:
+        raise NotFound("this return has no exchange", code="exchange_not_found")
+    if not exchange.hold_open:
+        raise Conflict(
+            "no money is held for this exchange",
+            code="no_open_hold",
+            hold_status=exchange.hold_status.value,
+        )
+    holder = holders.get(exchange.hold_provider)
+    if holder is None:
+        raise ValidationFailed(
+            f"{exchange.hold_provider} is not set up", code="provider_not_configured"
+        )
+    settled = _settle_hold(uow_factory, clock, holder, exchange, capture, principal.actor())
+    if settled.hold_open:  # the provider refused: said on the exchange, retried by sweeps
+        raise ProviderFailed(
+            f"the hold was not settled: {settled.error}",
+            code="hold_failed",
+            provider_code=settled.error_code,
+        )
+    return settled
+
+
+def _settle_hold(
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    holder: HoldingProvider,
+    exchange: Exchange,
+    capture: bool,
+    actor: Actor,
+) -> Exchange:
+    if capture:
+        action, kind, status = holder.capture, "exchange_hold_captured", HoldStatus.captured
+    else:
+        action, kind, status = holder.release, "exchange_hold_released", HoldStatus.released
     try:
         answer = action(exchange.hold_reference, f"returndesk-{status.value}-{exchange.id}")
     except PaymentFailed as exc:
@@ -591,7 +642,7 @@ def follow_up(
             "amount": answer.amount if status is HoldStatus.captured else current.hold_amount,
             "currency": current.currency,
         }
-        case.record_exchange(kind, data, Actor.system(_SYSTEM), now)
+        case.record_exchange(kind, data, actor, now)
 
     return _write(uow_factory, clock, exchange, settled)
 

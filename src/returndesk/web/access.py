@@ -127,6 +127,7 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/returns/{case_id}/exchange"): Permission.refund_write,
     ("POST", "/api/v1/returns/{case_id}/exchange/retry"): Permission.refund_write,
     ("POST", "/api/v1/returns/{case_id}/exchange/order"): Permission.refund_write,
+    ("POST", "/api/v1/returns/{case_id}/exchange/hold"): Permission.refund_write,
     ("GET", "/api/v1/exchanges/to-ship"): Permission.refund_write,
     ("POST", "/api/v1/integrations/tokens"): Permission.integration_manage,
     ("GET", "/api/v1/integrations/tokens"): Permission.integration_manage,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
 
@@ -331,6 +331,10 @@ class ExchangeLineIn(Body):
 class ExchangeIn(Body):
     lines: Annotated[list[ExchangeLineIn], Field(min_length=1, max_length=100)] | None = None
     instant: bool = False
+
+
+class HoldActionIn(Body):
+    action: Literal["capture", "release"]
 
 
 class ReplacementOrderIn(Body):

@@ -19,12 +19,13 @@ from returndesk.services.exchanges import (
     order_exchange,
     record_replacement,
     retry_exchange,
+    settle_hold_by_hand,
 )
 from returndesk.web.api.returns import CaseId
 from returndesk.web.api.stats import csv_cell
 from returndesk.web.deps import ContainerDep, PrincipalDep
 from returndesk.web.problems import HttpProblem
-from returndesk.web.schemas import ExchangeIn, ReplacementOrderIn, exchange_out
+from returndesk.web.schemas import ExchangeIn, HoldActionIn, ReplacementOrderIn, exchange_out
 
 router = APIRouter(prefix="/api/v1", tags=["exchanges"])
 
@@ -88,6 +89,23 @@ def record_replacement_order(
     """A store without an adapter: the replacement order staff made by hand."""
     exchange = record_replacement(
         container.uow, container.clock, principal, case_id, body.order_reference
+    )
+    return exchange_out(exchange, principal.role)
+
+
+@router.post("/returns/{case_id}/exchange/hold")
+def settle_exchange_hold(
+    case_id: CaseId, body: HoldActionIn, principal: PrincipalDep, container: ContainerDep
+) -> dict[str, Any]:
+    """A person charges (capture) or lets go (release) an instant exchange's open card hold:
+    for a parcel held for review (graded fake, empty or wrong)."""
+    exchange = settle_hold_by_hand(
+        container.uow,
+        container.clock,
+        principal,
+        container.holding_providers(),
+        case_id,
+        capture=body.action == "capture",
     )
     return exchange_out(exchange, principal.role)
 

@@ -289,6 +289,7 @@ def _case_page(
         refund_key=str(uuid.uuid4()),
         refund_remaining=refundable_remaining(case, refunds),
         exchange=exchange,
+        can_refund_role=has_permission(principal.role, Permission.refund_write),
         exchange_options=None if exchange else exchange_options(container.uow, principal, case),
         can_call=case.status not in TERMINAL
         and has_permission(principal.role, Permission.call_start),

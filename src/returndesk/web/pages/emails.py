@@ -32,6 +32,12 @@ _SUBJECTS = {
     Section.return_instructions: N_("Return %(number)s: how to send your item back"),
     Section.item_received: N_("We received your returned item: return %(number)s"),
     Section.refund_issued: N_("Your refund for return %(number)s has been issued"),
+    Section.exchange_hold: N_(
+        "Return %(number)s: your replacement ships now, secured by a card hold"
+    ),
+    Section.exchange_ordered: N_("Return %(number)s: your replacement is on its way"),
+    Section.exchange_hold_released: N_("Return %(number)s: the hold on your card is released"),
+    Section.exchange_charged: N_("Return %(number)s: the replacement was charged to your card"),
     Section.video_call: N_("Return %(number)s: an agent is waiting for you in a video call"),
     Section.return_reminder: N_("Return %(number)s: please send your parcel"),
     Section.return_expired: N_("Return %(number)s was closed: the parcel was not sent in time"),

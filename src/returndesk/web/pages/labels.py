@@ -565,6 +565,8 @@ ERRORS = {
     "exchange_not_exported": N_("This exchange is not waiting for an order made by hand."),
     "exchange_already_ordered": N_("The replacement order is already recorded."),
     "order_reference_required": N_("Name the replacement order."),
+    "no_open_hold": N_("No money is held on the card for this exchange."),
+    "hold_failed": N_("The card hold was not settled: see the exchange and try again."),
     "unknown_line": N_("That item is not part of this return."),
     "invalid_quantity": N_("That quantity is not possible for this item."),
     "no_lines": N_("Choose at least one item."),

@@ -24,6 +24,7 @@ from returndesk.services.exchanges import (
     order_exchange,
     record_replacement,
     retry_exchange,
+    settle_hold_by_hand,
 )
 from returndesk.services.principal import Principal
 from returndesk.services.receiving import (
@@ -182,6 +183,25 @@ async def exchange_order(request: Request, case_id: CaseId) -> Response:
         request, principal, token, case_id, {"exchange_reference": reference},
         lambda: record_replacement(
             container.uow, container.clock, principal, case_id, reference
+        ),
+    )  # fmt: skip
+
+
+@router.post("/cases/{case_id}/exchange/hold")
+async def exchange_hold(request: Request, case_id: CaseId) -> Response:
+    """Charge or let go an instant exchange's open card hold (a parcel held for review)."""
+    post = await case_form_post(request, case_id)
+    if isinstance(post, Response):
+        return post
+    principal, token, container, form = post
+    action = field(form, "action", 10)
+    if action not in ("capture", "release"):
+        return _act(request, principal, token, case_id, {}, _invalid)
+    return _act(
+        request, principal, token, case_id, {},
+        lambda: settle_hold_by_hand(
+            container.uow, container.clock, principal, container.holding_providers(),
+            case_id, capture=action == "capture",
         ),
     )  # fmt: skip
 
