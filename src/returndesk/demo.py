@@ -90,7 +90,8 @@ PATHS: dict[S, tuple[S, ...]] = {
         S.refund_pending,
         S.refunded,
     ),
-    S.exchange_shipped: (S.approved, S.exchange_shipped),
+    # the replacement is ordered once the return is inspected (the last step, see _exchange)
+    S.exchange_shipped: (S.approved, S.awaiting_return, S.in_transit, S.received, S.inspected),
     S.resolved_without_return: (S.under_review, S.resolved_without_return),
     S.closed: (S.approved, S.refund_pending, S.refunded, S.closed),
     S.canceled: (S.canceled,),
@@ -362,6 +363,30 @@ def _make_case(
             container.uow, lambda: _clock(at), actor,
             MoveCase(case.id, step, case.version, NOTES.get(step, ""), receipt=receipt),
         )  # fmt: skip
+    if target is S.exchange_shipped:
+        _exchange(container, principals[Role.agent], case.id, line, number, lambda: _clock(at))
+
+
+_NEXT_SIZE = {"XS": "S", "S": "M", "M": "L", "L": "XL", "XL": "XXL"}
+
+
+def _exchange(
+    container: Container,
+    agent: Principal,
+    case_id: str,
+    line: LineInput,
+    number: str,
+    clock: Callable[[], datetime],
+) -> None:
+    """The next size up ordered for the buyer, as a store with no shop adapter does it: the
+    exchange is exported, then the agent names the order made in the shop."""
+    from returndesk.services.exchanges import OrderExchange, order_exchange, record_replacement
+
+    stem, _, size = line.sku.rpartition("-")
+    replacement = f"{stem}-{_NEXT_SIZE[size]}" if stem and size in _NEXT_SIZE else line.sku
+    command = OrderExchange(case_id, ((line.sku, line.quantity, replacement),), instant=False)
+    order_exchange(container.uow, clock, agent, {}, None, command)
+    record_replacement(container.uow, clock, agent, case_id, f"#{number}-X")
 
 
 def _photo(
