@@ -239,3 +239,19 @@ def providers(api: Api) -> Any:
 
 def case_store(api: Api, case_id: str) -> str:
     return get_case(api.container.uow, SYSTEM, case_id).store_id
+
+
+def test_a_stripe_refund_books_the_payment_fee_the_store_does_not_get_back(
+    api: Api, local_stripe: LocalStripe
+) -> None:
+    document = {**POLICY, "economics": {"payment_fee_percent": 2.9}}
+    case = inspected(api, local_stripe)
+    assert api.put("admin", "/api/v1/policy", json={"document": document}).status_code == 200
+    assert stripe_refund(api, case, "fee-1").status_code == 201
+    costs = api.get("agent", f"/api/v1/returns/{case['id']}").json()["costs"]
+    assert costs["payment_fees"] == {"amount": PAID * 290 // 10_000, "currency": "USD"}
+    assert costs["net"]["amount"] == (
+        costs["recovered"]["amount"] - PAID - costs["handling"]["amount"]
+        - costs["return_shipping"]["amount"] - PAID * 290 // 10_000
+    )  # fmt: skip
+    assert "payment_fees" not in api.get("buyer", f"/api/v1/returns/{case['id']}").json()

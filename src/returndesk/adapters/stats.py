@@ -126,7 +126,9 @@ class SqlStatsRepository:
                     case((rc.decision_outcome == "approve_returnless", rc.refunded_amount), else_=0)
                 ),
                 func.sum(
-                    func.coalesce(rc.return_shipping_cost, 0) + func.coalesce(rc.handling_cost, 0)
+                    func.coalesce(rc.return_shipping_cost, 0)
+                    + func.coalesce(rc.handling_cost, 0)
+                    + func.coalesce(rc.payment_fees, 0)
                 ),
                 func.sum(rc.recovered_value),
             )

@@ -375,11 +375,21 @@ def _succeeded(
         actor,
         now,
     )
+    if refund.provider != MANUAL:
+        case.book_payment_fee(refund.amount * _payment_fee_bp(uow, case) // 10_000)
     if refund.final and case.preferred_resolution in (Resolution.refund, Resolution.store_credit):
         _settle(case, refund.provider, now)
     uow.logistics.save_refund(refund)
     keep_up(uow, case)
     uow.cases.save(case, version)
+
+
+def _payment_fee_bp(uow: UnitOfWork, case: ReturnCase) -> int:
+    """The store policy's `economics.payment_fee_percent`, in basis points."""
+    store = uow.stores.get(case.store_id)
+    if store is None:  # pragma: no cover - stores are never deleted
+        return 0
+    return uow.policies.active(store)[1].payment_fee_bp
 
 
 def _settle(case: ReturnCase, provider: str, now: datetime) -> None:

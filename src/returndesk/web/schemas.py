@@ -200,6 +200,7 @@ def costs_out(case: ReturnCase) -> dict[str, Any]:
     return {
         "return_shipping": money(case.return_shipping_cost, case.currency),
         "handling": money(case.handling_cost, case.currency),
+        "payment_fees": money(case.payment_fees, case.currency),
         "refunded": money(case.refunded_amount, case.currency),
         "recovered": money(case.recovered_value, case.currency),
         "net": money(case.net_recovery(), case.currency),

@@ -740,6 +740,7 @@ class SqlCaseRepository:
             return_address=row.return_address,
             return_shipping_cost=row.return_shipping_cost,
             handling_cost=row.handling_cost,
+            payment_fees=row.payment_fees,
             recovered_value=row.recovered_value,
         )
 
@@ -757,6 +758,7 @@ class SqlCaseRepository:
             "return_address": case.return_address,
             "return_shipping_cost": case.return_shipping_cost,
             "handling_cost": case.handling_cost,
+            "payment_fees": case.payment_fees,
             "recovered_value": case.recovered_value,
         }
 

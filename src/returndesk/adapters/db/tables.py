@@ -149,6 +149,7 @@ return_cases = Table(
     # case's currency), booked when the warehouse grades it (docs/logistics.md).
     Column("return_shipping_cost", BigInteger, nullable=True),
     Column("handling_cost", BigInteger, nullable=True),
+    Column("payment_fees", BigInteger, nullable=True),
     Column("recovered_value", BigInteger, nullable=True),
     # The queue: every filter combination leads with the store and ends in the sort key + id.
     Index("ix_cases_store_created", "store_id", "created_at", "id"),

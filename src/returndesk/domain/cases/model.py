@@ -136,6 +136,7 @@ class ReturnCase:
     return_shipping_cost: int | None = None  # borne by the store (0: the buyer paid it)
     handling_cost: int | None = None  # receiving and inspecting it
     recovered_value: int | None = None  # what the graded units are worth again
+    payment_fees: int | None = None  # what the payment provider kept of refunded money
     new_events: list[TimelineEvent] = field(default_factory=list)
 
     @classmethod
@@ -382,7 +383,14 @@ class ReturnCase:
             - (self.refunded_amount or 0)
             - (self.return_shipping_cost or 0)
             - (self.handling_cost or 0)
+            - (self.payment_fees or 0)
         )
+
+    def book_payment_fee(self, fee: int) -> None:
+        """A refund through a provider: the fee it kept of that money is a cost of the return."""
+        if fee < 0:
+            raise ValueError("a fee is not negative")
+        self.payment_fees = (self.payment_fees or 0) + fee
 
     def record_refund(self, amount: int, data: dict[str, Any], actor: Actor, now: datetime) -> None:
         """Money went back to the buyer (a provider confirmed it, or staff recorded it)."""

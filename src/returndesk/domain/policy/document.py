@@ -145,6 +145,9 @@ class Policy:
     return_cost: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # market->cur
     resale_bp: int = 6000
     resale_faulty_bp: int = 1000
+    # What the payment provider keeps of a refunded payment (card fees are not given back):
+    # booked as a cost of the return on each refund through a provider.
+    payment_fee_bp: int = 0
     return_addresses: tuple[ReturnAddress, ...] = ()
     fraud_lookback_days: int = 90
     fraud_max_returns: int | None = None
@@ -391,6 +394,7 @@ def parse_policy(document: Mapping[str, Any], language: RuleLanguage) -> Policy:
         return_cost=_return_costs(economics.table("return_cost")),
         resale_bp=economics.percent_bp("resale_percent", 6000),
         resale_faulty_bp=economics.percent_bp("resale_percent_faulty", 1000),
+        payment_fee_bp=economics.percent_bp("payment_fee_percent", 0),
         return_addresses=tuple(_address(a) for a in top.tables("return_addresses")),
         fraud_lookback_days=fraud.days("lookback_days", 90),
         fraud_max_returns=fraud.integer("max_returns", None, 1, 100_000),
