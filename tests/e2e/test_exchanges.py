@@ -288,8 +288,10 @@ def test_a_fake_sent_back_keeps_the_hold_for_the_review_which_charges_it(
     api: Api, local_stripe: LocalStripe
 ) -> None:
     case = exchange_case(api, local_stripe)
-    made = order_exchange(api, case, instant=True)
+    one = [{"sku": "SHIRT-M", "quantity": 1, "replacement_sku": "SHIRT-L"}]
+    made = order_exchange(api, case, instant=True, lines=one)
     assert made.status_code == 201, made.text
+    assert made.json()["hold"]["amount"] == {"amount": PAID // 2, "currency": "USD"}  # one unit
     # Brought to the warehouse by hand (no carrier scan), and it is not our product.
     body = {
         "code": case["rma"],

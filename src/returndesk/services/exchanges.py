@@ -271,6 +271,14 @@ def _lines(
     return tuple(lines)
 
 
+def _value_of(case: ReturnCase, lines: tuple[ExchangeLine, ...]) -> int:
+    """What the buyer paid for the units exchanged (what an instant exchange holds)."""
+    paid = {line.sku: line for line in case.lines}
+    return sum(
+        paid[ln.sku].refundable_amount * ln.quantity // paid[ln.sku].quantity for ln in lines
+    )
+
+
 def _new_exchange(
     uow: UnitOfWork,
     case: ReturnCase,
@@ -320,7 +328,7 @@ def _new_exchange(
         updated_at=now,
         hold_provider=hold_provider,
         hold_status=HoldStatus.pending if command.instant else HoldStatus.none,
-        hold_amount=case.refund_bound() if command.instant else 0,
+        hold_amount=_value_of(case, lines) if command.instant else 0,
     )
     # A new version of the case first: of two requests at once, the second waits for the
     # first's row lock and is refused (version_mismatch) before it writes an exchange.
