@@ -594,3 +594,35 @@ def test_a_graded_return_books_its_costs_and_the_value_recovered(api: Api) -> No
     totals = api.get("supervisor", "/api/v1/stats/returns", params=period).json()["totals"]
     assert totals["return_costs"] == [{"amount": 1200, "currency": "USD"}]
     assert totals["recovered"] == [{"amount": 1575, "currency": "USD"}]
+
+
+def test_the_inspection_checklist_by_category_and_its_answers(api: Api) -> None:
+    case = awaiting(api, quantity=1)
+    found = api.get("warehouse", "/api/v1/warehouse/lookup", params={"code": case["rma"]})
+    assert found.json()["checklists"] == {"SHIRT-M": ["matches_order", "packaging_intact"]}
+    # A unit that failed a check is not as new: refused, nothing booked.
+    failed = {"sku": "SHIRT-M", "quantity": 1, "checks": {"matches_order": True,
+                                                       "packaging_intact": False}}  # fmt: skip
+    refused = api.post(
+        "warehouse", "/api/v1/warehouse/receipts", json={"code": case["rma"], "lines": [failed]}
+    )
+    assert api.problem(refused, 422, "failed_check_resellable")["failed"] == ["packaging_intact"]
+    assert api.get("agent", f"/api/v1/returns/{case['id']}").json()["status"] == "awaiting_return"
+    booked = api.post(
+        "warehouse",
+        "/api/v1/warehouse/receipts",
+        json={"code": case["rma"], "lines": [{**failed, "grade": "open_box"}]},
+    )
+    assert booked.status_code == 201, booked.text
+    assert booked.json()["receipt"]["lines"][0]["checks"] == [
+        {"item": "matches_order", "passed": True},
+        {"item": "packaging_intact", "passed": False},
+    ]
+    receipts = api.get("agent", f"/api/v1/returns/{case['id']}").json()["receipts"]
+    assert receipts[0]["lines"][0]["checks"][1] == {"item": "packaging_intact", "passed": False}
+    # The store's own list, in its own words, for a category.
+    document = {**POLICY, "inspection": {"checklists": {"home": ["Bulb works", "Shade intact"]}}}
+    assert api.put("admin", "/api/v1/policy", json={"document": document}).status_code == 200
+    lamp = api.open_return("buyer", api.return_payload(sku="LAMP-1", quantity=1))
+    found = api.get("warehouse", "/api/v1/warehouse/lookup", params={"code": lamp["rma"]})
+    assert found.json()["checklists"] == {"LAMP-1": ["Bulb works", "Shade intact"]}

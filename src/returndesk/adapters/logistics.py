@@ -38,6 +38,7 @@ def _receipt(row: Row[Any]) -> Receipt:
                 int(ln["quantity"]),
                 Grade(ln["grade"]),
                 Disposition(ln["disposition"]),
+                tuple((str(c["item"]), bool(c["passed"])) for c in ln.get("checks", ())),
             )
             for ln in row.lines
         ),

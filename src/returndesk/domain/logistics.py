@@ -114,10 +114,16 @@ class ReceivedLine:
     quantity: int
     grade: Grade
     disposition: Disposition
+    checks: tuple[tuple[str, bool], ...] = ()  # the inspection checklist: (item, passed)
 
     @classmethod
     def of(
-        cls, sku: str, quantity: int, grade: Grade, disposition: Disposition | None
+        cls,
+        sku: str,
+        quantity: int,
+        grade: Grade,
+        disposition: Disposition | None,
+        checks: tuple[tuple[str, bool], ...] = (),
     ) -> ReceivedLine:
         if not 1 <= quantity <= 100_000:
             raise ValidationFailed(
@@ -132,15 +138,30 @@ class ReceivedLine:
                 grade=grade.value,
                 disposition=chosen.value,
             )
-        return cls(sku, quantity, grade, chosen)
+        failed = [item for item, passed in checks if not passed]
+        if failed and grade is Grade.resellable:
+            raise ValidationFailed(
+                f"{sku}: a unit that failed a check ({', '.join(failed)}) is not as new",
+                code="failed_check_resellable",
+                sku=sku,
+                failed=failed,
+            )
+        return cls(sku, quantity, grade, chosen, checks)
+
+    @property
+    def failed_checks(self) -> tuple[str, ...]:
+        return tuple(item for item, passed in self.checks if not passed)
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "sku": self.sku,
             "quantity": self.quantity,
             "grade": self.grade.value,
             "disposition": self.disposition.value,
         }
+        if self.checks:
+            out["checks"] = [{"item": item, "passed": passed} for item, passed in self.checks]
+        return out
 
 
 @dataclass(frozen=True, slots=True)

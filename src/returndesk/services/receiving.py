@@ -7,6 +7,7 @@ suspected, an empty box, a wrong item) sends the case to a person, all or nothin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from returndesk.domain.access import Permission, Role
@@ -20,6 +21,7 @@ from returndesk.domain.cases.model import (
 from returndesk.domain.cases.status import CaseStatus, ReceiptCondition
 from returndesk.domain.errors import Conflict, NotFound, ValidationFailed
 from returndesk.domain.ids import new_id
+from returndesk.domain.inspection import check_answers, checklist
 from returndesk.domain.logistics import (
     GRADE_CONDITION,
     HOLDS_REFUND,
@@ -48,6 +50,7 @@ class LineIn:
     quantity: int
     grade: Grade = Grade.resellable
     disposition: Disposition | None = None  # None: the grade's usual one
+    checks: Mapping[str, bool] | None = None  # the inspection checklist's answers
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,22 @@ def lookup(uow_factory: UnitOfWorkFactory, principal: Principal, code: str) -> R
     principal.require(Permission.warehouse_receive)
     with uow_factory() as uow:
         return find_by_code(uow, principal, code)
+
+
+def inspection_checklists(
+    uow_factory: UnitOfWorkFactory, case: ReturnCase
+) -> dict[str, tuple[str, ...]]:
+    """What to check on each returned sku of a case the principal already read: by the
+    product's category, from the store's policy or the built-in lists."""
+    with uow_factory() as uow:
+        order = uow.orders.get(case.order_id)
+        store = uow.stores.get(case.store_id)
+        custom = uow.policies.active(store)[1].inspection_checklists if store else {}
+    categories = {line.id: line.category for line in order.lines} if order else {}
+    return {
+        line.sku: checklist(categories.get(line.order_line_id, "general"), custom)
+        for line in case.lines
+    }
 
 
 def receive(
@@ -173,7 +192,12 @@ def _lines(
         )
     if len(given) > 500:
         raise ValidationFailed("too many lines", code="too_many_lines")
-    return tuple(ReceivedLine.of(ln.sku, ln.quantity, ln.grade, ln.disposition) for ln in given)
+    return tuple(
+        ReceivedLine.of(
+            ln.sku, ln.quantity, ln.grade, ln.disposition, check_answers(ln.sku, ln.checks or {})
+        )
+        for ln in given
+    )
 
 
 _WORST_FIRST = (

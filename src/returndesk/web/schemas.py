@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+)
 
 from returndesk.domain.access import Role
 from returndesk.domain.carriers import CarrierEvent, CarrierStatus
@@ -279,6 +287,8 @@ class ReceivedLineIn(Body):
     quantity: Annotated[StrictInt, Field(ge=1, le=100_000)]
     grade: Grade = Grade.resellable
     disposition: Disposition | None = None
+    # the inspection checklist's answers: item (code or the policy's text) -> passed
+    checks: Annotated[dict[str, StrictBool], Field(max_length=30)] | None = None
 
 
 class ReceiptIn(Body):

@@ -184,6 +184,11 @@ def test_scanner_gun_grading_portal_label_and_a_refund(
         unboxing = page.get_by_test_id("record-unboxing")
         expect(unboxing).to_have_attribute("href", f"/console/cases/{case_id}#record")
         page.get_by_test_id(f"grade-{scenario.tee_sku}").select_option("open_box")
+        # The apparel checklist: everything fine but the tag.
+        checks = page.get_by_test_id(f"check-{scenario.tee_sku}")
+        expect(checks).to_have_count(5)
+        for item in ("matches_order", "packaging_intact", "unworn_unwashed", "no_stains_or_odour"):
+            page.locator(f"[data-testid=check-{scenario.tee_sku}][data-item={item}]").check()
         page.get_by_test_id("receive-note").fill("Tag cut off")
         page.get_by_test_id("receive-graded").click()
         expect(page.get_by_test_id("scan-done")).to_have_attribute("data-status", "inspected")
@@ -197,6 +202,9 @@ def test_scanner_gun_grading_portal_label_and_a_refund(
         scenario.agent_login(page)
         page.goto(f"/console/cases/{case_id}")
         expect(page.get_by_test_id("receipt-row")).to_contain_text("Open box")
+        recorded = page.get_by_test_id("receipt-checks")
+        expect(recorded).to_have_attribute("data-failed", "1")
+        expect(recorded).to_contain_text("✗ Tags attached")
         page.get_by_test_id("refund-reference").fill("PIX E123")
         page.get_by_test_id("refund-submit").click()
         expect(page.get_by_test_id("case-status")).to_have_attribute("data-status", "refunded")

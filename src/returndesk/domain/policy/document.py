@@ -154,6 +154,9 @@ class Policy:
     review_above: Mapping[str, int] = field(default_factory=dict)
     evidence_by_reason: Mapping[ReasonCode, EvidenceKind] = field(default_factory=dict)
     evidence_not_below: Mapping[str, int] = field(default_factory=dict)
+    # The warehouse's checklist per product category, in the store's words ("*": any other);
+    # empty: the built-in items (domain/inspection.py).
+    inspection_checklists: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     rules: tuple[Rule, ...] = ()
     language: RuleLanguage | None = None  # what compiled the rules; binds a decision's facts
     holidays: HolidayCalendar | None = None  # public holidays for business-day periods
@@ -357,6 +360,7 @@ def parse_policy(document: Mapping[str, Any], language: RuleLanguage) -> Policy:
     economics = top.table("economics")
     fraud = top.table("fraud")
     evidence = top.table("evidence")
+    inspection = top.table("inspection")
     automation = top.table("automation")
     origin = top.text("origin_country", "") or None
     if origin is not None and not _COUNTRY.match(origin):
@@ -401,6 +405,7 @@ def parse_policy(document: Mapping[str, Any], language: RuleLanguage) -> Policy:
         review_above=fraud.amounts("review_above"),
         evidence_by_reason=_evidence(evidence.table("by_reason")),
         evidence_not_below=evidence.amounts("not_below"),
+        inspection_checklists=_checklists(inspection.table("checklists")),
         rules=_rules(top.tables("rules"), language),
         language=language,
     )
@@ -408,6 +413,7 @@ def parse_policy(document: Mapping[str, Any], language: RuleLanguage) -> Policy:
         reader.done()
     fraud.done()
     evidence.done()
+    inspection.done()
     automation.done()
     top.done()
     _check_contradictions(policy)
@@ -504,6 +510,22 @@ def _return_costs(r: _Reader) -> dict[str, dict[str, int]]:
         if not _COUNTRY.match(market):
             raise r.fail(market, "is not an ISO 3166 country code")
         out[market] = r.amounts(market)
+    return out
+
+
+def _checklists(r: _Reader) -> dict[str, tuple[str, ...]]:
+    """`[inspection.checklists]`: category = ["item", ...] (at most 30 items of 100 chars)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for category in r.data:
+        items = r.raw(category)
+        if (
+            not isinstance(items, list)
+            or not 1 <= len(items) <= 30
+            or not all(isinstance(x, str) and 0 < len(x.strip()) <= 100 for x in items)
+            or len(set(items)) != len(items)
+        ):
+            raise r.fail(category, "must be 1 to 30 different items of at most 100 characters")
+        out[category] = tuple(x.strip() for x in items)
     return out
 
 

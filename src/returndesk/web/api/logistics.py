@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Path, Query, Response
 from returndesk.services.receiving import (
     LineIn,
     ReceiveParcel,
+    inspection_checklists,
     lookup,
     receive,
     restock_counts,
@@ -49,9 +50,14 @@ def warehouse_lookup(
     container: ContainerDep,
     code: Annotated[str, Query(min_length=1, max_length=100)],
 ) -> dict[str, Any]:
-    """What a scan names before anything is booked: the case, its units and what is still due."""
+    """What a scan names before anything is booked: the case, its units, what is still due,
+    and what to check on each (`checklists`: sku -> items)."""
     case = lookup(container.uow, principal, code)
-    return case_out(case, principal.role)
+    out = case_out(case, principal.role)
+    out["checklists"] = {
+        sku: list(items) for sku, items in inspection_checklists(container.uow, case).items()
+    }
+    return out
 
 
 @router.post("/warehouse/receipts", status_code=201)
@@ -60,7 +66,9 @@ def warehouse_receipt(
 ) -> dict[str, Any]:
     command = ReceiveParcel(
         code=body.code,
-        lines=tuple(LineIn(ln.sku, ln.quantity, ln.grade, ln.disposition) for ln in body.lines),
+        lines=tuple(
+            LineIn(ln.sku, ln.quantity, ln.grade, ln.disposition, ln.checks) for ln in body.lines
+        ),
         warehouse=body.warehouse or container.settings.default_warehouse,
         note=body.note,
     )

@@ -137,6 +137,25 @@ REFUND_MODES = {
     "stripe": N_("Stripe"),
     "shopify": N_("Shopify"),
 }
+# The built-in inspection checklist items (domain/inspection.py); a store's own are shown as
+# written.
+INSPECTION_CHECKS = {
+    "matches_order": N_("Matches the order (product, size, colour)"),
+    "packaging_intact": N_("Packaging intact"),
+    "powers_on": N_("Powers on and works"),
+    "serial_matches": N_("Serial number matches the order"),
+    "accessories_complete": N_("All accessories and cables"),
+    "no_liquid_damage": N_("No liquid damage"),
+    "no_scratches": N_("No scratches or dents"),
+    "tags_attached": N_("Tags attached"),
+    "unworn_unwashed": N_("Unworn and unwashed"),
+    "no_stains_or_odour": N_("No stains or odour"),
+    "soles_unworn": N_("Soles unworn"),
+    "original_box": N_("In the original box"),
+    "seal_intact": N_("Seal intact"),
+    "parts_complete": N_("All parts present"),
+    "no_chips_or_cracks": N_("No chips or cracks"),
+}
 EXCHANGE_STATUSES = {
     "pending": N_("Being processed"),
     "to_ship": N_("To be ordered by hand"),
@@ -566,6 +585,9 @@ ERRORS = {
     "exchange_already_ordered": N_("The replacement order is already recorded."),
     "order_reference_required": N_("Name the replacement order."),
     "no_open_hold": N_("No money is held on the card for this exchange."),
+    "failed_check_resellable": N_("A unit that failed a check cannot be graded as new."),
+    "too_many_checks": N_("Too many checks for one item."),
+    "invalid_check": N_("A check is 1 to 100 characters."),
     "hold_failed": N_("The card hold was not settled: see the exchange and try again."),
     "unknown_line": N_("That item is not part of this return."),
     "invalid_quantity": N_("That quantity is not possible for this item."),

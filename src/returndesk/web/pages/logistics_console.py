@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from returndesk.domain.access import Permission, has_permission
 from returndesk.domain.errors import DomainError
@@ -31,6 +31,7 @@ from returndesk.services.receiving import (
     EXPECTING_PARCEL,
     LineIn,
     ReceiveParcel,
+    inspection_checklists,
     lookup,
     receive,
     restock_counts,
@@ -223,6 +224,14 @@ def exchanges_export(request: Request) -> Response:
     )
 
 
+def _checks(form: FormData, index: int, items: tuple[str, ...]) -> dict[str, bool] | None:
+    """The checklist as ticked (a ticked item passed); nothing ticked: not answered."""
+    ticked = {v for v in form.getlist(f"passed_{index}") if isinstance(v, str)}
+    if not ticked & set(items):
+        return None
+    return {item: item in ticked for item in items}
+
+
 def _invalid() -> None:
     raise DomainError("invalid form", code="invalid_form")
 
@@ -268,6 +277,7 @@ def _warehouse_page(
         code=code,
         found=found,
         expecting=found is not None and found.status in EXPECTING_PARCEL,
+        checklists=inspection_checklists(container.uow, found) if found else {},
         done=done,
         error=error,
         grades=[g.value for g in Grade],
@@ -313,17 +323,22 @@ async def warehouse_receive(request: Request) -> Response:
     try:
         lines: list[LineIn] = []
         if field(form, "mode", 10) == "graded":
+            checklists = inspection_checklists(
+                container.uow, lookup(container.uow, principal, code)
+            )
             for i in range(min(int_field(form, "line_count"), 500)):
                 count = int_field(form, f"quantity_{i}")
                 if count <= 0:
                     continue
+                sku = field(form, f"sku_{i}", 100)
                 disposition = field(form, f"disposition_{i}", 40)
                 lines.append(
                     LineIn(
-                        sku=field(form, f"sku_{i}", 100),
+                        sku=sku,
                         quantity=count,
                         grade=Grade(field(form, f"grade_{i}", 40) or "resellable"),
                         disposition=Disposition(disposition) if disposition else None,
+                        checks=_checks(form, i, checklists.get(sku, ())),
                     )
                 )
             if not lines:
