@@ -111,35 +111,35 @@ class StripeRefunds:
 
     def release(self, reference: str, idempotency_key: str) -> ProviderHold:
         """Let the hold go (cancel the uncaptured PaymentIntent); already let go is fine."""
-        try:
-            current = self._client.v1.payment_intents.retrieve(reference)
-            if current.status != "canceled":
-                current = self._client.v1.payment_intents.cancel(
-                    reference, options={"idempotency_key": idempotency_key}
-                )
-        except stripe.StripeError as exc:
-            raise _failure(exc) from None
-        if current.status != "canceled":
-            raise PaymentFailed(
-                "release_refused", f"Stripe: the hold is {current.status}", retryable=False
-            )
-        return ProviderHold(current.id, "released", 0)
+        let_go = self._settle(reference, idempotency_key, "canceled")
+        return ProviderHold(let_go.id, "released", 0)
 
     def capture(self, reference: str, idempotency_key: str) -> ProviderHold:
         """Take the held money (the return was never sent); already taken is fine."""
+        taken = self._settle(reference, idempotency_key, "succeeded")
+        return ProviderHold(taken.id, "captured", taken.amount_received or 0)
+
+    def _settle(self, reference: str, idempotency_key: str, wanted: str) -> stripe.PaymentIntent:
+        """Cancel (wanted "canceled") or capture (wanted "succeeded") the held PaymentIntent,
+        unless an earlier try already did: the retry of a lost answer is a no-op."""
+        intents = self._client.v1.payment_intents
+        options: stripe.RequestOptions = {"idempotency_key": idempotency_key}
         try:
-            current = self._client.v1.payment_intents.retrieve(reference)
-            if current.status != "succeeded":
-                current = self._client.v1.payment_intents.capture(
-                    reference, options={"idempotency_key": idempotency_key}
+            current = intents.retrieve(reference)
+            if current.status != wanted:
+                current = (
+                    intents.cancel(reference, options=options)
+                    if wanted == "canceled"
+                    else intents.capture(reference, options=options)
                 )
         except stripe.StripeError as exc:
             raise _failure(exc) from None
-        if current.status != "succeeded":
+        if current.status != wanted:
+            action = "release" if wanted == "canceled" else "capture"
             raise PaymentFailed(
-                "capture_refused", f"Stripe: the hold is {current.status}", retryable=False
+                f"{action}_refused", f"Stripe: the hold is {current.status}", retryable=False
             )
-        return ProviderHold(current.id, "captured", current.amount_received or 0)
+        return current
 
 
 def _failure(exc: stripe.StripeError) -> PaymentFailed:

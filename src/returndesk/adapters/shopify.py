@@ -170,8 +170,8 @@ class ShopifyAdmin:
                 resource.timeout = None
 
 
-class ShopifyRefunds:
-    """Refunds against an order paid through Shopify (`payment_reference`: the order's id)."""
+class _ShopifyAdapter:
+    """One shop's settings; the adapters below share them."""
 
     name = "shopify"
 
@@ -184,6 +184,10 @@ class ShopifyRefunds:
         api_base: str = "",
     ) -> None:
         self._admin = ShopifyAdmin(shop, access_token, api_version, timeout_seconds, api_base)
+
+
+class ShopifyRefunds(_ShopifyAdapter):
+    """Refunds against an order paid through Shopify (`payment_reference`: the order's id)."""
 
     def refund(self, request: PaymentRefund) -> ProviderRefund:
         try:
@@ -198,20 +202,8 @@ class ShopifyRefunds:
         return _outcome(made, request)
 
 
-class ShopifyOrders:
+class ShopifyOrders(_ShopifyAdapter):
     """Replacement orders of exchanges, created paid at no charge for the store to ship."""
-
-    name = "shopify"
-
-    def __init__(
-        self,
-        shop: str,
-        access_token: str,
-        api_version: str,
-        timeout_seconds: float,
-        api_base: str = "",
-    ) -> None:
-        self._admin = ShopifyAdmin(shop, access_token, api_version, timeout_seconds, api_base)
 
     def create_replacement(self, request: ReplacementRequest) -> ReplacementOrder:
         try:

@@ -143,18 +143,24 @@ def retry_exchange(
     case_id: str,
 ) -> ExchangeResult:
     """Finish a failed (or interrupted) exchange: the same exchange, the same keys."""
-    principal.require(Permission.refund_write)
-    with uow_factory() as uow:
-        load_case(uow, principal, case_id)
-        exchange = uow.logistics.exchange(case_id)
-    if exchange is None:
-        raise NotFound("this return has no exchange", code="exchange_not_found")
+    exchange = _existing(uow_factory, principal, case_id)
     command = OrderExchange(
         case_id,
         tuple((ln.sku, ln.quantity, ln.replacement_sku) for ln in exchange.lines),
         exchange.instant,
     )
     return order_exchange(uow_factory, clock, principal, holders, store_orders, command)
+
+
+def _existing(uow_factory: UnitOfWorkFactory, principal: Principal, case_id: str) -> Exchange:
+    """The case's exchange, for a principal who may move money on it."""
+    principal.require(Permission.refund_write)
+    with uow_factory() as uow:
+        load_case(uow, principal, case_id)
+        exchange = uow.logistics.exchange(case_id)
+    if exchange is None:
+        raise NotFound("this return has no exchange", code="exchange_not_found")
+    return exchange
 
 
 def record_replacement(
@@ -596,12 +602,7 @@ def settle_hold_by_hand(
 ) -> Exchange:
     """A person decides an open hold: a parcel graded fake, empty or wrong keeps its hold for
     the review, which then charges it (capture) or lets it go (release)."""
-    principal.require(Permission.refund_write)
-    with uow_factory() as uow:
-        load_case(uow, principal, case_id)
-        exchange = uow.logistics.exchange(case_id)
-    if exchange is None:
-        raise NotFound("this return has no exchange", code="exchange_not_found")
+    exchange = _existing(uow_factory, principal, case_id)
     if not exchange.hold_open:
         raise Conflict(
             "no money is held for this exchange",

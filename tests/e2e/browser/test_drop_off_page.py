@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from demo_policy import save_demo_policy
 from playwright.sync_api import Browser, expect
 
 from returndesk.bootstrap import Container
 from returndesk.demo import demo_policy_document
-from returndesk.services.policies import save_policy
 from returndesk.services.principal import SYSTEM
 from returndesk.services.returns import get_case
 from servers.live import LiveServer
@@ -30,19 +30,15 @@ TIMEOUT_MS = 15_000
 @pytest.fixture
 def case_id(sqlite_container: Container, scenario: Scenario) -> str:
     container = sqlite_container
-    document = demo_policy_document()
-    document["economics"] = {**document["economics"], "returnless_below": {}, "return_cost": {}}
-    document["return_addresses"] = [
-        {
-            "markets": ["BR"],
-            "name": "Parceiro de devoluções SP",
-            "lines": ["Rua das Devoluções 100", "São Paulo - SP", "Brasil"],
-            "local": True,
-            "drop_off": "Correios",
-        },
-        *document["return_addresses"],
-    ]
-    save_policy(container.uow, container.clock, SYSTEM, None, document)
+    correios = {
+        "markets": ["BR"],
+        "name": "Parceiro de devoluções SP",
+        "lines": ["Rua das Devoluções 100", "São Paulo - SP", "Brasil"],
+        "local": True,
+        "drop_off": "Correios",
+    }
+    addresses = demo_policy_document()["return_addresses"]
+    save_demo_policy(container, return_addresses=[correios, *addresses])
     made = scenario.open_return(container, scenario.tee_sku)
     assert get_case(container.uow, SYSTEM, made).status.value == "awaiting_return"
     return made

@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from demo_policy import save_demo_policy
 from playwright.sync_api import Browser, expect
 
 from returndesk.bootstrap import Container
-from returndesk.demo import demo_policy_document
 from returndesk.domain.cases.status import Resolution
-from returndesk.services.policies import save_policy
 from returndesk.services.principal import SYSTEM
 from returndesk.services.receiving import ReceiveParcel, receive
 from returndesk.services.returns import get_case
@@ -31,9 +30,7 @@ TIMEOUT_MS = 15_000
 def case_id(sqlite_container: Container, scenario: Scenario) -> str:
     """The Brazilian buyer's tee, returned for another size, arrived and graded."""
     container = sqlite_container
-    document = demo_policy_document()
-    document["economics"] = {**document["economics"], "returnless_below": {}, "return_cost": {}}
-    save_policy(container.uow, container.clock, SYSTEM, None, document)
+    save_demo_policy(container)
     made = scenario.open_return(container, scenario.tee_sku, resolution=Resolution.exchange)
     rma = get_case(container.uow, SYSTEM, made).rma
     receive(container.uow, container.clock, SYSTEM, ReceiveParcel(code=rma, lines=()))

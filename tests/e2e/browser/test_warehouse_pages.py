@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from demo_policy import save_demo_policy
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
 
 from returndesk.adapters.labels import OwnLabels
 from returndesk.bootstrap import Container
-from returndesk.demo import demo_policy_document
 from returndesk.domain.access import Role
-from returndesk.services.policies import save_policy
 from returndesk.services.ports import LabelItem, LabelRequest
 from returndesk.services.principal import SYSTEM, Principal
 from returndesk.services.receiving import restock_counts
@@ -42,9 +41,7 @@ def case_id(sqlite_container: Container, scenario: Scenario) -> str:
     """The Brazilian buyer's tee, approved by the demo policy (without its keep-it rules: a
     tee is worth less than its return costs): the parcel is due."""
     container = sqlite_container
-    document = demo_policy_document()
-    document["economics"] = {**document["economics"], "returnless_below": {}, "return_cost": {}}
-    save_policy(container.uow, container.clock, SYSTEM, None, document)
+    save_demo_policy(container)
     create_staff_user(
         container.uow, container.hasher, container.clock, SYSTEM,
         email=WAREHOUSE_EMAIL, role=Role.warehouse, password=PASSWORD, name="João Lima",
