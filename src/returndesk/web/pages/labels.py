@@ -156,6 +156,7 @@ INSPECTION_CHECKS = {
     "parts_complete": N_("All parts present"),
     "no_chips_or_cracks": N_("No chips or cracks"),
 }
+EXCHANGE_CHANNELS = {"export": N_("ordered by hand (export)"), "shopify": N_("Shopify")}
 EXCHANGE_STATUSES = {
     "pending": N_("Being processed"),
     "to_ship": N_("To be ordered by hand"),
