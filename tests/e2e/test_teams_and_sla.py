@@ -370,3 +370,31 @@ def test_a_buyer_handed_over_by_the_assistant_goes_to_the_online_agent(api: Api)
     )
     buyer_view = api.get(None, f"/api/v1/assistant/conversations/{chat.json()['conversation_id']}")
     assert "summary" not in buyer_view.json()
+
+
+def test_a_case_that_needs_a_skill_goes_to_the_agent_who_has_it(api: Api) -> None:
+    order = api.order_payload(api.container.clock())
+    buds = {"sku": "BUDS-1", "title": "Earbuds", "quantity": 1, "unit_price": 9900,
+            "paid_amount": 9900, "category": "electronics"}  # fmt: skip
+    order["lines"] = [*order["lines"], buds]
+    assert api.put_order(order).status_code in (200, 201)
+    team = make_team(api)
+    join(api, team, "supervisor", capacity=2, skills=["electronics_howto"])
+    join(api, team, "agent", capacity=10)
+    go(api, "supervisor", "online")
+    first = case_view(api, api.open_return())  # only the skilled one is online
+    assert first["assignee"]["email"] == api.credentials["supervisor"]
+    go(api, "agent", "online")
+    # A plain return: the less loaded agent (0 of 10 against 1 of 2).
+    plain = case_view(api, api.open_return(body=api.return_payload(sku="LAMP-1")))
+    assert (plain["assignee"]["email"], plain["routing_rule"]) == (
+        api.credentials["agent"],
+        "agent",
+    )
+    # Earbuds that seem broken: the one who knows electronics, though busier.
+    broken = api.return_payload(sku="BUDS-1", reason="defective")
+    skilled = case_view(api, api.open_return(body=broken))
+    assert (skilled["assignee"]["email"], skilled["routing_rule"]) == (
+        api.credentials["supervisor"],
+        "skill",
+    )

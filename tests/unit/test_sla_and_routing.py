@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from returndesk.domain.business_time import BusinessCalendar, WorkingBlock
 from returndesk.domain.cases.status import CaseStatus
 from returndesk.domain.sla import CaseSla, SlaAlert, SlaClock, SlaTargets
-from returndesk.domain.teams import Candidate, PresenceStatus, TeamSlot, route
+from returndesk.domain.teams import Candidate, PresenceStatus, TeamSlot, route, skill_for
 
 OFFICE = BusinessCalendar(
     "America/New_York", (WorkingBlock.parse(["mon", "tue", "wed", "thu", "fri"], "09:00", "17:00"),)
@@ -194,3 +194,16 @@ def test_routing_never_assigns_to_an_offline_or_full_agent(
     if got.assignee_id is not None:
         picked = [c for c in pool if c.staff_id == got.assignee_id]
         assert any(c.status is PresenceStatus.online and c.load < c.capacity for c in picked)
+
+
+def test_the_skill_a_case_needs_comes_from_its_decision() -> None:
+    electronics = {"inputs": {"lines": [{"category": "electronics", "reason": "defective"}]}}
+    assert skill_for(None) is None
+    assert skill_for({"responsibility": "fraud_suspected", **electronics}) == "fraud"
+    assert skill_for({"evidence_requested": "inspection_call", **electronics}) == "video_inspection"
+    assert skill_for(electronics) == "electronics_howto"
+    changed_mind = {"inputs": {"lines": [{"category": "electronics", "reason": "changed_mind"}]}}
+    assert skill_for(changed_mind) is None
+    assert (
+        skill_for({"inputs": {"lines": [{"category": "apparel", "reason": "defective"}]}}) is None
+    )

@@ -12,15 +12,18 @@ Nobody offline, away or full is ever picked.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from returndesk.domain.business_time import BusinessCalendar, WorkingBlock, check_timezone
+from returndesk.domain.cases.reasons import FAULT_REASONS
 from returndesk.domain.errors import ValidationFailed
 
 MAX_CAPACITY = 500
+FAULT_REASON_CODES = frozenset(reason.value for reason in FAULT_REASONS)
 SKILL_NAMES = ("returns", "electronics_howto", "video_inspection", "fraud", "warehouse")
 
 
@@ -152,7 +155,27 @@ class TeamSlot:
 class Routing:
     team_id: str | None
     assignee_id: str | None
-    rule: str  # "agent" | "team_queue" | "any_team" | "unassigned"
+    rule: str  # "skill" | "agent" | "team_queue" | "any_team" | "unassigned"
+
+
+def skill_for(decision: Mapping[str, Any] | None) -> str | None:
+    """The skill a case needs, read from its decision: a fraud review, a live video inspection,
+    or help with an electronic product that seems faulty (often a how-to question); None: any
+    agent with the language and market."""
+    if not decision:
+        return None
+    if decision.get("responsibility") == "fraud_suspected":
+        return "fraud"
+    if decision.get("evidence_requested") == "inspection_call":
+        return "video_inspection"
+    lines = (decision.get("inputs") or {}).get("lines") or []
+    if any(
+        line.get("category") == "electronics" and line.get("reason") in FAULT_REASON_CODES
+        for line in lines
+        if isinstance(line, Mapping)
+    ):
+        return "electronics_howto"
+    return None
 
 
 def route(

@@ -7,6 +7,7 @@ so the clocks move in the same transaction as the case and can never disagree wi
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from time import monotonic as time_monotonic
 
@@ -23,6 +24,7 @@ from returndesk.domain.teams import (
     covers_market,
     language_matches,
     route,
+    skill_for,
 )
 from returndesk.services.ports import UnitOfWork
 
@@ -80,8 +82,16 @@ def roster(uow: UnitOfWork, store_id: str) -> tuple[list[Team], list[TeamMember]
 
 
 def route_for(
-    uow: UnitOfWork, store_id: str, store_timezone: str, language: str, market: str, now: datetime
+    uow: UnitOfWork,
+    store_id: str,
+    store_timezone: str,
+    language: str,
+    market: str,
+    now: datetime,
+    skill: str | None = None,
 ) -> Routing:
+    """An online agent with the language and market and room (one with the case's skill
+    first, when it needs one: `skill_for`), else the queue of the team on shift soonest."""
     team_list, members = roster(uow, store_id)
     teams = {team.id: team for team in team_list}
     online = uow.teams.online(store_id, now)
@@ -112,6 +122,10 @@ def route_for(
                 skills=member.skills,
             )
         )
+    if skill is not None:
+        skilled = route(language, market, candidates, [], skill=skill)
+        if skilled.assignee_id is not None:
+            return replace(skilled, rule="skill")
     found = route(language, market, candidates, [])
     if found.assignee_id is not None:  # someone online takes it: no need to look at shifts
         return found
@@ -129,7 +143,15 @@ def route_for(
 def start_work(uow: UnitOfWork, case: ReturnCase, store_timezone: str, now: datetime) -> CaseWork:
     """Route a new case and start its clocks; call before the case is added, save the work
     after (its row refers to the case's)."""
-    routing = route_for(uow, case.store_id, store_timezone, case.language, case.market, now)
+    routing = route_for(
+        uow,
+        case.store_id,
+        store_timezone,
+        case.language,
+        case.market,
+        now,
+        skill_for(case.decision),
+    )
     work = CaseWork(
         case_id=case.id,
         store_id=case.store_id,

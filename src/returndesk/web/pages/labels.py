@@ -216,6 +216,7 @@ SLA_CLOCKS = {
 # How routing chose who handles a case (domain/teams.py).
 ROUTING_RULES = {
     "agent": N_("routed to an online agent"),
+    "skill": N_("routed to an online agent with the skill this return needs"),
     "team_queue": N_("no agent free: in the team's queue"),
     "any_team": N_("no team speaks the language: in the queue of the next team on shift"),
     "unassigned": N_("no team"),
