@@ -135,8 +135,17 @@ def test_an_exchanges_authorisation_is_released_on_scan(
         json={"carrier": "UPS", "tracking_number": "1ZEXCH0001"},
     )
     assert said.status_code == 200, said.text
+    assert said.json()["status"] == "awaiting_return"  # the time to send it keeps running
     sweep_holds(api.container.uow, api.container.clock, api.container.holding_providers())
     assert hold.status == "requires_capture"
+    # No refund beside the exchange.
+    refused = api.post(
+        "agent",
+        f"/api/v1/returns/{case['id']}/refunds",
+        json={"mode": "manual", "reference": "bank"},
+        headers={"Idempotency-Key": "both-1"},
+    )
+    api.problem(refused, 409, "exchange_under_way")
     # The carrier's first scan releases it.
     scanned = scan(
         api,
@@ -303,6 +312,10 @@ def test_a_fake_sent_back_keeps_the_hold_for_the_review_which_charges_it(
     sweep_holds(api.container.uow, api.container.clock, api.container.holding_providers())
     [hold] = local_stripe.holds()
     assert hold.status == "requires_capture"  # kept for the person reviewing it
+    escalated = api.get("supervisor", f"/api/v1/returns/{case['id']}").json()
+    api.moved("supervisor", escalated, "declined", note="Not our product.")
+    sweep_holds(api.container.uow, api.container.clock, api.container.holding_providers())
+    assert hold.status == "requires_capture"  # the replacement left: a person decides
     assert (
         api.post(
             "buyer", f"/api/v1/returns/{case['id']}/exchange/hold", json={"action": "capture"}
@@ -322,3 +335,24 @@ def test_a_fake_sent_back_keeps_the_hold_for_the_review_which_charges_it(
     entries = api.get("agent", f"/api/v1/returns/{case['id']}/timeline").json()["items"]
     [captured] = [e for e in entries if e["kind"] == "exchange_hold_captured"]
     assert captured["actor"]["role"] == "supervisor"
+
+
+def test_a_declined_card_is_tried_again_with_a_new_key(api: Api, local_stripe: LocalStripe) -> None:
+    case = exchange_case(api, local_stripe)
+    local_stripe.decline_holds = True
+    failed = api.problem(order_exchange(api, case, instant=True), 502, "exchange_failed")
+    assert (failed["provider_code"], failed["retryable"]) == ("card_declined", False)
+    buyer = api.get("buyer", f"/api/v1/returns/{case['id']}").json()["exchange"]
+    assert (buyer["status"], buyer["hold"]["status"]) == ("pending", "pending")  # not "failed"
+    local_stripe.decline_holds = False  # the buyer's bank lets it through now
+    retried = api.post("agent", f"/api/v1/returns/{case['id']}/exchange/retry")
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["hold"]["status"] == "authorised"
+    keys = [
+        r["headers"]["idempotency-key"]
+        for r in local_stripe.requests
+        if r["path"] == "/v1/payment_intents"
+    ]
+    exchange_id = retried.json()["id"]
+    # the decline is not replayed: the second try is a new hold, with a key of its own
+    assert keys == [f"returndesk-hold-{exchange_id}", f"returndesk-hold-{exchange_id}-1"]

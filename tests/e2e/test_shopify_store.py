@@ -92,6 +92,7 @@ def test_an_exchange_makes_its_replacement_order_in_shopify(
     assert len(created) == 1
     order = created[0]["body"]["order"]
     assert order["shipping_address"]["address1"] == "12 Main St"
+    assert order["inventory_behaviour"] == "decrement_obeying_policy"  # counted off the shelf
     assert [(i["sku"], i["quantity"], Decimal(str(i["price"]))) for i in order["line_items"]] == [
         ("SHIRT-L", 2, Decimal(0))
     ]

@@ -62,6 +62,7 @@ class LocalStripe:
     intents: dict[str, Intent] = field(default_factory=dict)
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)  # every call: path, headers, form
+    decline_holds: bool = False  # the buyer's card refuses card holds (a real decline)
     _delay_next: float = 0.0
     _keys: dict[str, tuple[str, int, bytes]] = field(default_factory=dict)
 
@@ -204,7 +205,7 @@ class LocalStripe:
         if form.get("capture_method") != "manual" or form.get("confirm") != "true":
             return 400, _error("parameter_invalid", "this server only makes card holds")
         customer, method = form.get("customer"), form.get("payment_method")
-        if not any(
+        if self.decline_holds or not any(
             i.customer == customer and i.payment_method == method and customer
             for i in self.intents.values()
         ):

@@ -106,6 +106,7 @@ def _exchange(row: Row[Any]) -> Exchange:
         error_code=row.error_code,
         error=row.error,
         attempts=row.attempts,
+        hold_tries=row.hold_tries,
     )
 
 
@@ -121,6 +122,7 @@ def _exchange_values(exchange: Exchange) -> dict[str, Any]:
         "error_code": exchange.error_code,
         "error": exchange.error,
         "attempts": exchange.attempts,
+        "hold_tries": exchange.hold_tries,
         "updated_at": exchange.updated_at,
     }
 
@@ -300,7 +302,7 @@ class SqlLogisticsRepository:
             query = query.where(exchanges.c.status == status.value)
         return [_exchange(r) for r in self._conn.execute(query)]
 
-    def open_holds(self, limit: int = 500) -> list[str]:
+    def open_holds(self, limit: int = 10_000) -> list[str]:
         """Cases whose instant exchange still holds money on the buyer's card."""
         rows = self._conn.execute(
             select(exchanges.c.case_id)

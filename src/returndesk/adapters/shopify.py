@@ -353,6 +353,8 @@ def _replacement(request: ReplacementRequest, original: dict[str, Any]) -> dict[
         "note_attributes": [{"name": KEY_ATTRIBUTE, "value": request.idempotency_key}],
         "send_receipt": False,  # nothing was charged
         "send_fulfillment_receipt": True,  # the buyer hears when it ships
+        # the replacement leaves the shelf: Shopify counts it down (it does not by default)
+        "inventory_behaviour": "decrement_obeying_policy",
     }
     address = original.get("shipping_address")
     if isinstance(address, dict):

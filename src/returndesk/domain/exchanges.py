@@ -20,10 +20,23 @@ from returndesk.domain.cases.status import CaseStatus
 from returndesk.domain.errors import ValidationFailed
 
 EXPORT = "export"  # no store adapter: staff create the order in their shop system
-_SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$")
+_SKU = re.compile(r"^\S(.{0,98}\S)?$")  # as an order line's sku
 
 # A plain exchange is ordered once the parcel is in; an instant one before it is scanned.
-PLAIN_FROM = frozenset({CaseStatus.received, CaseStatus.inspected})
+PLAIN_FROM = frozenset({CaseStatus.inspected})
+# Where an exchange stops: the return ended another way (or a person reviews it).
+ENDED = frozenset(
+    {
+        CaseStatus.canceled,
+        CaseStatus.declined,
+        CaseStatus.closed,
+        CaseStatus.refund_pending,
+        CaseStatus.refunded,
+        CaseStatus.resolved_without_return,
+    }
+)
+# A run of an exchange holds it this long; a run that died is taken over after it.
+RUN_SECONDS = 120
 INSTANT_FROM = frozenset({CaseStatus.approved, CaseStatus.awaiting_return})
 
 
@@ -53,13 +66,13 @@ class ExchangeLine:
     def __post_init__(self) -> None:
         if not _SKU.match(self.replacement_sku):
             raise ValidationFailed(
-                "a replacement sku is 1-100 letters, digits and . _ : / -",
+                "a replacement sku is 1-100 characters, no spaces at either end",
                 code="invalid_replacement_sku",
                 sku=self.sku,
             )
-        if not 1 <= self.quantity <= 1000:
+        if not 1 <= self.quantity <= 100_000:
             raise ValidationFailed(
-                "the quantity is 1 to 1000", code="invalid_quantity", sku=self.sku
+                "the quantity is 1 to 100000", code="invalid_quantity", sku=self.sku
             )
 
 
@@ -87,10 +100,22 @@ class Exchange:
     error_code: str = ""
     error: str = ""
     attempts: int = 0
+    hold_tries: int = 0  # holds refused for good: the next try is a new one, with a new key
 
     @property
     def ordered(self) -> bool:
         return self.status is ExchangeStatus.ordered
+
+    @property
+    def hold_key(self) -> str:
+        """The provider's idempotency key of the hold: the same across retries of one try (a
+        timeout), a new one after a refusal (a declined card replays its decline otherwise)."""
+        suffix = f"-{self.hold_tries}" if self.hold_tries else ""
+        return f"returndesk-hold-{self.id}{suffix}"
+
+    @property
+    def needs_hold(self) -> bool:
+        return self.instant and self.hold_status in (HoldStatus.pending, HoldStatus.failed)
 
     @property
     def hold_open(self) -> bool:

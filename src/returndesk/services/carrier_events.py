@@ -141,10 +141,14 @@ def declare_sent(
         actor = principal.actor()
         data = {"tracking_number": tracking, "carrier": name}
         case.record_parcel(tracking, name, data, actor, now, kind="parcel_sent")
-        note = f"Sent with {name}, tracking number {tracking}."
-        case.transition(
-            Actor.system(name), TransitionRequest(CaseStatus.in_transit, None, note), now
-        )
+        exchange = uow.logistics.exchange(case.id)
+        if exchange is None or not exchange.hold_open:
+            note = f"Sent with {name}, tracking number {tracking}."
+            case.transition(
+                Actor.system(name), TransitionRequest(CaseStatus.in_transit, None, note), now
+            )
+        # else: an instant exchange's card hold waits for the carrier's own scan, and the time
+        # to send the parcel keeps running until then (the buyer's word alone moves nothing)
         keep_up(uow, case)
         uow.cases.save(case, version)
         uow.commit()
@@ -181,7 +185,9 @@ def import_scans(
     """A carrier's CSV export (columns CSV_COLUMNS), row by row: each row stands alone, so a
     bad row is reported and the others are still recorded; running it twice changes nothing."""
     report = ImportReport()
-    for number, row in enumerate(rows, start=2):  # row 1 is the header
+    for number, raw in enumerate(rows, start=2):  # row 1 is the header
+        # a CSV may carry NUL characters, which no text column takes: dropped
+        row = {key: (value or "").replace("\x00", "") for key, value in raw.items() if key}
         if number - 1 > limit:
             report.errors.append((number, "too_many_rows", f"at most {limit} rows"))
             break

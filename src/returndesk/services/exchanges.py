@@ -16,21 +16,26 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from returndesk.domain.access import Permission, has_permission
 from returndesk.domain.carriers import CarrierStatus
 from returndesk.domain.cases.model import Actor, ReturnCase, TransitionRequest
 from returndesk.domain.cases.status import CaseStatus, Resolution
+from returndesk.domain.cases.transitions import SENIORS
 from returndesk.domain.errors import (
     Conflict,
     DomainError,
     NotFound,
+    PermissionDenied,
     ProviderFailed,
+    StaleVersion,
     ValidationFailed,
 )
 from returndesk.domain.exchanges import (
+    ENDED,
     EXPORT,
+    RUN_SECONDS,
     Exchange,
     ExchangeLine,
     ExchangeStatus,
@@ -120,18 +125,54 @@ def order_exchange(
                 code="resolution_mismatch",
             )
         lines = _lines(case, command.lines)
+        now = clock()
         exchange = uow.logistics.exchange(case.id, for_update=True)
         if exchange is not None:
             if exchange.instant != command.instant or not exchange.same_lines(lines):
                 raise Conflict("this return already has another exchange", code="exchange_exists")
             if exchange.status in (ExchangeStatus.ordered, ExchangeStatus.to_ship):
                 return ExchangeResult(exchange, replayed=True)
+            _check_still_open(uow, case)
+            _claim(exchange, now)  # one run at a time: another one in flight is refused
+            uow.logistics.save_exchange(exchange)
         else:
             exchange = _new_exchange(
-                uow, case, principal, holders, store_orders, command, lines, clock()
+                uow, case, principal, holders, store_orders, command, lines, now
             )
         uow.commit()
     return _execute(uow_factory, clock, holders, store_orders, exchange)
+
+
+def _claim(exchange: Exchange, now: datetime) -> None:
+    """Take the exchange for this run: a pending one touched in the last RUN_SECONDS is being
+    run by another request (a double click, a client's retry): that one finishes it."""
+    running = exchange.status is ExchangeStatus.pending and now - exchange.updated_at < timedelta(
+        seconds=RUN_SECONDS
+    )
+    if running:
+        raise Conflict(
+            "this exchange is being made right now: look again in a moment",
+            code="exchange_in_progress",
+        )
+    exchange.status = ExchangeStatus.pending
+    exchange.updated_at = now
+
+
+def _check_still_open(uow: UnitOfWork, case: ReturnCase) -> None:
+    """An exchange goes on only while the return may still end in one: not held for review,
+    not ended another way, and no money refunded instead."""
+    if case.status is CaseStatus.escalated:
+        raise Conflict(
+            "the exchange is held while a person reviews this return",
+            code="exchange_held",
+            case_status=case.status.value,
+        )
+    if case.status in ENDED or any(r.counts for r in uow.logistics.refunds(case.id)):
+        raise Conflict(
+            f"a {case.status.value} return takes no exchange (or it was refunded instead)",
+            code="exchange_not_allowed",
+            case_status=case.status.value,
+        )
 
 
 def retry_exchange(
@@ -195,6 +236,7 @@ def record_replacement(
                 code="exchange_not_exported",
                 exchange_status=exchange.status.value,
             )
+        _check_still_open(uow, case)
         version = case.version
         _ordered(case, exchange, reference, reference, principal.actor(), clock())
         _save(uow, case, version, exchange)
@@ -208,11 +250,13 @@ def exchanges_to_ship(
     """What staff export to make by hand: exchanges waiting for their replacement order."""
     principal.require(Permission.refund_write)
     with uow_factory() as uow:
-        found = []
+        found: list[tuple[Exchange, ReturnCase, Order]] = []
         for exchange in uow.logistics.exchanges(principal.store_id, ExchangeStatus.to_ship):
             case = uow.cases.get(exchange.case_id)
-            order = uow.orders.get(case.order_id) if case else None
-            if case is not None and order is not None:
+            if case is None or case.status is CaseStatus.escalated or case.status in ENDED:
+                continue  # held for review, or the return ended another way
+            order = uow.orders.get(case.order_id)
+            if order is not None:
                 found.append((exchange, case, order))
         return found
 
@@ -250,9 +294,17 @@ def _lines(
     case: ReturnCase, asked: tuple[tuple[str, int, str], ...] | None
 ) -> tuple[ExchangeLine, ...]:
     by_sku = {line.sku: line for line in case.lines}
-    if asked is None:
+    arrived = any(line.received_quantity for line in case.lines)
+    if asked is None:  # every unit returned (that arrived, once any did), for the same sku
         return tuple(
-            ExchangeLine(line.sku, line.quantity, line.sku, line.title) for line in case.lines
+            ExchangeLine(
+                line.sku,
+                line.received_quantity if arrived else line.quantity,
+                line.sku,
+                line.title,
+            )
+            for line in case.lines
+            if line.received_quantity or not arrived
         )
     if not asked:
         raise ValidationFailed("an exchange has at least one line", code="no_lines")
@@ -301,6 +353,7 @@ def _new_exchange(
             code="exchange_held",
             case_status=case.status.value,
         )
+    _check_still_open(uow, case)
     if case.status not in exchange_window(command.instant):
         raise Conflict(
             "an instant exchange ships before the parcel is scanned; an exchange otherwise "
@@ -364,12 +417,13 @@ def _execute(
     store_orders: StoreOrders | None,
     exchange: Exchange,
 ) -> ExchangeResult:
+    """The steps not done yet, each between two transactions; this run holds the claim."""
     with uow_factory() as uow:
         case = uow.cases.get(exchange.case_id)
         order = uow.orders.get(case.order_id) if case else None
     if case is None or order is None:  # pragma: no cover - cases and orders are never deleted
         raise NotFound("case not found", code="case_not_found")
-    if exchange.instant and exchange.hold_status is not HoldStatus.authorised:
+    if exchange.needs_hold:  # never again once it was placed, let go or taken
         holder = holders.get(exchange.hold_provider)
         try:
             if holder is None:
@@ -383,7 +437,7 @@ def _execute(
                     payment_reference=order.payment_reference,
                     amount=exchange.hold_amount,
                     currency=exchange.currency,
-                    idempotency_key=f"returndesk-hold-{exchange.id}",
+                    idempotency_key=exchange.hold_key,
                     metadata={"rma": case.rma, "case_id": case.id, "exchange_id": exchange.id},
                 )
             )
@@ -391,13 +445,15 @@ def _execute(
             failure = _failed(uow_factory, clock, exchange, exc.code, exc.message, exc.retryable)
             raise failure from None
         exchange = _write(uow_factory, clock, exchange, _hold_placed(held.reference))
-    if store_orders is None:
+    # The store's adapter makes the order when it knows the original one (its shipping address
+    # and customer); an order it did not take (paid elsewhere) is made by hand from the export.
+    if store_orders is None or order.payment_provider != store_orders.name:
         return ExchangeResult(_write(uow_factory, clock, exchange, _to_ship), replayed=False)
     request = ReplacementRequest(
         idempotency_key=f"returndesk-exchange-{exchange.id}",
         rma=case.rma,
         order_number=order.number,
-        order_reference=order.payment_reference if order.payment_provider == "shopify" else "",
+        order_reference=order.payment_reference,
         email=order.email,
         buyer_name=order.buyer_name,
         market=order.market,
@@ -415,7 +471,8 @@ def _execute(
         raise failure from None
 
     def ordered(case: ReturnCase, current: Exchange, now: datetime) -> None:
-        _ordered(case, current, made.reference, made.name, Actor.system(_SYSTEM), now)
+        if current.status is ExchangeStatus.pending:
+            _ordered(case, current, made.reference, made.name, Actor.system(_SYSTEM), now)
 
     return ExchangeResult(_write(uow_factory, clock, exchange, ordered), replayed=False)
 
@@ -437,12 +494,16 @@ def _failed(
     retryable: bool,
 ) -> ProviderFailed:
     """Write the failure on the exchange and the case (staff see it and retry); the error."""
-    hold = exchange.instant and exchange.hold_status is not HoldStatus.authorised
+    hold = exchange.needs_hold
 
     def step(case: ReturnCase, current: Exchange, now: datetime) -> None:
+        if current.status is not ExchangeStatus.pending:
+            return  # another run finished it meanwhile: nothing to mark failed
         current.status = ExchangeStatus.failed
-        if hold:
-            current.hold_status = HoldStatus.failed if not retryable else HoldStatus.pending
+        if hold and current.needs_hold:
+            current.hold_status = HoldStatus.pending if retryable else HoldStatus.failed
+            if not retryable:  # a refusal: the next try is a new hold, with a new key
+                current.hold_tries += 1
         current.error_code = code[:60]
         current.error = message[:2000]
         case.record_exchange(
@@ -472,6 +533,8 @@ def _failed(
 
 def _hold_placed(reference: str) -> _Step:
     def step(case: ReturnCase, current: Exchange, now: datetime) -> None:
+        if not current.needs_hold:
+            return  # placed by another run meanwhile
         current.hold_status = HoldStatus.authorised
         current.hold_reference = reference
         current.error_code = current.error = ""
@@ -491,8 +554,9 @@ def _hold_placed(reference: str) -> _Step:
 
 
 def _to_ship(case: ReturnCase, current: Exchange, now: datetime) -> None:
-    current.status = ExchangeStatus.to_ship
-    current.error_code = current.error = ""
+    if current.status is ExchangeStatus.pending:
+        current.status = ExchangeStatus.to_ship
+        current.error_code = current.error = ""
 
 
 def _ordered(
@@ -518,12 +582,13 @@ def _ordered(
         actor,
         now,
     )
-    _ship_if_settled(case, exchange, now)
+    ship_if_settled(case, exchange, now)
 
 
-def _ship_if_settled(case: ReturnCase, exchange: Exchange, now: datetime) -> None:
-    """The replacement is out and the return is inspected: the case is exchange_shipped."""
-    if exchange.ordered and case.status is CaseStatus.inspected:
+def ship_if_settled(case: ReturnCase, exchange: Exchange | None, now: datetime) -> None:
+    """The replacement is out and the return is inspected: the case is exchange_shipped (called
+    in the transaction that made either true: the order, or the warehouse's grading)."""
+    if exchange is not None and exchange.ordered and case.status is CaseStatus.inspected:
         # no note: the buyer reads the order on the exchange_ordered entry, in their language
         move = TransitionRequest(CaseStatus.exchange_shipped, None)
         case.transition(Actor.system(_SYSTEM), move, now)
@@ -532,20 +597,30 @@ def _ship_if_settled(case: ReturnCase, exchange: Exchange, now: datetime) -> Non
 def _write(
     uow_factory: UnitOfWorkFactory, clock: Clock, exchange: Exchange, step: _Step
 ) -> Exchange:
-    """Apply one step to the stored exchange and its case, in one transaction."""
-    with uow_factory(write=True) as uow:
-        current = uow.logistics.exchange(exchange.case_id, for_update=True)
-        case = uow.cases.get(exchange.case_id)
-        if current is None or case is None:  # pragma: no cover - never deleted
-            raise NotFound("exchange not found", code="exchange_not_found")
-        now = clock()
-        version = case.version
-        current.attempts += 1
-        current.updated_at = now
-        step(case, current, now)
-        _save(uow, case, version, current)
-        uow.commit()
-        return current
+    """Apply one step to the stored exchange (and its case, when the step wrote on it) in one
+    transaction; a case changed meanwhile by someone else is read again and the step redone."""
+    for attempt in range(3):
+        try:
+            with uow_factory(write=True) as uow:
+                current = uow.logistics.exchange(exchange.case_id, for_update=True)
+                case = uow.cases.get(exchange.case_id)
+                if current is None or case is None:  # pragma: no cover - never deleted
+                    raise NotFound("exchange not found", code="exchange_not_found")
+                now = clock()
+                version, status, events = case.version, case.status, len(case.new_events)
+                current.attempts += 1
+                current.updated_at = now
+                step(case, current, now)
+                if case.status is not status or len(case.new_events) != events:
+                    _save(uow, case, version, current)
+                else:  # nothing for the case (an error kept for the sweep): its version stays
+                    uow.logistics.save_exchange(current)
+                uow.commit()
+                return current
+        except StaleVersion:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _save(uow: UnitOfWork, case: ReturnCase, version: int, exchange: Exchange) -> None:
@@ -573,6 +648,9 @@ def follow_up(
         scanned = case.status in _ARRIVED or any(
             e.status in _HANDED_OVER for e in uow.logistics.carrier_events(case_id)
         )
+        expired = case.status is CaseStatus.canceled and any(
+            e.kind == "return_expired" for e in uow.cases.timeline(case_id)
+        )
     if exchange.ordered and case.status is CaseStatus.inspected:
         with suppress(DomainError):  # moved meanwhile (a person did it): nothing to settle
             exchange = _write(uow_factory, clock, exchange, _settle_step)
@@ -582,14 +660,20 @@ def follow_up(
     if holder is None:
         return exchange
     if scanned:
-        capture = False
+        capture, reason = False, "scanned"
     elif case.status is CaseStatus.canceled and exchange.ordered:
-        capture = True  # the replacement went out and the return will not come
-    elif case.status in (CaseStatus.canceled, CaseStatus.declined):
-        capture = False
-    else:
+        # the replacement went out and the return will not come: not sent in time, or withdrawn
+        capture, reason = True, "not_sent" if expired else "withdrawn"
+    elif case.status in (CaseStatus.canceled, CaseStatus.declined) and exchange.status in (
+        ExchangeStatus.pending,
+        ExchangeStatus.failed,
+    ):
+        capture, reason = False, "closed"  # no replacement was made: nothing to secure
+    else:  # waiting for the parcel; or a person decides (a replacement may have gone out)
         return exchange
-    return _settle_hold(uow_factory, clock, holder, exchange, capture, Actor.system(_SYSTEM))
+    return _settle_hold(
+        uow_factory, clock, holder, exchange, capture, Actor.system(_SYSTEM), reason
+    )
 
 
 def settle_hold_by_hand(
@@ -603,6 +687,10 @@ def settle_hold_by_hand(
     """A person decides an open hold: a parcel graded fake, empty or wrong keeps its hold for
     the review, which then charges it (capture) or lets it go (release)."""
     exchange = _existing(uow_factory, principal, case_id)
+    with uow_factory() as uow:
+        case = load_case(uow, principal, case_id)
+    if case.status is CaseStatus.escalated and principal.role not in SENIORS:
+        raise PermissionDenied("a supervisor decides the hold of a return under review")
     if not exchange.hold_open:
         raise Conflict(
             "no money is held for this exchange",
@@ -614,7 +702,9 @@ def settle_hold_by_hand(
         raise ValidationFailed(
             f"{exchange.hold_provider} is not set up", code="provider_not_configured"
         )
-    settled = _settle_hold(uow_factory, clock, holder, exchange, capture, principal.actor())
+    settled = _settle_hold(
+        uow_factory, clock, holder, exchange, capture, principal.actor(), "review"
+    )
     if settled.hold_open:  # the provider refused: said on the exchange, retried by sweeps
         raise ProviderFailed(
             f"the hold was not settled: {settled.error}",
@@ -631,6 +721,7 @@ def _settle_hold(
     exchange: Exchange,
     capture: bool,
     actor: Actor,
+    reason: str,
 ) -> Exchange:
     if capture:
         action, kind, status = holder.capture, "exchange_hold_captured", HoldStatus.captured
@@ -650,6 +741,7 @@ def _settle_hold(
             "exchange_id": current.id,
             "amount": answer.amount if status is HoldStatus.captured else current.hold_amount,
             "currency": current.currency,
+            "reason": reason,  # scanned, closed, not_sent, withdrawn, review
         }
         case.record_exchange(kind, data, actor, now)
 
@@ -657,7 +749,7 @@ def _settle_hold(
 
 
 def _settle_step(case: ReturnCase, current: Exchange, now: datetime) -> None:
-    _ship_if_settled(case, current, now)
+    ship_if_settled(case, current, now)
 
 
 def _hold_error(exc: PaymentFailed) -> _Step:

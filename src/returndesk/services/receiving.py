@@ -33,6 +33,7 @@ from returndesk.domain.logistics import (
     clean_scan,
     recovered_value,
 )
+from returndesk.services.exchanges import ship_if_settled
 from returndesk.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from returndesk.services.principal import Principal
 from returndesk.services.return_address import PARCEL_DUE
@@ -150,6 +151,8 @@ def receive(
             )
             case.transition(Actor.system("Warehouse check"), hold, now)
         _book_costs(uow, case, lines)
+        # An exchange whose replacement is already out (instant, or ordered by hand): done.
+        ship_if_settled(case, uow.logistics.exchange(case.id), now)
         uow.logistics.add_receipt(receipt)
         for line in lines:
             if line.disposition is Disposition.restock:

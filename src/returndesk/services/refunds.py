@@ -26,7 +26,7 @@ from returndesk.domain.errors import (
     ProviderFailed,
     ValidationFailed,
 )
-from returndesk.domain.exchanges import Exchange
+from returndesk.domain.exchanges import Exchange, ExchangeStatus
 from returndesk.domain.ids import new_id
 from returndesk.domain.logistics import Receipt, Refund, RefundStatus
 from returndesk.domain.policy.decision import RefundTiming
@@ -197,6 +197,13 @@ def _new_refund(
     clock: Clock,
 ) -> Refund:
     _check_refundable(case)
+    exchange = uow.logistics.exchange(case.id)
+    if exchange is not None and exchange.status is not ExchangeStatus.failed:
+        raise Conflict(
+            "this return is being exchanged: a replacement is ordered or under way",
+            code="exchange_under_way",
+            exchange_status=exchange.status.value,
+        )
     provider = command.provider.strip().lower()
     if provider != MANUAL and provider not in providers:
         raise ValidationFailed(

@@ -208,7 +208,7 @@ def costs_out(case: ReturnCase) -> dict[str, Any]:
     return {
         "return_shipping": money(case.return_shipping_cost, case.currency),
         "handling": money(case.handling_cost, case.currency),
-        "payment_fees": money(case.payment_fees, case.currency),
+        "payment_fees": money(case.payment_fees or 0, case.currency),  # none: 0
         "refunded": money(case.refunded_amount, case.currency),
         "recovered": money(case.recovered_value, case.currency),
         "net": money(case.net_recovery(), case.currency),
@@ -352,10 +352,17 @@ class ReplacementOrderIn(Body):
     order_reference: Annotated[str, _text(200, 1), NoNul]
 
 
+# What buyers read of an exchange's steps: a failure (a person retries it) is still under way.
+_BUYER_EXCHANGE = {"failed": "pending"}
+_BUYER_HOLD = {"failed": "pending"}
+
+
 def exchange_out(exchange: Exchange, role: Role | None = None) -> dict[str, Any]:
+    buyer = role is Role.buyer
+    status, hold = exchange.status.value, exchange.hold_status.value
     out: dict[str, Any] = {
         "id": exchange.id,
-        "status": exchange.status.value,
+        "status": _BUYER_EXCHANGE.get(status, status) if buyer else status,
         "instant": exchange.instant,
         "order": exchange.order_name or None,
         "lines": [
@@ -368,7 +375,7 @@ def exchange_out(exchange: Exchange, role: Role | None = None) -> dict[str, Any]
             for ln in exchange.lines
         ],
         "hold": {
-            "status": exchange.hold_status.value,
+            "status": _BUYER_HOLD.get(hold, hold) if buyer else hold,
             "amount": money(exchange.hold_amount, exchange.currency),
         }
         if exchange.instant

@@ -639,6 +639,7 @@ exchanges = Table(
     Column("error_code", String(60), nullable=False),
     Column("error", Text, nullable=False),
     Column("attempts", Integer, nullable=False),
+    Column("hold_tries", Integer, nullable=False),
     Column("created_by", String(200), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),

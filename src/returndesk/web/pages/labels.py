@@ -202,7 +202,7 @@ EVENT_KINDS = {
     "exchange_ordered": N_("Replacement ordered"),
     "exchange_hold_placed": N_("Amount held on your card until the parcel is scanned"),
     "exchange_hold_released": N_("Card hold released"),
-    "exchange_hold_captured": N_("Card hold charged: the parcel was not sent"),
+    "exchange_hold_captured": N_("Card hold charged for the replacement"),
     "exchange_failed": N_("Exchange step failed"),
 }
 
@@ -587,6 +587,10 @@ ERRORS = {
     "exchange_already_ordered": N_("The replacement order is already recorded."),
     "order_reference_required": N_("Name the replacement order."),
     "no_open_hold": N_("No money is held on the card for this exchange."),
+    "exchange_under_way": N_(
+        "This return is being exchanged: no refund while the replacement is under way."
+    ),
+    "exchange_in_progress": N_("This exchange is being made right now: look again in a moment."),
     "failed_check_resellable": N_("A unit that failed a check cannot be graded as new."),
     "too_many_checks": N_("Too many checks for one item."),
     "invalid_check": N_("A check is 1 to 100 characters."),

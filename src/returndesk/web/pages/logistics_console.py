@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from returndesk.domain.access import Permission, has_permission
@@ -402,7 +403,8 @@ async def carrier_scans_upload(request: Request) -> Response:
         return refused("invalid_encoding", 422)
     except csv.Error:
         return refused("invalid_csv", 422)
-    report = import_scans(container.uow, container.clock, principal, rows)
+    # up to 100k rows, one transaction each: off the event loop
+    report = await run_in_threadpool(import_scans, container.uow, container.clock, principal, rows)
     if report.moved:
         container.sweep_after_scans()
     return _warehouse_page(request, principal, token, scan_report=report)

@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("error_code", sa.String(length=60), nullable=False),
         sa.Column("error", sa.Text(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("hold_tries", sa.Integer(), nullable=False),
         sa.Column("created_by", sa.String(length=200), nullable=False),
         sa.Column(
             "created_at", returndesk.adapters.db.types.UTCDateTime(timezone=True), nullable=False
