@@ -214,7 +214,11 @@ class Container:
 
         def unsent_returns() -> None:
             sweep_unsent(
-                self.uow, self.clock, settings.return_ship_days, settings.return_reminder_days
+                self.uow,
+                self.clock,
+                settings.return_ship_days,
+                settings.return_reminder_days,
+                hold_days=settings.return_hold_ship_days,
             )
 
         def refunds_due() -> None:

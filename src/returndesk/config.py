@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     # counts), is reminded this many days before, and the return is closed after.
     return_ship_days: int = Field(default=14, ge=1, le=365)
     return_reminder_days: int = Field(default=3, ge=0, le=60)
+    # An instant exchange's parcel is due this many days after its card hold, if sooner: the
+    # hold must be captured before the card authorisation lapses (about 7 days at Stripe).
+    return_hold_ship_days: int = Field(default=6, ge=1, le=30)
     # The warehouse a scan is booked to when the scanner names none.
     default_warehouse: str = Field(default="main", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 

@@ -356,3 +356,32 @@ def test_a_declined_card_is_tried_again_with_a_new_key(api: Api, local_stripe: L
     exchange_id = retried.json()["id"]
     # the decline is not replayed: the second try is a new hold, with a key of its own
     assert keys == [f"returndesk-hold-{exchange_id}", f"returndesk-hold-{exchange_id}-1"]
+
+
+def test_an_instant_exchanges_parcel_is_due_before_the_card_authorisation_lapses(
+    api: Api, local_stripe: LocalStripe, clock: Any
+) -> None:
+    case = exchange_case(api, local_stripe)
+    assert order_exchange(api, case, instant=True).status_code == 201
+    recorded = api.post(
+        "agent", f"/api/v1/returns/{case['id']}/exchange/order", json={"order_reference": "#5003"}
+    )
+    assert recorded.status_code == 200
+
+    def sweep() -> Any:
+        api.refresh_tokens()
+        return sweep_unsent(api.container.uow, api.container.clock, 14, 3, hold_days=6)
+
+    clock.advance(days=3, hours=1)  # three days before the hold's deadline: reminded
+    assert (sweep().reminded, sweep().reminded) == (1, 0)
+    clock.advance(days=2, hours=22)  # still inside the six days
+    assert sweep().expired == 0
+    clock.advance(hours=2)  # six days after the hold, well before the 14 days to send
+    assert sweep().expired == 1
+    assert sweep_holds(api.container.uow, api.container.clock, api.container.holding_providers())
+    [hold] = local_stripe.holds()
+    assert hold.status == "succeeded"  # captured while the authorisation still held
+    entries = api.get("buyer", f"/api/v1/returns/{case['id']}/timeline").json()["items"]
+    [reminder] = [e for e in entries if e["kind"] == "return_reminder"]
+    [expired] = [e for e in entries if e["kind"] == "return_expired"]
+    assert reminder["data"]["due_at"] == expired["data"]["due_at"]

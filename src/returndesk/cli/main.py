@@ -537,7 +537,11 @@ def returns_sweep_unsent() -> None:
     container = _container()
     settings = container.settings
     result = sweep_unsent(
-        container.uow, container.clock, settings.return_ship_days, settings.return_reminder_days
+        container.uow,
+        container.clock,
+        settings.return_ship_days,
+        settings.return_reminder_days,
+        hold_days=settings.return_hold_ship_days,
     )
     holds = sweep_holds(container.uow, container.clock, container.holding_providers())
     console.print_json(

@@ -19,6 +19,7 @@ from returndesk.services.ports import Clock, UnitOfWorkFactory
 from returndesk.services.work import keep_up
 
 _ACTOR = "Return window"
+HOLD_SHIP_DAYS = 6  # a card authorisation lapses after about seven days (Stripe)
 
 
 @dataclass(slots=True)
@@ -46,17 +47,24 @@ def sweep_unsent(
     ship_days: int,
     remind_days: int,
     limit: int = 500,
+    hold_days: int = HOLD_SHIP_DAYS,
 ) -> SweepResult:
+    """`hold_days`: an instant exchange's parcel is due this many days after its card hold was
+    placed, if that comes first (a card authorisation lapses after about seven days: the hold
+    must be captured before, should the parcel never leave)."""
     now = clock()
     result = SweepResult()
     window = timedelta(days=ship_days)
-    remind_at = window - timedelta(days=min(remind_days, ship_days))
+    remind_days = min(remind_days, ship_days)
+    remind_at = window - timedelta(days=remind_days)
     with uow_factory() as uow:
         candidates = uow.cases.awaiting_parcel(now - remind_at, limit)
-    for case_id in candidates:
+        held = [c for c in uow.logistics.open_holds() if c not in set(candidates)]
+    deadlines = Deadlines(window, timedelta(days=hold_days), timedelta(days=remind_days))
+    for case_id in [*candidates, *held]:
         result.checked += 1
         try:
-            done = _one(uow_factory, case_id, now, window, remind_at, remind_days > 0)
+            done = _one(uow_factory, case_id, now, deadlines, remind_days > 0)
         except DomainError:  # changed meanwhile (a scan, the buyer canceled): next sweep
             continue
         if done == "reminded":
@@ -66,12 +74,18 @@ def sweep_unsent(
     return result
 
 
+@dataclass(frozen=True, slots=True)
+class Deadlines:
+    window: timedelta  # from when the parcel became due
+    hold_window: timedelta  # from an instant exchange's card hold, if sooner
+    remind_before: timedelta
+
+
 def _one(
     uow_factory: UnitOfWorkFactory,
     case_id: str,
     now: datetime,
-    window: timedelta,
-    remind_at: timedelta,
+    deadlines: Deadlines,
     remind: bool,
 ) -> str | None:
     with uow_factory(write=True) as uow:
@@ -80,13 +94,19 @@ def _one(
             return None
         events = uow.cases.timeline(case_id)
         entered = _entered(events) or case.created_at
-        due = entered + window
+        due = entered + deadlines.window
+        exchange = uow.logistics.exchange(case_id)
+        if exchange is not None and exchange.hold_open:
+            placed = [e.at for e in events if e.kind == "exchange_hold_placed"]
+            if placed:
+                due = min(due, placed[-1] + deadlines.hold_window)
         version = case.version
         actor = Actor.system(_ACTOR)
+        remind_from = min(due - deadlines.remind_before, due)
         if now >= due:
             _expire(case, due, actor, now)
             done = "expired"
-        elif remind and now >= entered + remind_at and not _reminded_since(events, entered):
+        elif remind and now >= remind_from and not _reminded_since(events, entered):
             case.record_return_window("return_reminder", {"due_at": due.isoformat()}, actor, now)
             done = "reminded"
         else:
