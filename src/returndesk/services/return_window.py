@@ -59,7 +59,8 @@ def sweep_unsent(
     remind_at = window - timedelta(days=remind_days)
     with uow_factory() as uow:
         candidates = uow.cases.awaiting_parcel(now - remind_at, limit)
-        held = [c for c in uow.logistics.open_holds() if c not in set(candidates)]
+        seen = set(candidates)
+        held = [c for c in uow.logistics.open_holds() if c not in seen]
     deadlines = Deadlines(window, timedelta(days=hold_days), timedelta(days=remind_days))
     for case_id in [*candidates, *held]:
         result.checked += 1
