@@ -114,8 +114,8 @@ def order_exchange(
     command: OrderExchange,
 ) -> ExchangeResult:
     """Make the replacement order of a case resolved as an exchange (and, for an instant one,
-    hold the returned units' value on the buyer's card first). Asked again: the same exchange
-    (finished, or its missing steps retried)."""
+    hold what was paid for the exchanged units on the buyer's card first). Asked again: the
+    same exchange (finished, or its missing steps retried by this run alone)."""
     principal.require(Permission.refund_write)
     with uow_factory(write=True) as uow:
         case = load_case(uow, principal, command.case_id)
