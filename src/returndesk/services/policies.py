@@ -55,6 +55,12 @@ def get_active(
         return saved or version
 
 
+def store_policy(uow: UnitOfWork, store_id: str) -> Policy | None:
+    """The store's active policy, inside a unit of work (None: no such store)."""
+    store = uow.stores.get(store_id)
+    return uow.policies.active(store)[1] if store is not None else None
+
+
 def list_versions(
     uow_factory: UnitOfWorkFactory, principal: Principal, slug: str | None
 ) -> list[PolicyVersion]:

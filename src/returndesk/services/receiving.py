@@ -34,6 +34,7 @@ from returndesk.domain.logistics import (
     recovered_value,
 )
 from returndesk.services.exchanges import ship_if_settled
+from returndesk.services.policies import store_policy
 from returndesk.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from returndesk.services.principal import Principal
 from returndesk.services.return_address import PARCEL_DUE
@@ -93,8 +94,8 @@ def inspection_checklists(
     product's category, from the store's policy or the built-in lists."""
     with uow_factory() as uow:
         order = uow.orders.get(case.order_id)
-        store = uow.stores.get(case.store_id)
-        custom = uow.policies.active(store)[1].inspection_checklists if store else {}
+        policy = store_policy(uow, case.store_id)
+        custom = policy.inspection_checklists if policy else {}
     categories = {line.id: line.category for line in order.lines} if order else {}
     return {
         line.sku: checklist(categories.get(line.order_line_id, "general"), custom)
@@ -166,10 +167,9 @@ def receive(
 def _book_costs(uow: UnitOfWork, case: ReturnCase, lines: tuple[ReceivedLine, ...]) -> None:
     """The store policy's economics: the return lane it pays (if the store pays shipping), its
     handling cost, and the resale value of the units by their disposition."""
-    store = uow.stores.get(case.store_id)
-    if store is None:  # pragma: no cover - stores are never deleted
+    policy = store_policy(uow, case.store_id)
+    if policy is None:  # pragma: no cover - stores are never deleted
         return
-    _, policy = uow.policies.active(store)
     store_pays = (case.decision or {}).get("return_shipping_paid_by") == "store"
     lane = policy.return_cost.get(case.market, {}).get(case.currency, 0) if store_pays else 0
     unit_paid = {ln.sku: ln.refundable_amount // ln.quantity for ln in case.lines}

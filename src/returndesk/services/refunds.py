@@ -30,6 +30,7 @@ from returndesk.domain.exchanges import Exchange, ExchangeStatus
 from returndesk.domain.ids import new_id
 from returndesk.domain.logistics import Receipt, Refund, RefundStatus
 from returndesk.domain.policy.decision import RefundTiming
+from returndesk.services.policies import store_policy
 from returndesk.services.ports import (
     Clock,
     PaymentFailed,
@@ -393,10 +394,8 @@ def _succeeded(
 
 def _payment_fee_bp(uow: UnitOfWork, case: ReturnCase) -> int:
     """The store policy's `economics.payment_fee_percent`, in basis points."""
-    store = uow.stores.get(case.store_id)
-    if store is None:  # pragma: no cover - stores are never deleted
-        return 0
-    return uow.policies.active(store)[1].payment_fee_bp
+    policy = store_policy(uow, case.store_id)
+    return policy.payment_fee_bp if policy else 0
 
 
 def _settle(case: ReturnCase, provider: str, now: datetime) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from returndesk.domain.cases.model import ReturnCase
 from returndesk.domain.cases.status import CaseStatus
 from returndesk.domain.policy.law import region_of
+from returndesk.services.policies import store_policy
 from returndesk.services.ports import UnitOfWork
 
 PARCEL_DUE = frozenset(
@@ -25,9 +26,8 @@ def fill_return_address(uow: UnitOfWork, case: ReturnCase) -> None:
     if isinstance(decided, dict):
         case.return_address = dict(decided)
         return
-    store = uow.stores.get(case.store_id)
-    if store is None:
+    policy = store_policy(uow, case.store_id)
+    if policy is None:
         return
-    _, policy = uow.policies.active(store)
     found = policy.address_for(case.market, region_of(case.market))
     case.return_address = found.to_dict() if found else None
