@@ -138,6 +138,7 @@ def upload_in_page(page: Page, kind: str, path: Path) -> Locator:
 LOADED_MEDIA = """selector => {
     const el = document.querySelector(selector);
     if (!el) return null;
+    el.scrollIntoView({ block: "nearest" });  // images load lazily
     if (el.tagName === "IMG") return el.complete ? [el.naturalWidth, el.naturalHeight] : null;
     if (el.error) return { error: el.error.code };
     return el.readyState >= 1 ? [el.videoWidth, el.videoHeight, el.duration] : null;
@@ -149,10 +150,10 @@ def item_media(page: Page, sha: str, media: str) -> Any:
     [naturalWidth, naturalHeight] for an image ([0, 0]: it did not load), [videoWidth,
     videoHeight, duration] for a video ({"error": code}: it cannot be played).
 
-    The element is looked up afresh on every try: a live refresh replaces the card's nodes.
+    The element is looked up (and scrolled into view) afresh on every try: a live refresh
+    replaces the card's nodes, so a handle held across tries may be detached.
     """
     selector = f'[data-testid="evidence-item"][data-sha256="{sha}"] {media}'
-    page.locator(selector).scroll_into_view_if_needed()  # images load lazily
     return page.wait_for_function(LOADED_MEDIA, arg=selector).json_value()
 
 

@@ -116,6 +116,7 @@ def probe_seconds(path: Path) -> float | None:
 VIDEO_METADATA = """selector => {
     const el = document.querySelector(selector);
     if (!el) return null;
+    el.scrollIntoView({ block: "nearest" });  // a live refresh may replace the node: each try
     if (el.error) return { error: el.error.code };
     return el.readyState >= 1 ? [el.videoWidth, el.videoHeight, el.duration] : null;
 }"""
@@ -174,7 +175,6 @@ def test_a_buyer_records_a_video_live_and_it_plays_in_the_page(
 
         # The page's <video> plays the stored copy: a finite duration of about 4 s.
         selector = '[data-testid="evidence-item"] [data-testid="evidence-video"]'
-        page.locator(selector).scroll_into_view_if_needed()
         width, height, duration = page.wait_for_function(VIDEO_METADATA, arg=selector).json_value()
         assert width > 0 and height > 0
         assert 3.0 < duration < 5.5, duration
