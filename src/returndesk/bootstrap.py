@@ -172,8 +172,9 @@ class Container:
         from returndesk.services.refunds import sweep_due_refunds
         from returndesk.services.retention import apply_retention
         from returndesk.services.return_window import sweep_unsent
+        from returndesk.services.scheduling import sweep_bookings
         from returndesk.services.teams import sweep_sla
-        from returndesk.web.pages.emails import render_email
+        from returndesk.web.pages.emails import render_email, render_staff_email
 
         settings = self.settings
         queue: DeliveryQueue = (
@@ -197,6 +198,7 @@ class Container:
                 public_url=settings.public_url,
                 quiet_hours=QuietHours.parse(settings.quiet_hours),
                 lease_seconds=settings.delivery_lease_seconds,
+                staff_renderer=render_staff_email,
             ),
         ]
 
@@ -211,6 +213,7 @@ class Container:
 
         def calls() -> None:
             sweep_calls(self.uow, self.clock, self.files)
+            sweep_bookings(self.uow, self.clock)
 
         def unsent_returns() -> None:
             sweep_unsent(

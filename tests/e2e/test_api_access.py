@@ -425,7 +425,22 @@ def call_requests(api: Api, case_id: str) -> dict[tuple[str, str], Call]:
         )
 
     base = "/api/v1/calls/{call}"
+    booking = f"/api/v1/returns/{case_id}/call-booking"
     return {
+        ("GET", "/api/v1/returns/{case_id}/call-slots"): lambda who: api.get(
+            who, f"/api/v1/returns/{case_id}/call-slots?timezone=Europe/Berlin"
+        ),
+        ("GET", "/api/v1/returns/{case_id}/call-booking"): lambda who: api.get(who, booking),
+        ("POST", "/api/v1/returns/{case_id}/call-booking"): lambda who: api.post(
+            who, booking, json={"starts_at": "2030-01-07T10:00:00+01:00", "timezone": "UTC"}
+        ),
+        ("DELETE", "/api/v1/returns/{case_id}/call-booking"): lambda who: api.request(
+            who, "DELETE", booking
+        ),
+        ("POST", "/api/v1/returns/{case_id}/call-booking/offer"): lambda who: api.post(
+            who, booking + "/offer"
+        ),
+        ("GET", "/api/v1/call-bookings"): lambda who: api.get(who, "/api/v1/call-bookings"),
         ("POST", "/api/v1/returns/{case_id}/calls"): lambda who: api.post(
             who, f"/api/v1/returns/{case_id}/calls"
         ),
@@ -589,6 +604,13 @@ def test_every_role_on_every_endpoint(api: Api) -> None:
                     api.problem(response, 409, "resolution_mismatch")
                 elif "/exchange" in path and path.startswith("/api/v1/returns/"):
                     api.problem(response, 404, "exchange_not_found")
+                elif path.endswith("/call-booking") and method == "POST":  # not a free time
+                    code = "booking_not_offered" if who == "buyer" else "slot_unavailable"
+                    api.problem(response, 409, code)
+                elif path.endswith("/call-booking") and method == "DELETE":
+                    api.problem(response, 404, "booking_not_found")
+                elif path == "/api/v1/call-bookings" and who == "platform_admin":
+                    api.problem(response, 422, "store_required")
                 else:
                     assert response.status_code < 400, where
 

@@ -343,7 +343,11 @@ def test_calls_list_and_sweep(engine: Engine) -> None:
         container.close()
     listed = ok("calls", "list", "--case", number)
     assert "waiting" in listed and "nobody joined" in listed and "consent not asked" in listed
-    assert json.loads(ok("calls", "sweep")) == {"ended": 0, "recordings_finished": 0}
+    assert json.loads(ok("calls", "sweep")) == {
+        "ended": 0,
+        "recordings_finished": 0,
+        "bookings_changed": 0,
+    }
 
 
 def test_carrier_events_import_and_integration_tokens(engine: Engine, tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine, Row, insert, select, update
 
 from returndesk.adapters.db.tables import email_messages, return_case_lines, return_cases, stores
 from returndesk.adapters.dispatch import LEASE_SECONDS, lease_heads, renew_lease, writing
+from returndesk.adapters.staff_mail import StaffMail, StaffRenderer
 from returndesk.domain.errors import ValidationFailed
 from returndesk.domain.markets import market_zone
 from returndesk.domain.notifications import (
@@ -168,6 +169,7 @@ class MailChannel:
         public_url: str,
         quiet_hours: QuietHours | None,
         lease_seconds: int = LEASE_SECONDS,
+        staff_renderer: StaffRenderer | None = None,
     ) -> None:
         self.lease_seconds = lease_seconds
         self._engine = engine
@@ -177,6 +179,7 @@ class MailChannel:
         self._sender = sender
         self._public_url = public_url.rstrip("/")
         self._quiet = quiet_hours
+        self._render_staff = staff_renderer
 
     def fan_out(self, conn: Connection, rows: Sequence[Row[Any]], now: datetime) -> None:
         # One transaction's events share the case version they leave behind (and the time).
@@ -205,10 +208,15 @@ class MailChannel:
         ):
             lines[ln.case_id].append(EmailLine(ln.title, ln.sku, ln.quantity))
         emails: list[dict[str, Any]] = []
+        staff = (
+            StaffMail(conn, self._public_url, self._render_staff) if self._render_staff else None
+        )
         for (case_id, _, _), group in groups.items():
             case = cases.get(case_id)
             if case is None:
                 continue
+            if staff is not None:
+                emails.extend(staff.emails(case, [r.payload for r in group], group[0].id, now))
             plan = plan_email(case.market, [r.payload for r in group])
             if plan is None:
                 continue

@@ -506,14 +506,21 @@ def calls_list(
 
 @calls_app.command("sweep")
 def calls_sweep() -> None:
-    """End calls whose links ran out and finish recordings their browsers left unfinished (the
-    server does this every 30 s; run it from cron where no server runs the jobs)."""
+    """End calls whose links ran out, finish recordings their browsers left unfinished, send
+    booked calls' reminders and record the booked calls nobody started (the server does this
+    every 30 s; run it from cron where no server runs the jobs)."""
     from returndesk.services.calls import sweep_calls
+    from returndesk.services.scheduling import sweep_bookings
 
     container = _container()
     result = sweep_calls(container.uow, container.clock, container.files)
+    bookings = sweep_bookings(container.uow, container.clock)
     console.print_json(
-        data={"ended": result.ended, "recordings_finished": result.recordings_finished}
+        data={
+            "ended": result.ended,
+            "recordings_finished": result.recordings_finished,
+            "bookings_changed": bookings,
+        }
     )
 
 

@@ -50,6 +50,7 @@ class Permission(StrEnum):
     case_assign = "case:assign"  # hand a case to another team or person
     stats_read = "stats:read"  # the supervisor's dashboard: figures across every case
     call_start = "call:start"  # start a video call with the buyer of a case, invite guests
+    call_book = "call:book"  # book (or cancel) a video call in an agent's working time
     warehouse_receive = "warehouse:receive"  # scan, grade and dispose of returned parcels
     refund_write = "refund:write"  # execute or record a refund on a case, retry a failed one
     carrier_event_write = "carrier_event:write"  # report a return parcel's carrier scans
@@ -76,6 +77,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.case_read,
             Permission.case_transition,
             Permission.evidence_write,
+            Permission.call_book,
         }
     ),
     Role.warehouse: frozenset(_STAFF_COMMON | {Permission.warehouse_receive}),
@@ -87,6 +89,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.conversation_reply,
             Permission.help_write,
             Permission.call_start,
+            Permission.call_book,
             Permission.refund_write,
         }
     ),
@@ -105,6 +108,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.case_assign,
             Permission.stats_read,
             Permission.call_start,
+            Permission.call_book,
             Permission.warehouse_receive,
             Permission.refund_write,
             Permission.carrier_event_write,
@@ -128,6 +132,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.case_assign,
             Permission.stats_read,
             Permission.call_start,
+            Permission.call_book,
             Permission.warehouse_receive,
             Permission.refund_write,
             Permission.carrier_event_write,

@@ -33,12 +33,25 @@ class Section(StrEnum):
     exchange_hold_released = "exchange_hold_released"  # the parcel was scanned: hold let go
     exchange_charged = "exchange_charged"  # the parcel never left: the hold was charged
     video_call = "video_call"  # an agent is waiting in a video call: join now
+    call_offer = "call_offer"  # an agent asks the buyer to pick a time for a call
+    call_booked = "call_booked"  # the buyer's call is booked (or moved) for a time
+    call_reminder = "call_reminder"  # the booked call is tomorrow / in a quarter of an hour
+    call_cancelled = "call_cancelled"  # the booked call will not take place
     return_reminder = "return_reminder"  # the parcel is not sent yet: send it by a date
     return_expired = "return_expired"  # not sent in time: the return is closed
 
 
 # The order sections appear in an email; the subject follows the last one present.
 ORDER = tuple(Section)
+URGENT = frozenset(
+    {
+        Section.withdrawal_ack,
+        Section.video_call,
+        Section.call_booked,
+        Section.call_reminder,
+        Section.call_cancelled,
+    }
+)
 ACK_REGIONS = frozenset({"EU", "UK"})
 DECISION_STATUSES = frozenset({"approved", "declined", "needs_evidence"})
 AWAITING_PEOPLE = frozenset({"requested", "under_review", "escalated"})
@@ -57,6 +70,12 @@ _BY_EVENT = {
     "exchange_hold_released": Section.exchange_hold_released,
     "exchange_hold_captured": Section.exchange_charged,
 }
+_BY_BOOKING = {
+    "call_booking_offered": Section.call_offer,
+    "call_booked": Section.call_booked,
+    "call_reminder": Section.call_reminder,
+    "call_booking_cancelled": Section.call_cancelled,
+}
 _BY_STATUS = {
     "awaiting_return": Section.return_instructions,
     "received": Section.item_received,
@@ -73,6 +92,7 @@ class EmailPlan:
     at: datetime  # when the transaction happened
     due_at: datetime | None = None  # a reminder's last day to send the parcel
     exchange: Mapping[str, Any] | None = None  # the exchange entries' data (order, amount)
+    booking: Mapping[str, Any] | None = None  # a booked call's data (starts_at, timezone)
 
     @property
     def primary(self) -> Section:
@@ -82,9 +102,9 @@ class EmailPlan:
 
     @property
     def urgent(self) -> bool:
-        """Urgent messages are sent at once, whatever the hour (a legal acknowledgment, or an
-        agent waiting in a video call)."""
-        return Section.withdrawal_ack in self.sections or Section.video_call in self.sections
+        """Urgent messages are sent at once, whatever the hour (a legal acknowledgment, an
+        agent waiting in a video call, or a call the buyer booked: its time is theirs)."""
+        return bool(URGENT.intersection(self.sections))
 
 
 def is_withdrawal(market: str, decision: Mapping[str, Any] | None) -> bool:
@@ -103,9 +123,13 @@ def plan_email(market: str, events: Sequence[Mapping[str, Any]]) -> EmailPlan | 
     decision: Mapping[str, Any] | None = None
     due_at: datetime | None = None
     exchange: dict[str, Any] = {}
+    booking: dict[str, Any] = {}
     for event in events:
         kind = event.get("kind")
-        if kind in _BY_EVENT:
+        if kind in _BY_BOOKING:
+            sections.add(_BY_BOOKING[str(kind)])
+            booking.update(event.get("data") or {})
+        elif kind in _BY_EVENT:
             sections.add(_BY_EVENT[str(kind)])
             exchange.update(event.get("data") or {})
         elif kind == "case_opened":
@@ -142,7 +166,38 @@ def plan_email(market: str, events: Sequence[Mapping[str, Any]]) -> EmailPlan | 
         at=datetime.fromisoformat(str(last["at"])),
         due_at=due_at,
         exchange=exchange or None,
+        booking=booking or None,
     )
+
+
+class StaffNotice(StrEnum):
+    """Emails to staff about a case: the agent of a booked call, supervisors of a breach."""
+
+    call_booked = "staff_call_booked"
+    call_reminder = "staff_call_reminder"
+    call_cancelled = "staff_call_cancelled"
+    sla_breached = "staff_sla_breached"
+
+
+STAFF_NOTICES = {
+    "call_booked": StaffNotice.call_booked,
+    "call_reminder": StaffNotice.call_reminder,
+    "call_booking_cancelled": StaffNotice.call_cancelled,
+    "sla_breached": StaffNotice.sla_breached,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StaffEmailFacts:
+    notice: StaffNotice
+    data: Mapping[str, Any]  # the timeline entry's data
+    store_name: str
+    case_id: str
+    case_number: str
+    name: str  # the recipient's
+    language: str  # the recipient's console language
+    timezone: str  # the recipient's, for the times the email shows
+    link: str  # the case in the console
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +296,10 @@ class EmailView:
     sent_at: datetime | None
     text_body: str = ""
     html_body: str = ""
+
+    @property
+    def to_buyer(self) -> bool:
+        return not self.kind.startswith("staff_")
 
     @property
     def held_for_quiet_hours(self) -> bool:

@@ -44,6 +44,7 @@ from returndesk.services.ports import Clock, EvidenceFiles, Recording, UnitOfWor
 from returndesk.services.principal import SYSTEM, Principal
 from returndesk.services.recordings import ChunkReceipt
 from returndesk.services.returns import get_case, load_case
+from returndesk.services.scheduling import mark_held
 
 MAX_STILL_BYTES = 30 * 1024 * 1024
 
@@ -154,6 +155,7 @@ def start_call(
         call.add_seat(Participant(new_id(), CallRole.agent, principal.name[:100]))
         call.add_seat(Participant(new_id(), CallRole.buyer, buyer_name[:100]))
         uow.calls.add(call)
+        mark_held(uow, case.id, call.id, now)
         case.record_call(
             "call_started",
             {"call_id": call.id, "expires_at": call.expires_at.isoformat()},

@@ -28,10 +28,11 @@ def list_emails(
 def case_emails(
     uow_factory: UnitOfWorkFactory, principal: Principal, case_id: str
 ) -> list[EmailView]:
-    """The emails of one case, for whoever may read the case (the buyer included)."""
+    """The buyer's emails of one case, for whoever may read the case (the buyer included).
+    Emails to staff about the case (a booked call, a breach) are in the store's list only."""
     get_case(uow_factory, principal, case_id)
     with uow_factory() as uow:
-        return uow.emails.for_case(case_id)
+        return [email for email in uow.emails.for_case(case_id) if email.to_buyer]
 
 
 def _email(uow: UnitOfWork, principal: Principal, email_id: str) -> EmailView:

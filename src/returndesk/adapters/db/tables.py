@@ -570,6 +570,46 @@ calls = Table(
     Column("version", Integer, nullable=False),
 )
 
+# Video calls the buyer booked in an agent's working time (domain/scheduling.py). One booked
+# call per case and per agent and start at a time: two buyers racing for a slot, one wins.
+call_bookings = Table(
+    "call_bookings",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("store_id", ID, ForeignKey("stores.id"), nullable=False),
+    Column("case_id", ID, ForeignKey("return_cases.id"), nullable=False, index=True),
+    Column("team_id", ID, ForeignKey("teams.id"), nullable=False),
+    Column("agent_id", ID, ForeignKey("staff_users.id"), nullable=False),
+    Column("agent_name", String(200), nullable=False),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("minutes", Integer, nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("booked_by", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reminders", JSON, nullable=False),
+    Column("next_check_at", UTCDateTime, nullable=True),
+    Column("call_id", ID, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime, nullable=True),
+    Column("version", Integer, nullable=False),
+    Index(
+        "ux_call_bookings_case_booked",
+        "case_id",
+        unique=True,
+        sqlite_where=text("status = 'booked'"),
+        postgresql_where=text("status = 'booked'"),
+    ),
+    Index(
+        "ux_call_bookings_agent_booked",
+        "agent_id",
+        "starts_at",
+        unique=True,
+        sqlite_where=text("status = 'booked'"),
+        postgresql_where=text("status = 'booked'"),
+    ),
+    Index("ix_call_bookings_check", "next_check_at"),
+)
+
 # What a warehouse scanned and graded for a case (docs/logistics.md).
 warehouse_receipts = Table(
     "warehouse_receipts",

@@ -9,6 +9,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from returndesk.adapters.bookings import SqlBookingRepository
 from returndesk.adapters.calls import SqlCallRepository
 from returndesk.adapters.conversations import SqlConversationRepository
 from returndesk.adapters.db.repositories import (
@@ -51,6 +52,7 @@ class SqlUnitOfWork:
     teams: SqlTeamRepository
     stats: SqlStatsRepository
     calls: SqlCallRepository
+    bookings: SqlBookingRepository
     logistics: SqlLogisticsRepository
     integrations: SqlIntegrationRepository
 
@@ -90,6 +92,7 @@ class SqlUnitOfWork:
         self.teams = SqlTeamRepository(conn, self._compiler.holidays)
         self.stats = SqlStatsRepository(conn)
         self.calls = SqlCallRepository(conn)
+        self.bookings = SqlBookingRepository(conn)
         self.logistics = SqlLogisticsRepository(conn)
         self.integrations = SqlIntegrationRepository(conn)
         return self

@@ -328,7 +328,9 @@ class ReturnCase:
         see these (it is their call); a closed case takes no new call."""
         if kind not in CALL_EVENTS:
             raise ValueError(f"not a call event: {kind}")
-        if kind == "call_started" and self.status in TERMINAL:
+        if kind in ("call_started", "call_booked", "call_booking_offered") and (
+            self.status in TERMINAL
+        ):
             raise InvalidTransition(
                 f"a {self.status.value} case takes no video call", code="case_closed"
             )
@@ -541,7 +543,16 @@ class ReturnCase:
 EVIDENCE_CARE = frozenset({"evidence_hold_placed", "evidence_hold_released", "evidence_erased"})
 # Assignment and service-level alerts: for the staff only, never shown to buyers.
 WORK_EVENTS = frozenset({"assigned", "sla_warning", "sla_breached"})
-CALL_EVENTS = frozenset({"call_started", "call_consent", "call_ended"})
+BOOKING_EVENTS = frozenset(
+    {
+        "call_booking_offered",
+        "call_booked",
+        "call_booking_cancelled",
+        "call_reminder",
+        "call_missed",
+    }
+)
+CALL_EVENTS = frozenset({"call_started", "call_consent", "call_ended"}) | BOOKING_EVENTS
 RETURN_WINDOW_EVENTS = frozenset({"return_reminder", "return_expired"})
 EXCHANGE_EVENTS = frozenset(
     {

@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from returndesk.domain.calls import CallRole
 from returndesk.domain.errors import DomainError
 from returndesk.services import calls as call_service
+from returndesk.services import scheduling
 from returndesk.web.pages.console import case_form_post, case_page_with_error
 from returndesk.web.pages.i18n import BUYER_LANGUAGES, CONSOLE_LANGUAGES, negotiate
 from returndesk.web.pages.portal import COOKIE as BUYER_COOKIE
@@ -109,3 +110,30 @@ def join_from_portal(request: Request, case_id: CaseId, call_id: CallId) -> Resp
     except DomainError:
         return RedirectResponse(f"/portal/returns/{case_id}", status_code=303)
     return RedirectResponse(f"/calls/{call_id}?token={token}", status_code=303)
+
+
+@router.post("/console/cases/{case_id}/call-booking/offer")
+async def offer_from_console(request: Request, case_id: CaseId) -> Response:
+    """ "Ask the buyer to book a time": their return page offers the slots; they get an email."""
+    posted = await case_form_post(request, case_id)
+    if isinstance(posted, Response):
+        return posted
+    principal, token, container, _form = posted
+    try:
+        scheduling.offer_booking(container.uow, container.clock, principal, case_id)
+    except DomainError as exc:
+        return case_page_with_error(request, principal, token, case_id, exc.code, 409)
+    return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
+
+
+@router.post("/console/cases/{case_id}/call-booking/cancel")
+async def cancel_from_console(request: Request, case_id: CaseId) -> Response:
+    posted = await case_form_post(request, case_id)
+    if isinstance(posted, Response):
+        return posted
+    principal, token, container, _form = posted
+    try:
+        scheduling.cancel_booking(container.uow, container.clock, principal, case_id)
+    except DomainError as exc:
+        return case_page_with_error(request, principal, token, case_id, exc.code, 409)
+    return RedirectResponse(f"/console/cases/{case_id}", status_code=303)

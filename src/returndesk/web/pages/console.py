@@ -46,6 +46,7 @@ from returndesk.services.returns import (
     replay_decision,
     transition_case,
 )
+from returndesk.services.scheduling import booking_of
 from returndesk.services.staff import authenticate, staff_principal
 from returndesk.services.teams import current_presence, list_teams, work_view, work_views
 from returndesk.web.live import case_stream, queue_stream
@@ -279,6 +280,7 @@ def _case_page(
         conditions=list(ReceiptCondition),
         work=work,
         calls=list_calls(container.uow, principal, case_id),
+        booking=booking_of(container.uow, principal, case_id),
         refunds=refunds,
         receipts=receipts,
         return_method=return_method(case),

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
-from returndesk.domain.notifications import EmailFacts, RenderedEmail, Section
+from returndesk.domain.notifications import (
+    EmailFacts,
+    RenderedEmail,
+    Section,
+    StaffEmailFacts,
+    StaffNotice,
+)
 from returndesk.web.pages import labels
-from returndesk.web.pages.i18n import BUYER_LANGUAGES, Formatter, negotiate, translations, zone
+from returndesk.web.pages.i18n import (
+    BUYER_LANGUAGES,
+    CONSOLE_LANGUAGES,
+    Formatter,
+    negotiate,
+    translations,
+    zone,
+)
 from returndesk.web.pages.labels import N_
 from returndesk.web.pages.rendering import environment
 
@@ -39,6 +52,10 @@ _SUBJECTS = {
     Section.exchange_hold_released: N_("Return %(number)s: the hold on your card is released"),
     Section.exchange_charged: N_("Return %(number)s: the replacement was charged to your card"),
     Section.video_call: N_("Return %(number)s: an agent is waiting for you in a video call"),
+    Section.call_offer: N_("Return %(number)s: pick a time for a short video call"),
+    Section.call_booked: N_("Return %(number)s: your video call is booked"),
+    Section.call_reminder: N_("Return %(number)s: reminder of your video call"),
+    Section.call_cancelled: N_("Return %(number)s: your video call is cancelled"),
     Section.return_reminder: N_("Return %(number)s: please send your parcel"),
     Section.return_expired: N_("Return %(number)s was closed: the parcel was not sent in time"),
 }
@@ -82,6 +99,16 @@ def render_email(facts: EmailFacts) -> RenderedEmail:
     else:
         subject = words.gettext(_SUBJECTS[primary], number=facts.case_number)
     address_source = decision or facts.current_decision or {}
+    booking = dict(facts.plan.booking or {})
+    booking_zone = str(booking.get("timezone") or facts.timezone)
+    starts = booking.get("starts_at")
+    booking_when = (
+        Formatter(language, zone(booking_zone, facts.timezone)).moment(
+            datetime.fromisoformat(str(starts))
+        )
+        if starts
+        else ""
+    )
     context = {
         "_": words.gettext,
         "gettext": words.gettext,
@@ -96,10 +123,68 @@ def render_email(facts: EmailFacts) -> RenderedEmail:
         "payer": address_source.get("return_shipping_paid_by"),
         "requested_utc": facts.requested_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "subject": subject,
+        "booking": booking,
+        "booking_when": booking_when,
+        "booking_zone": booking_zone,
     }
     env = environment()
     return RenderedEmail(
         subject=subject,
         text=env.get_template("email/message.txt").render(**context).strip() + "\n",
         html=env.get_template("email/message.html").render(**context),
+    )
+
+
+STAFF_LANGUAGES = (*CONSOLE_LANGUAGES, *(lang for lang in BUYER_LANGUAGES if lang != "en"))
+_STAFF_SUBJECTS = {
+    StaffNotice.call_booked: N_("Return %(number)s: a video call is booked with you for %(when)s"),
+    StaffNotice.call_reminder: N_("Return %(number)s: your video call at %(when)s"),
+    StaffNotice.call_cancelled: N_("Return %(number)s: the video call at %(when)s is cancelled"),
+    StaffNotice.sla_breached: N_("Return %(number)s missed its service level: %(clock)s"),
+}
+_STAFF_BODIES = {
+    StaffNotice.call_booked: N_(
+        "A video call about return %(number)s is booked with you for %(when)s (%(zone)s). "
+        "Start it from the case when it is time: the buyer waits on their return page."
+    ),
+    StaffNotice.call_reminder: N_(
+        "Reminder: you have a video call about return %(number)s on %(when)s (%(zone)s). "
+        "Start it from the case."
+    ),
+    StaffNotice.call_cancelled: N_(
+        "The video call about return %(number)s on %(when)s (%(zone)s) will not take place."
+    ),
+    StaffNotice.sla_breached: N_(
+        "The %(clock)s target of return %(number)s was due on %(when)s (%(zone)s) and has "
+        "passed. Please look at the case, or hand it to someone who can answer now."
+    ),
+}
+
+
+def render_staff_email(facts: StaffEmailFacts) -> RenderedEmail:
+    """An email to staff about a case, in their console language and time zone."""
+    language = negotiate(facts.language, "", STAFF_LANGUAGES)
+    words = _Words(language)
+    tz_name = facts.timezone if zone(facts.timezone).key == facts.timezone else "UTC"
+    fmt = Formatter(language, zone(tz_name))
+    moment = facts.data.get("starts_at") or facts.data.get("due_at")
+    params = {
+        "number": facts.case_number,
+        "when": fmt.moment(datetime.fromisoformat(str(moment))) if moment else "",
+        "zone": tz_name,
+        "clock": words.label("SLA_CLOCKS", str(facts.data.get("clock") or "")),
+    }
+    subject = words.gettext(_STAFF_SUBJECTS[facts.notice], **params)
+    context = {
+        "_": words.gettext,
+        "lang": language,
+        "facts": facts,
+        "subject": subject,
+        "body": words.gettext(_STAFF_BODIES[facts.notice], **params),
+    }
+    env = environment()
+    return RenderedEmail(
+        subject=subject,
+        text=env.get_template("email/staff.txt").render(**context).strip() + "\n",
+        html=env.get_template("email/staff.html").render(**context),
     )

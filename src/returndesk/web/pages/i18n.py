@@ -93,6 +93,23 @@ class Formatter:
         day = format_date(local, fmt, locale=self.locale)
         return f"{day} {format_time(local, 'short', locale=self.locale)}"
 
+    def moment(self, value: dt.datetime | str) -> str:
+        """A booked time in full: the weekday, the date and the time (no seconds); an ISO
+        string (as timeline data keeps it) is read first."""
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+        local = value.astimezone(self.tz)
+        day = format_date(local, "full", locale=self.locale)
+        return f"{day} {format_time(local, 'short', locale=self.locale)}"
+
+    def clock(self, value: dt.datetime) -> str:
+        """The time of day alone, in the viewer's zone."""
+        return format_time(value.astimezone(self.tz), "short", locale=self.locale)
+
+    def weekday(self, value: dt.date) -> str:
+        """A calendar day with its weekday (no zone)."""
+        return format_date(value, "full", locale=self.locale)
+
     def date(self, value: dt.datetime | None) -> str:
         if value is None:
             return ""

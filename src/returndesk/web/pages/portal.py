@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
@@ -18,10 +19,11 @@ from returndesk.domain.cases.model import LineRequest
 from returndesk.domain.cases.reasons import REASON_TREE, ReasonCode
 from returndesk.domain.cases.status import TERMINAL, CaseStatus, Resolution
 from returndesk.domain.cases.transitions import allowed_targets
-from returndesk.domain.errors import DomainError
+from returndesk.domain.errors import DomainError, ValidationFailed
 from returndesk.domain.logistics import RefundStatus
 from returndesk.domain.markets import market_zone
 from returndesk.domain.notifications import buyer_sees_decision
+from returndesk.domain.scheduling import group_by_day
 from returndesk.services.buyers import start_buyer_session
 from returndesk.services.calls import open_call_of
 from returndesk.services.carrier_events import declare_sent
@@ -43,6 +45,13 @@ from returndesk.services.returns import (
     get_timeline,
     open_return,
     transition_case,
+)
+from returndesk.services.scheduling import (
+    book_call,
+    booking_of,
+    call_slots,
+    can_book,
+    cancel_booking,
 )
 from returndesk.web.live import case_stream
 from returndesk.web.pages.forms import field, int_field, read_form
@@ -251,6 +260,8 @@ def _case_page(
                 if r.status is RefundStatus.succeeded
             ],
             exchange=get_exchange(container.uow, principal, case_id),
+            booking=booking_of(container.uow, principal, case_id),
+            booking_offered=can_book(container.uow, principal, case_id),
             decision_visible=buyer_sees_decision(case.status.value),
             can_add_evidence=case.status not in TERMINAL,
             can_cancel=CaseStatus.canceled in allowed_targets(case.status, Role.buyer),
@@ -343,3 +354,71 @@ async def cancel_case(request: Request, case_id: CaseId) -> Response:
             MoveCase(case_id, CaseStatus.canceled, int_field(form, "version")),
         ),
     )
+
+
+@router.get("/portal/returns/{case_id}/call-booking")
+def booking_page(request: Request, case_id: CaseId) -> Response:
+    """Pick a time for a video call: the free slots, by day, in the buyer's time zone."""
+    buyer = _buyer(request)
+    if buyer is None:
+        return RedirectResponse(f"/?next=/portal/returns/{case_id}/call-booking", status_code=303)
+    principal, token = buyer
+    container = container_of(request)
+    try:
+        case = get_case(container.uow, principal, case_id)
+    except DomainError:
+        return _to_lookup()
+    page = _page(request, case.language, case.market)
+    tz_name = str(page.tz.key)
+    offer = call_slots(container.uow, container.clock, principal, case_id, timezone=tz_name)
+    if not offer.open_to_buyer and offer.booking is None:
+        return RedirectResponse(f"/portal/returns/{case_id}", status_code=303)
+    return _remember_language(
+        request,
+        page.render(
+            request,
+            "portal/booking.html",
+            case=case,
+            offer=offer,
+            days=group_by_day(offer.slots, tz_name),
+            csrf=csrf_token(container.settings.secret_key, token),
+        ),
+    )
+
+
+@router.post("/portal/returns/{case_id}/call-booking")
+async def book_slot(request: Request, case_id: CaseId) -> Response:
+    """The buyer books (or moves) their video call."""
+    return await _case_action(
+        request,
+        case_id,
+        lambda principal, container, form: book_call(
+            container.uow,
+            container.clock,
+            principal,
+            case_id,
+            starts_at=_slot_time(field(form, "starts_at", 40)),
+            timezone=field(form, "timezone", 64) or "UTC",
+        ),
+    )
+
+
+@router.post("/portal/returns/{case_id}/call-booking/cancel")
+async def cancel_slot(request: Request, case_id: CaseId) -> Response:
+    return await _case_action(
+        request,
+        case_id,
+        lambda principal, container, form: cancel_booking(
+            container.uow, container.clock, principal, case_id
+        ),
+    )
+
+
+def _slot_time(raw: str) -> datetime:
+    try:
+        starts_at = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValidationFailed("pick one of the times shown", code="invalid_slot") from None
+    if starts_at.utcoffset() is None:
+        raise ValidationFailed("pick one of the times shown", code="invalid_slot")
+    return starts_at

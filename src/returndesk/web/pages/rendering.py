@@ -67,6 +67,10 @@ class Page:
         mapping: dict[str, str] = getattr(labels, table)
         return self.gettext(mapping[code]) if code in mapping else code
 
+    def fmt_in(self, tz_name: str) -> Formatter:
+        """This viewer's formats in another time zone (a booked call in the buyer's own)."""
+        return Formatter(self.language, zone(tz_name, str(self.tz.key)))
+
     def labels(self, table: str) -> dict[str, str]:
         """A whole label table in this language (for scripts on the page)."""
         mapping: dict[str, str] = getattr(labels, table)

@@ -1,0 +1,138 @@
+"""Booked video calls in SQL: one row per booking, saved with a version check."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.engine import Row
+
+from returndesk.adapters.db.tables import call_bookings
+from returndesk.domain.errors import StaleVersion
+from returndesk.domain.scheduling import BookingStatus, CallBooking
+
+cb = call_bookings.c
+_BOOKED = BookingStatus.booked.value
+_LONGEST = timedelta(hours=2)  # no booking is longer (slots are SLOT_MINUTES)
+
+
+def _booking(row: Row[Any]) -> CallBooking:
+    return CallBooking(
+        id=row.id,
+        store_id=row.store_id,
+        case_id=row.case_id,
+        team_id=row.team_id,
+        agent_id=row.agent_id,
+        agent_name=row.agent_name,
+        starts_at=row.starts_at,
+        minutes=row.minutes,
+        timezone=row.timezone,
+        booked_by=row.booked_by,
+        created_at=row.created_at,
+        status=BookingStatus(row.status),
+        reminders=tuple(row.reminders),
+        call_id=row.call_id,
+        ended_at=row.ended_at,
+        version=row.version,
+    )
+
+
+def _values(booking: CallBooking) -> dict[str, Any]:
+    return {
+        "status": booking.status.value,
+        "reminders": list(booking.reminders),
+        "next_check_at": booking.next_reminder_at(),
+        "call_id": booking.call_id,
+        "ended_at": booking.ended_at,
+    }
+
+
+class SqlBookingRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, booking: CallBooking) -> None:
+        self._conn.execute(
+            insert(call_bookings).values(
+                id=booking.id,
+                store_id=booking.store_id,
+                case_id=booking.case_id,
+                team_id=booking.team_id,
+                agent_id=booking.agent_id,
+                agent_name=booking.agent_name,
+                starts_at=booking.starts_at,
+                minutes=booking.minutes,
+                timezone=booking.timezone,
+                booked_by=booking.booked_by,
+                created_at=booking.created_at,
+                version=1,
+                **_values(booking),
+            )
+        )
+        booking.version = 1
+
+    def save(self, booking: CallBooking) -> None:
+        version = booking.version
+        done = self._conn.execute(
+            update(call_bookings)
+            .where(cb.id == booking.id, cb.version == version)
+            .values(version=version + 1, **_values(booking))
+        )
+        if done.rowcount != 1:
+            raise StaleVersion("the booking changed meanwhile", code="booking_busy")
+        booking.version = version + 1
+
+    def get(self, booking_id: str) -> CallBooking | None:
+        row = self._conn.execute(select(call_bookings).where(cb.id == booking_id)).first()
+        return _booking(row) if row else None
+
+    def active_for_case(self, case_id: str) -> CallBooking | None:
+        row = self._conn.execute(
+            select(call_bookings).where(cb.case_id == case_id, cb.status == _BOOKED)
+        ).first()
+        return _booking(row) if row else None
+
+    def for_case(self, case_id: str) -> list[CallBooking]:
+        rows = self._conn.execute(
+            select(call_bookings).where(cb.case_id == case_id).order_by(cb.created_at, cb.id)
+        )
+        return [_booking(r) for r in rows]
+
+    def booked_between(
+        self, agent_ids: list[str], start: datetime, end: datetime
+    ) -> list[CallBooking]:
+        """The agents' booked calls that start before `end` and could still run at `start`."""
+        if not agent_ids:
+            return []
+        rows = self._conn.execute(
+            select(call_bookings).where(
+                cb.agent_id.in_(agent_ids),
+                cb.status == _BOOKED,
+                cb.starts_at < end,
+                cb.starts_at > start - _LONGEST,
+            )
+        )
+        return [_booking(r) for r in rows]
+
+    def upcoming(
+        self, store_id: str, now: datetime, agent_id: str | None = None, limit: int = 100
+    ) -> list[CallBooking]:
+        """Booked calls that have not ended yet, soonest first (an agent's own, or all)."""
+        query = select(call_bookings).where(
+            cb.store_id == store_id, cb.status == _BOOKED, cb.starts_at > now - _LONGEST
+        )
+        if agent_id is not None:
+            query = query.where(cb.agent_id == agent_id)
+        rows = self._conn.execute(query.order_by(cb.starts_at, cb.id).limit(limit))
+        return [b for b in (_booking(r) for r in rows) if b.ends_at > now]
+
+    def due(self, now: datetime, limit: int = 200) -> list[CallBooking]:
+        """Bookings that need a look now: a reminder to send, or a call nobody started."""
+        rows = self._conn.execute(
+            select(call_bookings)
+            .where(cb.status == _BOOKED, cb.next_check_at <= now)
+            .order_by(cb.next_check_at, cb.id)
+            .limit(limit)
+        )
+        return [_booking(r) for r in rows]

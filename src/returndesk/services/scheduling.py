@@ -1,0 +1,300 @@
+"""Booking a video call: the slots agents can take, booking one, reminders, cancelling.
+
+The buyer books from their return page when the store asked for a live inspection (the
+decision's evidence request) or an agent offered them a call; staff may book for the buyer
+(after a phone call). Each booking is a timeline entry the buyer is emailed about, in their
+language and their time zone; reminders a day and a quarter of an hour before go to the buyer
+(timeline + email) and to the agent (email). The agent starts the call from the case as any
+other call; a booking nobody started is recorded as missed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from returndesk.domain.access import Permission
+from returndesk.domain.business_time import check_timezone
+from returndesk.domain.cases.model import ReturnCase
+from returndesk.domain.cases.status import TERMINAL
+from returndesk.domain.errors import Conflict, NotFound, StaleVersion, ValidationFailed
+from returndesk.domain.ids import new_id
+from returndesk.domain.scheduling import (
+    HORIZON_DAYS,
+    SLOT_MINUTES,
+    Bookable,
+    BookingStatus,
+    Busy,
+    CallBooking,
+    Slot,
+    open_slots,
+    pick_slot,
+    takes_calls,
+    window,
+)
+from returndesk.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from returndesk.services.principal import SYSTEM, Principal
+from returndesk.services.returns import load_case
+
+# Cases whose decision asked for this evidence may book a call without an agent's offer.
+INSPECTION = "inspection_call"
+# A call started from this long before its booked slot on counts as the booked call.
+EARLY_START = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class SlotOffer:
+    case_id: str
+    timezone: str  # the viewer's, for showing the slots
+    minutes: int
+    open_to_buyer: bool  # the buyer may book (an inspection asked for, or a call offered)
+    slots: list[Slot]
+    booking: CallBooking | None  # the call booked now, if any
+
+
+@dataclass(frozen=True, slots=True)
+class UpcomingCall:
+    booking: CallBooking
+    case_number: str
+
+
+def _timezone(name: str) -> str:
+    check_timezone(name)
+    return name
+
+
+def open_to_buyer(uow: UnitOfWork, case: ReturnCase) -> bool:
+    """Whether the buyer may book a call on this case now."""
+    if case.status in TERMINAL:
+        return False
+    decision = case.decision or {}
+    if decision.get("evidence_requested") == INSPECTION:
+        return True
+    return any(e.kind == "call_booking_offered" for e in uow.cases.timeline(case.id))
+
+
+def _bookables(uow: UnitOfWork, case: ReturnCase) -> list[Bookable]:
+    teams = {team.id: team for team in uow.teams.for_store(case.store_id)}
+    staff = {user.id: user for user in uow.staff.list(case.store_id) if user.active}
+    members = [
+        m for m in uow.teams.members(case.store_id) if m.team_id in teams and m.staff_id in staff
+    ]
+    calendars = {tid: team.calendar(uow.teams.public_holiday) for tid, team in teams.items()}
+    return [
+        Bookable(m.staff_id, m.team_id, staff[m.staff_id].name, calendars[m.team_id])
+        for m in takes_calls(members, case.language, case.market)
+    ]
+
+
+def _slots(
+    uow: UnitOfWork, case: ReturnCase, now: datetime, days: int, *, ignore: str | None = None
+) -> tuple[list[Bookable], list[Slot]]:
+    agents = _bookables(uow, case)
+    start, end = window(now, days)
+    busy = Busy()
+    for booking in uow.bookings.booked_between(sorted({a.staff_id for a in agents}), start, end):
+        if booking.id != ignore:
+            busy.add(booking.agent_id, booking.starts_at, booking.ends_at)
+    return agents, open_slots(agents, busy, start, end, SLOT_MINUTES)
+
+
+def _may_book(uow: UnitOfWork, principal: Principal, case: ReturnCase) -> None:
+    principal.require(Permission.call_book)
+    if case.status in TERMINAL:
+        raise Conflict(f"a {case.status.value} case takes no video call", code="case_closed")
+    if principal.kind == "buyer" and not open_to_buyer(uow, case):
+        raise Conflict(
+            "video calls are booked on this return once the store asks for one",
+            code="booking_not_offered",
+        )
+
+
+def call_slots(
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    principal: Principal,
+    case_id: str,
+    *,
+    timezone: str,
+    days: int = HORIZON_DAYS,
+) -> SlotOffer:
+    principal.require(Permission.case_read)
+    tz = _timezone(timezone)
+    now = clock()
+    with uow_factory() as uow:
+        case = load_case(uow, principal, case_id)
+        offered = open_to_buyer(uow, case)
+        booking = uow.bookings.active_for_case(case.id)
+        slots: list[Slot] = []
+        if case.status not in TERMINAL:
+            _agents, slots = _slots(uow, case, now, days, ignore=booking.id if booking else None)
+    return SlotOffer(case.id, tz, SLOT_MINUTES, offered, slots, booking)
+
+
+def book_call(
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    principal: Principal,
+    case_id: str,
+    *,
+    starts_at: datetime,
+    timezone: str,
+) -> CallBooking:
+    """Book the slot starting at `starts_at` (one the offer listed); a case's earlier booking
+    is replaced (`rescheduled_from` on the timeline). `timezone`: the buyer's."""
+    tz = _timezone(timezone)
+    now = clock()
+    with uow_factory(write=True) as uow:
+        case = load_case(uow, principal, case_id)
+        _may_book(uow, principal, case)
+        previous = uow.bookings.active_for_case(case.id)
+        ignore = previous.id if previous else None
+        agents, slots = _slots(uow, case, now, HORIZON_DAYS, ignore=ignore)
+        if not agents:
+            raise Conflict("nobody in this store takes video calls yet", code="no_agents")
+        slot = pick_slot(slots, starts_at)
+        agent = next(a for a in agents if a.staff_id == slot.agents[0])
+        if previous is not None:
+            if previous.starts_at == slot.starts_at:
+                return previous  # the same slot again: nothing changes
+            previous.cancel(now)
+            uow.bookings.save(previous)
+        booking = CallBooking(
+            id=new_id(),
+            store_id=case.store_id,
+            case_id=case.id,
+            team_id=agent.team_id,
+            agent_id=agent.staff_id,
+            agent_name=agent.name[:200],
+            starts_at=slot.starts_at,
+            minutes=slot.minutes,
+            timezone=tz,
+            booked_by="buyer" if principal.kind == "buyer" else "staff",
+            created_at=now,
+        )
+        uow.bookings.add(booking)
+        data = booking.facts()
+        if previous is not None:
+            data["rescheduled_from"] = previous.starts_at.isoformat()
+        case.record_call("call_booked", data, principal.actor(), now)
+        uow.cases.add_events(case)
+        uow.commit()
+    return booking
+
+
+def cancel_booking(
+    uow_factory: UnitOfWorkFactory, clock: Clock, principal: Principal, case_id: str
+) -> CallBooking:
+    principal.require(Permission.call_book)
+    now = clock()
+    with uow_factory(write=True) as uow:
+        case = load_case(uow, principal, case_id)
+        booking = uow.bookings.active_for_case(case.id)
+        if booking is None:
+            raise NotFound("no video call is booked on this return", code="booking_not_found")
+        booking.cancel(now)
+        uow.bookings.save(booking)
+        case.record_call("call_booking_cancelled", booking.facts(), principal.actor(), now)
+        uow.cases.add_events(case)
+        uow.commit()
+    return booking
+
+
+def offer_booking(
+    uow_factory: UnitOfWorkFactory, clock: Clock, principal: Principal, case_id: str
+) -> None:
+    """An agent asks the buyer to pick a time for a call (the buyer is emailed a link)."""
+    principal.require(Permission.call_start)
+    now = clock()
+    with uow_factory(write=True) as uow:
+        case = load_case(uow, principal, case_id)
+        if case.status in TERMINAL:
+            raise Conflict(f"a {case.status.value} case takes no video call", code="case_closed")
+        if uow.bookings.active_for_case(case.id) is not None:
+            raise Conflict("a video call is already booked", code="booking_exists")
+        case.record_call("call_booking_offered", {}, principal.actor(), now)
+        uow.cases.add_events(case)
+        uow.commit()
+
+
+def booking_of(
+    uow_factory: UnitOfWorkFactory, principal: Principal, case_id: str
+) -> CallBooking | None:
+    principal.require(Permission.case_read)
+    with uow_factory() as uow:
+        load_case(uow, principal, case_id)
+        return uow.bookings.active_for_case(case_id)
+
+
+def can_book(uow_factory: UnitOfWorkFactory, principal: Principal, case_id: str) -> bool:
+    """Whether the buyer may book a call on this case now (the portal's button)."""
+    principal.require(Permission.case_read)
+    with uow_factory() as uow:
+        case = load_case(uow, principal, case_id)
+        return open_to_buyer(uow, case)
+
+
+def upcoming_calls(
+    uow_factory: UnitOfWorkFactory, clock: Clock, principal: Principal, *, mine: bool
+) -> list[UpcomingCall]:
+    """Booked calls not over yet: the agent's own, or the store's (soonest first)."""
+    principal.require(Permission.call_start)
+    if principal.store_id is None:
+        raise ValidationFailed("pick a store first", code="store_required")
+    with uow_factory() as uow:
+        found = uow.bookings.upcoming(principal.store_id, clock(), principal.id if mine else None)
+        numbers: dict[str, str] = {}
+        for booking in found:
+            if booking.case_id not in numbers:
+                case = uow.cases.get(booking.case_id)
+                numbers[booking.case_id] = case.number if case else ""
+    return [UpcomingCall(b, numbers[b.case_id]) for b in found]
+
+
+def mark_held(uow: UnitOfWork, case_id: str, call_id: str, now: datetime) -> None:
+    """A call was started on the case: its booking (an hour before the slot or later) took
+    place. Called inside the transaction that starts the call."""
+    booking = uow.bookings.active_for_case(case_id)
+    if booking is not None and now >= booking.starts_at - EARLY_START:
+        booking.hold(call_id, now)
+        uow.bookings.save(booking)
+
+
+def sweep_bookings(uow_factory: UnitOfWorkFactory, clock: Clock, limit: int = 200) -> int:
+    """Send the reminders that are due and record the calls nobody started (a dispatcher
+    chore); returns how many bookings changed. Each booking is its own transaction."""
+    now = clock()
+    with uow_factory() as uow:
+        due = [b.id for b in uow.bookings.due(now, limit)]
+    changed = 0
+    for booking_id in due:
+        try:
+            changed += _sweep_one(uow_factory, booking_id, now)
+        except StaleVersion:
+            continue  # somebody changed it meanwhile: the next sweep looks again
+    return changed
+
+
+def _sweep_one(uow_factory: UnitOfWorkFactory, booking_id: str, now: datetime) -> int:
+    with uow_factory(write=True) as uow:
+        booking = uow.bookings.get(booking_id)
+        if booking is None or booking.status is not BookingStatus.booked:
+            return 0
+        case = uow.cases.get(booking.case_id)
+        if case is None:
+            return 0
+        actor = SYSTEM.actor()
+        reminder = booking.due_reminder(now)
+        if case.status in TERMINAL:  # the return closed: nobody needs the call any more
+            booking.cancel(now)
+            case.record_call("call_booking_cancelled", booking.facts(), actor, now)
+        elif reminder is not None:
+            booking.remind(reminder)
+            data = {**booking.facts(), "reminder": reminder}
+            case.record_call("call_reminder", data, actor, now)
+        elif booking.miss(now):
+            case.record_call("call_missed", booking.facts(), actor, now)
+        uow.bookings.save(booking)
+        uow.cases.add_events(case)
+        uow.commit()
+    return 1

@@ -1,0 +1,137 @@
+"""Booking video calls over HTTP: the free slots of a case, the booked call, the agent's list.
+
+Times go out as ISO 8601 in the time zone the caller asked for (`timezone`, IANA; UTC when
+not given), so a client can show them as they come; a booking is made by the instant, in any
+offset.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from pydantic import AwareDatetime, Field
+
+from returndesk.domain.business_time import check_timezone
+from returndesk.domain.scheduling import HORIZON_DAYS, MAX_DAYS, CallBooking, Slot
+from returndesk.services import scheduling
+from returndesk.web.deps import ContainerDep, PrincipalDep
+from returndesk.web.schemas import Body, iso
+
+router = APIRouter(prefix="/api/v1", tags=["calls"])
+CaseId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
+Timezone = Annotated[str, Field(min_length=1, max_length=64)]
+TimezoneQuery = Annotated[str, Query(min_length=1, max_length=64)]
+
+
+def _local(value: datetime, timezone: str) -> str:
+    return value.astimezone(check_timezone(timezone)).isoformat()
+
+
+def booking_out(booking: CallBooking, timezone: str | None = None) -> dict[str, Any]:
+    tz = timezone or booking.timezone
+    return {
+        "id": booking.id,
+        "case_id": booking.case_id,
+        "status": booking.status.value,
+        "starts_at": _local(booking.starts_at, tz),
+        "ends_at": _local(booking.ends_at, tz),
+        "minutes": booking.minutes,
+        "timezone": booking.timezone,
+        "agent": {"id": booking.agent_id, "name": booking.agent_name},
+        "team_id": booking.team_id,
+        "booked_by": booking.booked_by,
+        "reminders_sent": list(booking.reminders),
+        "call_id": booking.call_id,
+        "created_at": iso(booking.created_at),
+        "ended_at": iso(booking.ended_at),
+    }
+
+
+def slot_out(slot: Slot, timezone: str) -> dict[str, Any]:
+    return {
+        "starts_at": _local(slot.starts_at, timezone),
+        "ends_at": _local(slot.ends_at, timezone),
+        "agents_free": len(slot.agents),
+    }
+
+
+@router.get("/returns/{case_id}/call-slots")
+def call_slots(
+    case_id: CaseId,
+    principal: PrincipalDep,
+    container: ContainerDep,
+    timezone: TimezoneQuery = "UTC",
+    days: Annotated[int, Query(ge=1, le=MAX_DAYS)] = HORIZON_DAYS,
+) -> dict[str, Any]:
+    """The times a video call can be booked on this case, from the agents' working time."""
+    offer = scheduling.call_slots(
+        container.uow, container.clock, principal, case_id, timezone=timezone, days=days
+    )
+    return {
+        "case_id": offer.case_id,
+        "timezone": offer.timezone,
+        "minutes": offer.minutes,
+        "open_to_buyer": offer.open_to_buyer,
+        "slots": [slot_out(slot, offer.timezone) for slot in offer.slots],
+        "booking": booking_out(offer.booking, offer.timezone) if offer.booking else None,
+    }
+
+
+class BookingIn(Body):
+    starts_at: AwareDatetime
+    timezone: Timezone = "UTC"  # the buyer's: the emails show the time in it
+
+
+@router.post("/returns/{case_id}/call-booking", status_code=201)
+def book_call(
+    case_id: CaseId, body: BookingIn, principal: PrincipalDep, container: ContainerDep
+) -> dict[str, Any]:
+    """Book one of the free slots (moving the case's booked call, if it has one)."""
+    booking = scheduling.book_call(
+        container.uow,
+        container.clock,
+        principal,
+        case_id,
+        starts_at=body.starts_at.astimezone(UTC),
+        timezone=body.timezone,
+    )
+    return booking_out(booking)
+
+
+@router.get("/returns/{case_id}/call-booking")
+def get_booking(case_id: CaseId, principal: PrincipalDep, container: ContainerDep) -> Any:
+    booking = scheduling.booking_of(container.uow, principal, case_id)
+    return {"booking": booking_out(booking) if booking else None}
+
+
+@router.delete("/returns/{case_id}/call-booking")
+def cancel_booking(
+    case_id: CaseId, principal: PrincipalDep, container: ContainerDep
+) -> dict[str, Any]:
+    booking = scheduling.cancel_booking(container.uow, container.clock, principal, case_id)
+    return booking_out(booking)
+
+
+@router.post("/returns/{case_id}/call-booking/offer", status_code=202)
+def offer_booking(
+    case_id: CaseId, principal: PrincipalDep, container: ContainerDep
+) -> dict[str, Any]:
+    """Ask the buyer to pick a time for a call (their return page offers it; they get an
+    email)."""
+    scheduling.offer_booking(container.uow, container.clock, principal, case_id)
+    return {"case_id": case_id, "offered": True}
+
+
+@router.get("/call-bookings")
+def upcoming(
+    principal: PrincipalDep,
+    container: ContainerDep,
+    mine: bool = True,
+    timezone: TimezoneQuery | None = None,
+) -> dict[str, Any]:
+    """Booked calls not over yet, soonest first: the caller's own (or the store's)."""
+    tz = check_timezone(timezone).key if timezone else None
+    found = scheduling.upcoming_calls(container.uow, container.clock, principal, mine=mine)
+    return {"items": [{**booking_out(u.booking, tz), "case_number": u.case_number} for u in found]}

@@ -1,0 +1,299 @@
+"""Booking a video call over HTTP against the running app: slots from the team's real shifts,
+the buyer's time zone, one agent per slot, rescheduling, reminders to both sides through a
+real SMTP server, the call that took place, the one nobody started, cancelling; and the
+email a missed service level sends the team's supervisors."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import TYPE_CHECKING, Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import pytest
+from babel.dates import format_date, format_time
+
+from returndesk.services.scheduling import sweep_bookings
+from returndesk.services.teams import sweep_sla
+from servers.smtp import SmtpSink, body
+
+if TYPE_CHECKING:  # tests/e2e/conftest.py, handed over by fixtures
+    from conftest import Api
+
+T = TypeVar("T")
+SENDER = "returns@shop.example"
+NEW_YORK, BERLIN = ZoneInfo("America/New_York"), ZoneInfo("Europe/Berlin")
+WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    with SmtpSink() as sink:
+        yield sink
+
+
+@pytest.fixture
+def settings_overrides(smtp: SmtpSink) -> dict[str, object]:
+    return {"smtp_url": smtp.url, "mail_from": SENDER}
+
+
+def eventually(check: Callable[[], T | None], what: str, timeout: float = 15.0) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def video_team(
+    api: Api, *, agents: tuple[str, ...] = ("agent",), hours: tuple[str, str] = ("09:00", "17:00")
+) -> dict[str, Any]:
+    """A New York team working 09:00-17:00 on weekdays; its members take video calls."""
+    made = api.post(
+        "supervisor",
+        "/api/v1/teams",
+        json={
+            "name": "Americas",
+            "timezone": "America/New_York",
+            "hours": [{"days": [*WEEKDAYS, "sat", "sun"], "start": hours[0], "end": hours[1]}]
+            if hours == ("00:00", "00:00")
+            else [{"days": WEEKDAYS, "start": hours[0], "end": hours[1]}],
+            "holiday_country": "US",
+            "closed_dates": [],
+            "languages": ["en"],
+            "markets": [],
+        },
+    )
+    assert made.status_code == 201, made.text
+    team: dict[str, Any] = made.json()
+    for role in agents:
+        joined = api.post(
+            "supervisor",
+            f"/api/v1/teams/{team['id']}/members",
+            json={
+                "email": api.credentials[role],
+                "languages": ["en"],
+                "capacity": 5,
+                "skills": ["video_inspection"],
+            },
+        )
+        assert joined.status_code == 201, joined.text
+    return team
+
+
+def slots(api: Api, case: dict[str, Any], who: str = "buyer", tz: str = "Europe/Berlin") -> Any:
+    response = api.get(who, f"/api/v1/returns/{case['id']}/call-slots?timezone={tz}")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def book(api: Api, case: dict[str, Any], starts_at: str, who: str = "buyer") -> Any:
+    return api.post(
+        who,
+        f"/api/v1/returns/{case['id']}/call-booking",
+        json={"starts_at": starts_at, "timezone": "Europe/Berlin"},
+    )
+
+
+def kinds(api: Api, case: dict[str, Any], who: str = "buyer") -> list[str]:
+    items = api.get(who, f"/api/v1/returns/{case['id']}/timeline").json()["items"]
+    return [e["kind"] for e in items]
+
+
+def mail_to(smtp: SmtpSink, address: str, kind: str) -> EmailMessage:
+    def found() -> EmailMessage | None:
+        for message in smtp.unique().values():
+            if message["To"] == address and kind in body(message, "html"):
+                return message
+        return None
+
+    return eventually(found, f"an email to {address} with {kind}")
+
+
+def test_the_buyer_books_a_slot_of_the_teams_shifts_in_their_own_time_zone(
+    api: Api, smtp: SmtpSink
+) -> None:
+    video_team(api)
+    case = api.open_return()
+    refused = book(api, case, "2030-01-07T10:00:00-05:00")
+    api.problem(refused, 409, "booking_not_offered")  # the store has not asked for a call
+    assert slots(api, case)["open_to_buyer"] is False
+
+    offered = api.post("agent", f"/api/v1/returns/{case['id']}/call-booking/offer")
+    assert offered.status_code == 202, offered.text
+    mail_to(smtp, api.BUYER_EMAIL, 'data-section="call_offer"')
+    offer = slots(api, case)
+    assert offer["open_to_buyer"] is True and offer["minutes"] == 20 and offer["slots"]
+    now = api.container.clock()
+    for slot in offer["slots"]:
+        start = datetime.fromisoformat(slot["starts_at"])
+        assert start.utcoffset() == start.astimezone(BERLIN).utcoffset()  # shown in Berlin time
+        in_ny = start.astimezone(NEW_YORK)
+        assert in_ny.weekday() < 5 and 9 <= in_ny.hour < 17 and in_ny.minute in (0, 20, 40)
+        assert start >= now + timedelta(hours=1)
+        assert slot["agents_free"] == 1
+
+    first = offer["slots"][0]["starts_at"]
+    made = book(api, case, first)
+    assert made.status_code == 201, made.text
+    booking = made.json()
+    assert booking["status"] == "booked" and booking["starts_at"] == first
+    assert booking["agent"]["name"] == "agent person" and booking["timezone"] == "Europe/Berlin"
+    assert slots(api, case)["booking"]["id"] == booking["id"]
+    assert "call_booked" in kinds(api, case)
+
+    # The buyer's email gives the time in their zone and language; the agent's in theirs (UTC).
+    start = datetime.fromisoformat(first)
+    message = mail_to(smtp, api.BUYER_EMAIL, 'data-section="call_booked"')
+    text = body(message, "plain")
+    local = start.astimezone(BERLIN)
+    assert format_date(local, "full", locale="en") in text
+    assert format_time(local, "short", locale="en") in text and "(Europe/Berlin)" in text
+    agent_mail = mail_to(smtp, api.credentials["agent"], 'data-section="staff_call_booked"')
+    utc = start.astimezone(ZoneInfo("UTC"))
+    assert format_time(utc, "short", locale="en") in body(agent_mail, "plain")
+    assert f"/console/cases/{case['id']}" in body(agent_mail, "plain")
+    listed = api.get("agent", "/api/v1/call-bookings").json()["items"]
+    assert [(b["id"], b["case_number"]) for b in listed] == [(booking["id"], case["number"])]
+
+    # Another buyer cannot have the same agent at the same time.
+    other = api.open_return(body=api.return_payload(sku="LAMP-1"))
+    api.post("agent", f"/api/v1/returns/{other['id']}/call-booking/offer")
+    assert first not in [s["starts_at"] for s in slots(api, other)["slots"]]
+    api.problem(book(api, other, first), 409, "slot_unavailable")
+
+    # Moving the call frees the first time.
+    second = offer["slots"][1]["starts_at"]
+    moved = book(api, case, second)
+    assert moved.status_code == 201, moved.text
+    assert moved.json()["id"] != booking["id"]
+    timeline = api.get("buyer", f"/api/v1/returns/{case['id']}/timeline").json()["items"]
+    last = [e for e in timeline if e["kind"] == "call_booked"][-1]
+    assert last["data"]["rescheduled_from"] == start.astimezone(ZoneInfo("UTC")).isoformat()
+    assert first in [s["starts_at"] for s in slots(api, other)["slots"]]
+
+
+def test_reminders_go_to_both_the_call_is_held_or_missed_and_can_be_cancelled(
+    api: Api, smtp: SmtpSink, clock: Any
+) -> None:
+    video_team(api)
+    case = api.open_return()
+    api.post("agent", f"/api/v1/returns/{case['id']}/call-booking/offer")
+    offer = slots(api, case)
+    # A slot at least two days ahead, so that both reminders are due in turn.
+    later = [
+        s["starts_at"]
+        for s in offer["slots"]
+        if datetime.fromisoformat(s["starts_at"]) > clock() + timedelta(days=2)
+    ]
+    made = book(api, case, later[0])
+    assert made.status_code == 201, made.text
+    starts = datetime.fromisoformat(later[0])
+    uow = api.container.uow
+
+    assert sweep_bookings(uow, clock) == 0  # nothing due yet
+    clock.now = starts - timedelta(hours=23)
+    assert sweep_bookings(uow, clock) == 1
+    assert sweep_bookings(uow, clock) == 0  # once
+    clock.now = starts - timedelta(minutes=10)
+    assert sweep_bookings(uow, clock) == 1
+    api.refresh_tokens()
+    assert kinds(api, case).count("call_reminder") == 2
+    for reminder in ("day_before", "soon"):
+        assert (
+            reminder
+            in api.get("buyer", f"/api/v1/returns/{case['id']}/call-booking").json()["booking"][
+                "reminders_sent"
+            ]
+        )
+    mail_to(smtp, api.BUYER_EMAIL, 'data-section="call_reminder"')
+    mail_to(smtp, api.credentials["agent"], 'data-section="staff_call_reminder"')
+
+    # The agent starts the call: the booking took place.
+    started = api.post("agent", f"/api/v1/returns/{case['id']}/calls")
+    assert started.status_code == 201, started.text
+    booking = api.get("buyer", f"/api/v1/returns/{case['id']}/call-booking").json()["booking"]
+    assert booking is None
+    assert api.get("agent", "/api/v1/call-bookings").json()["items"] == []
+
+    # A second booking nobody started is recorded as missed an hour after its end.
+    other = api.open_return(body=api.return_payload(sku="LAMP-1"))
+    api.post("agent", f"/api/v1/returns/{other['id']}/call-booking/offer")
+    upcoming = slots(api, other)["slots"][0]["starts_at"]
+    assert book(api, other, upcoming).status_code == 201
+    clock.now = datetime.fromisoformat(upcoming) + timedelta(minutes=20, hours=1, seconds=1)
+    assert sweep_bookings(uow, clock) == 1
+    api.refresh_tokens()
+    assert "call_missed" in kinds(api, other)
+    assert api.get("buyer", f"/api/v1/returns/{other['id']}/call-booking").json() == {
+        "booking": None
+    }
+
+    # Cancelling: both hear of it; there is nothing left to cancel.
+    api.post("agent", f"/api/v1/returns/{other['id']}/call-booking/offer")
+    again = slots(api, other)["slots"][0]["starts_at"]
+    assert book(api, other, again).status_code == 201
+    cancelled = api.request("buyer", "DELETE", f"/api/v1/returns/{other['id']}/call-booking")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    api.problem(
+        api.request("buyer", "DELETE", f"/api/v1/returns/{other['id']}/call-booking"),
+        404,
+        "booking_not_found",
+    )
+    mail_to(smtp, api.BUYER_EMAIL, 'data-section="call_cancelled"')
+    mail_to(smtp, api.credentials["agent"], 'data-section="staff_call_cancelled"')
+
+
+def test_bad_booking_input_is_refused_with_nothing_written(api: Api) -> None:
+    video_team(api)
+    case = api.open_return()
+    api.post("agent", f"/api/v1/returns/{case['id']}/call-booking/offer")
+    path = f"/api/v1/returns/{case['id']}/call-booking"
+    api.problem(
+        api.get("buyer", f"/api/v1/returns/{case['id']}/call-slots?timezone=Mars/Base"),
+        422,
+        "invalid_timezone",
+    )
+    first = slots(api, case)["slots"][0]["starts_at"]
+    naive = api.post("buyer", path, json={"starts_at": first[:19], "timezone": "Europe/Berlin"})
+    assert naive.status_code == 422
+    zone = api.post("buyer", path, json={"starts_at": first, "timezone": "../../etc/passwd"})
+    api.problem(zone, 422, "invalid_timezone")
+    off_grid = datetime.fromisoformat(first) + timedelta(minutes=7)
+    api.problem(book(api, case, off_grid.isoformat()), 409, "slot_unavailable")
+    assert api.get("buyer", path).json() == {"booking": None}
+    assert "call_booked" not in kinds(api, case)
+
+
+def test_a_missed_service_level_emails_the_teams_supervisors(
+    api: Api, smtp: SmtpSink, clock: Any
+) -> None:
+    """The escalation of a breach: the team's supervisor hears of it by email, in their zone;
+    a warning before it emails nobody, nor does the breach email the agents."""
+    video_team(api, agents=("agent", "supervisor"), hours=("00:00", "00:00"))  # all the time
+    put = api.put(
+        "supervisor",
+        "/api/v1/sla/targets/default",
+        json={"first_response_minutes": 30, "next_response_minutes": 60, "resolution_minutes": 600},
+    )
+    assert put.status_code == 200, put.text
+    case = api.open_return()
+    clock.advance(minutes=25)
+    assert sweep_sla(api.container.uow, clock).warnings == 1
+    clock.advance(minutes=10)
+    assert sweep_sla(api.container.uow, clock).breaches == 1
+    message = mail_to(smtp, api.credentials["supervisor"], 'data-section="staff_sla_breached"')
+    text = body(message, "plain")
+    assert case["number"] in message["Subject"] and "First response" in message["Subject"]
+    assert "(UTC)" in text and f"/console/cases/{case['id']}" in text
+    staff_mail = [
+        m
+        for m in smtp.unique().values()
+        if "staff_sla" in body(m, "html") and m["To"] != api.credentials["supervisor"]
+    ]
+    assert staff_mail == []
