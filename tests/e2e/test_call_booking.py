@@ -143,7 +143,10 @@ def test_the_buyer_books_a_slot_of_the_teams_shifts_in_their_own_time_zone(
     assert made.status_code == 201, made.text
     booking = made.json()
     assert booking["status"] == "booked" and booking["starts_at"] == first
-    assert booking["agent"]["name"] == "agent person" and booking["timezone"] == "Europe/Berlin"
+    assert booking["agent"] == {"name": "agent person"} and booking["timezone"] == "Europe/Berlin"
+    assert "team_id" not in booking and "call_id" not in booking  # no staff ids for buyers
+    staff_view = api.get("agent", f"/api/v1/returns/{case['id']}/call-booking").json()["booking"]
+    assert staff_view["agent"]["id"] and staff_view["team_id"]
     assert slots(api, case)["booking"]["id"] == booking["id"]
     assert "call_booked" in kinds(api, case)
 
@@ -264,6 +267,9 @@ def test_bad_booking_input_is_refused_with_nothing_written(api: Api) -> None:
     assert naive.status_code == 422
     zone = api.post("buyer", path, json={"starts_at": first, "timezone": "../../etc/passwd"})
     api.problem(zone, 422, "invalid_timezone")
+    for extreme in ("9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00"):
+        far = api.post("buyer", path, json={"starts_at": extreme, "timezone": "Europe/Berlin"})
+        api.problem(far, 422, "invalid_slot")  # no such instant: refused, never a 500
     off_grid = datetime.fromisoformat(first) + timedelta(minutes=7)
     api.problem(book(api, case, off_grid.isoformat()), 409, "slot_unavailable")
     assert api.get("buyer", path).json() == {"booking": None}

@@ -219,3 +219,14 @@ def test_every_slot_lies_wholly_in_working_time(
     for slot in slots:
         assert a.calendar.minutes_between(slot.starts_at, slot.ends_at) == 20
         assert slot.starts_at.astimezone(ZoneInfo(tz)).minute in (0, 20, 40)
+
+
+def test_reminders_missed_while_the_sweep_was_down_are_skipped_not_sent_late() -> None:
+    starts = datetime(2026, 6, 10, 15, 0, tzinfo=UTC)
+    made = booking(starts - timedelta(days=3), starts)
+    after_start = starts + timedelta(minutes=5)
+    assert made.due_reminder(after_start) is None
+    assert made.skip_passed(after_start) is True
+    assert made.reminders == ("day_before", "soon")
+    assert made.next_reminder_at() == starts + timedelta(minutes=20, hours=1)
+    assert made.skip_passed(after_start) is False

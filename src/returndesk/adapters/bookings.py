@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, or_, select, update
 from sqlalchemy.engine import Row
 
-from returndesk.adapters.db.tables import call_bookings
+from returndesk.adapters.db.tables import call_bookings, return_cases
+from returndesk.domain.cases.status import TERMINAL
 from returndesk.domain.errors import StaleVersion
 from returndesk.domain.scheduling import BookingStatus, CallBooking
 
@@ -128,10 +129,19 @@ class SqlBookingRepository:
         return [b for b in (_booking(r) for r in rows) if b.ends_at > now]
 
     def due(self, now: datetime, limit: int = 200) -> list[CallBooking]:
-        """Bookings that need a look now: a reminder to send, or a call nobody started."""
+        """Bookings that need a look now: a reminder to send, a call nobody started, or a
+        return that closed (its booking is cancelled)."""
+        closed = (
+            select(return_cases.c.id)
+            .where(
+                return_cases.c.id == cb.case_id,
+                return_cases.c.status.in_([s.value for s in TERMINAL]),
+            )
+            .exists()
+        )
         rows = self._conn.execute(
             select(call_bookings)
-            .where(cb.status == _BOOKED, cb.next_check_at <= now)
+            .where(cb.status == _BOOKED, or_(cb.next_check_at <= now, closed))
             .order_by(cb.next_check_at, cb.id)
             .limit(limit)
         )

@@ -25,9 +25,9 @@ StaffRenderer = Callable[[StaffEmailFacts], RenderedEmail]
 SUPERVISORS = (Role.supervisor.value,)
 
 
-def _email_id(outbox_id: str, staff_id: str, notice: StaffNotice) -> str:
+def _email_id(outbox_id: str, staff_id: str, topic: str) -> str:
     """The same on every fan-out of the same events (a retried fan-out writes no twin)."""
-    digest = hashlib.sha256(f"{staff_id}:{notice.value}".encode()).hexdigest()[:20]
+    digest = hashlib.sha256(f"{staff_id}:{topic}".encode()).hexdigest()[:20]
     return f"em_{outbox_id}_{digest}"
 
 
@@ -44,16 +44,17 @@ class StaffMail:
         """The email rows for one transaction's events of one case (one per recipient and
         notice)."""
         found: list[dict[str, Any]] = []
-        seen: set[tuple[str, str]] = set()
+        seen: set[tuple[str, str, str]] = set()
         for payload in payloads:
             notice = STAFF_NOTICES.get(str(payload.get("kind")))
             if notice is None:
                 continue
             data: Mapping[str, Any] = payload.get("data") or {}
+            topic = f"{notice.value}:{data.get('clock') or ''}"  # two clocks: two emails
             for person in self._recipients(case, notice, data):
-                if (person.id, notice.value) in seen:
+                if (person.id, notice.value, topic) in seen:
                     continue
-                seen.add((person.id, notice.value))
+                seen.add((person.id, notice.value, topic))
                 facts = StaffEmailFacts(
                     notice=notice,
                     data=data,
@@ -68,7 +69,7 @@ class StaffMail:
                 rendered = self._render(facts)
                 found.append(
                     {
-                        "id": _email_id(outbox_id, person.id, notice),
+                        "id": _email_id(outbox_id, person.id, topic),
                         "store_id": case.store_id,
                         "case_id": case.id,
                         "case_number": case.number,

@@ -93,6 +93,14 @@ class CallBooking:
                 return at
         return self.ends_at + MISSED_AFTER
 
+    def skip_passed(self, now: datetime) -> bool:
+        """Reminders whose time went by unsent (the sweep was not running) are not sent late;
+        True when that changed anything."""
+        passed = [n for n, before in REMINDERS if self.starts_at - before <= now]
+        missing = [n for n in passed if n not in self.reminders]
+        self.reminders = (*self.reminders, *missing)
+        return bool(missing)
+
     def remind(self, name: str) -> None:
         """`name` is sent; earlier reminders not sent by now never will be."""
         names = [n for n, _ in REMINDERS]
@@ -231,8 +239,12 @@ def pick_slot(slots: Sequence[Slot], starts_at: datetime) -> Slot:
     """The offered slot starting at that instant, or a clear refusal."""
     if starts_at.utcoffset() is None:
         raise ValidationFailed("starts_at needs a UTC offset", code="invalid_slot")
+    try:
+        at = starts_at.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-12:00: no such instant
+        raise ValidationFailed("starts_at is out of range", code="invalid_slot") from None
     for slot in slots:
-        if slot.starts_at == starts_at:
+        if slot.starts_at == at:
             return slot
     raise Conflict("that time is not free any more: pick another one", code="slot_unavailable")
 

@@ -13,14 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from returndesk.domain.access import Permission
+from returndesk.domain.access import Permission, has_permission
 from returndesk.domain.business_time import check_timezone
 from returndesk.domain.cases.model import ReturnCase
 from returndesk.domain.cases.status import TERMINAL
 from returndesk.domain.errors import Conflict, NotFound, StaleVersion, ValidationFailed
 from returndesk.domain.ids import new_id
+from returndesk.domain.markets import market_zone
 from returndesk.domain.scheduling import (
     HORIZON_DAYS,
+    MAX_DAYS,
     SLOT_MINUTES,
     Bookable,
     BookingStatus,
@@ -70,15 +72,27 @@ def open_to_buyer(uow: UnitOfWork, case: ReturnCase) -> bool:
     decision = case.decision or {}
     if decision.get("evidence_requested") == INSPECTION:
         return True
-    return any(e.kind == "call_booking_offered" for e in uow.cases.timeline(case.id))
+    offered = False
+    for event in uow.cases.timeline(case.id):  # an offer holds until a call took place
+        if event.kind == "call_booking_offered":
+            offered = True
+        elif event.kind == "call_ended":
+            offered = False
+    return offered
 
 
 def _bookables(uow: UnitOfWork, case: ReturnCase) -> list[Bookable]:
     teams = {team.id: team for team in uow.teams.for_store(case.store_id)}
-    staff = {user.id: user for user in uow.staff.list(case.store_id) if user.active}
-    members = [
-        m for m in uow.teams.members(case.store_id) if m.team_id in teams and m.staff_id in staff
-    ]
+    staff = {
+        user.id: user
+        for user in uow.staff.list(case.store_id)
+        if user.active and has_permission(user.role, Permission.call_start)
+    }
+    members, seen = [], set()
+    for m in uow.teams.members(case.store_id):  # an agent in two teams: their first one
+        if m.team_id in teams and m.staff_id in staff and m.staff_id not in seen:
+            seen.add(m.staff_id)
+            members.append(m)
     calendars = {tid: team.calendar(uow.teams.public_holiday) for tid, team in teams.items()}
     return [
         Bookable(m.staff_id, m.team_id, staff[m.staff_id].name, calendars[m.team_id])
@@ -138,18 +152,19 @@ def book_call(
     case_id: str,
     *,
     starts_at: datetime,
-    timezone: str,
+    timezone: str | None,
 ) -> CallBooking:
     """Book the slot starting at `starts_at` (one the offer listed); a case's earlier booking
-    is replaced (`rescheduled_from` on the timeline). `timezone`: the buyer's."""
-    tz = _timezone(timezone)
+    is replaced (`rescheduled_from` on the timeline). `timezone`: the buyer's (None: their
+    market's)."""
     now = clock()
     with uow_factory(write=True) as uow:
         case = load_case(uow, principal, case_id)
+        tz = _timezone(timezone or market_zone(case.market))
         _may_book(uow, principal, case)
         previous = uow.bookings.active_for_case(case.id)
         ignore = previous.id if previous else None
-        agents, slots = _slots(uow, case, now, HORIZON_DAYS, ignore=ignore)
+        agents, slots = _slots(uow, case, now, MAX_DAYS, ignore=ignore)
         if not agents:
             raise Conflict("nobody in this store takes video calls yet", code="no_agents")
         slot = pick_slot(slots, starts_at)
@@ -294,6 +309,8 @@ def _sweep_one(uow_factory: UnitOfWorkFactory, booking_id: str, now: datetime) -
             case.record_call("call_reminder", data, actor, now)
         elif booking.miss(now):
             case.record_call("call_missed", booking.facts(), actor, now)
+        elif not booking.skip_passed(now):
+            return 0
         uow.bookings.save(booking)
         uow.cases.add_events(case)
         uow.commit()

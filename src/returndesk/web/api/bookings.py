@@ -7,7 +7,7 @@ offset.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, Field
 from returndesk.domain.business_time import check_timezone
 from returndesk.domain.scheduling import HORIZON_DAYS, MAX_DAYS, CallBooking, Slot
 from returndesk.services import scheduling
+from returndesk.services.principal import Principal
 from returndesk.web.deps import ContainerDep, PrincipalDep
 from returndesk.web.schemas import Body, iso
 
@@ -29,9 +30,12 @@ def _local(value: datetime, timezone: str) -> str:
     return value.astimezone(check_timezone(timezone)).isoformat()
 
 
-def booking_out(booking: CallBooking, timezone: str | None = None) -> dict[str, Any]:
+def booking_out(
+    booking: CallBooking, timezone: str | None = None, *, staff: bool = True
+) -> dict[str, Any]:
+    """A booking as JSON; buyers see the agent's name only (no staff, team or call ids)."""
     tz = timezone or booking.timezone
-    return {
+    found = {
         "id": booking.id,
         "case_id": booking.case_id,
         "status": booking.status.value,
@@ -47,6 +51,11 @@ def booking_out(booking: CallBooking, timezone: str | None = None) -> dict[str, 
         "created_at": iso(booking.created_at),
         "ended_at": iso(booking.ended_at),
     }
+    if not staff:
+        found["agent"] = {"name": booking.agent_name}
+        for key in ("team_id", "call_id"):
+            found.pop(key)
+    return found
 
 
 def slot_out(slot: Slot, timezone: str) -> dict[str, Any]:
@@ -75,13 +84,19 @@ def call_slots(
         "minutes": offer.minutes,
         "open_to_buyer": offer.open_to_buyer,
         "slots": [slot_out(slot, offer.timezone) for slot in offer.slots],
-        "booking": booking_out(offer.booking, offer.timezone) if offer.booking else None,
+        "booking": booking_out(offer.booking, offer.timezone, staff=_staff(principal))
+        if offer.booking
+        else None,
     }
+
+
+def _staff(principal: Principal) -> bool:
+    return principal.kind != "buyer"
 
 
 class BookingIn(Body):
     starts_at: AwareDatetime
-    timezone: Timezone = "UTC"  # the buyer's: the emails show the time in it
+    timezone: Timezone | None = None  # the buyer's (their market's when not given)
 
 
 @router.post("/returns/{case_id}/call-booking", status_code=201)
@@ -94,16 +109,16 @@ def book_call(
         container.clock,
         principal,
         case_id,
-        starts_at=body.starts_at.astimezone(UTC),
+        starts_at=body.starts_at,
         timezone=body.timezone,
     )
-    return booking_out(booking)
+    return booking_out(booking, staff=_staff(principal))
 
 
 @router.get("/returns/{case_id}/call-booking")
 def get_booking(case_id: CaseId, principal: PrincipalDep, container: ContainerDep) -> Any:
     booking = scheduling.booking_of(container.uow, principal, case_id)
-    return {"booking": booking_out(booking) if booking else None}
+    return {"booking": booking_out(booking, staff=_staff(principal)) if booking else None}
 
 
 @router.delete("/returns/{case_id}/call-booking")
@@ -111,7 +126,7 @@ def cancel_booking(
     case_id: CaseId, principal: PrincipalDep, container: ContainerDep
 ) -> dict[str, Any]:
     booking = scheduling.cancel_booking(container.uow, container.clock, principal, case_id)
-    return booking_out(booking)
+    return booking_out(booking, staff=_staff(principal))
 
 
 @router.post("/returns/{case_id}/call-booking/offer", status_code=202)

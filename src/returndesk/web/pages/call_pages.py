@@ -4,6 +4,7 @@ console and the portal case pages."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
@@ -112,28 +113,28 @@ def join_from_portal(request: Request, case_id: CaseId, call_id: CallId) -> Resp
     return RedirectResponse(f"/calls/{call_id}?token={token}", status_code=303)
 
 
-@router.post("/console/cases/{case_id}/call-booking/offer")
-async def offer_from_console(request: Request, case_id: CaseId) -> Response:
-    """ "Ask the buyer to book a time": their return page offers the slots; they get an email."""
+async def _booking_action(
+    request: Request, case_id: str, action: Callable[..., object]
+) -> Response:
+    """A booking form on the console's case page: checked, run, back to the case (a refusal
+    shows the page with its reason)."""
     posted = await case_form_post(request, case_id)
     if isinstance(posted, Response):
         return posted
     principal, token, container, _form = posted
     try:
-        scheduling.offer_booking(container.uow, container.clock, principal, case_id)
+        action(container.uow, container.clock, principal, case_id)
     except DomainError as exc:
         return case_page_with_error(request, principal, token, case_id, exc.code, 409)
     return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
+
+
+@router.post("/console/cases/{case_id}/call-booking/offer")
+async def offer_from_console(request: Request, case_id: CaseId) -> Response:
+    """ "Ask the buyer to book a time": their return page offers the slots; they get an email."""
+    return await _booking_action(request, case_id, scheduling.offer_booking)
 
 
 @router.post("/console/cases/{case_id}/call-booking/cancel")
 async def cancel_from_console(request: Request, case_id: CaseId) -> Response:
-    posted = await case_form_post(request, case_id)
-    if isinstance(posted, Response):
-        return posted
-    principal, token, container, _form = posted
-    try:
-        scheduling.cancel_booking(container.uow, container.clock, principal, case_id)
-    except DomainError as exc:
-        return case_page_with_error(request, principal, token, case_id, exc.code, 409)
-    return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
+    return await _booking_action(request, case_id, scheduling.cancel_booking)

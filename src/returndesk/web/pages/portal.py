@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 from returndesk.adapters.labels import qr_svg
 from returndesk.bootstrap import Container
 from returndesk.domain.access import Role
+from returndesk.domain.business_time import check_timezone
 from returndesk.domain.cases.model import LineRequest
 from returndesk.domain.cases.reasons import REASON_TREE, ReasonCode
 from returndesk.domain.cases.status import TERMINAL, CaseStatus, Resolution
@@ -370,6 +371,11 @@ def booking_page(request: Request, case_id: CaseId) -> Response:
         return _to_lookup()
     page = _page(request, case.language, case.market)
     tz_name = str(page.tz.key)
+    try:
+        check_timezone(tz_name)
+    except DomainError:  # a cookie naming no IANA zone (localtime, a file path): the market's
+        page = Page(page.language, market_zone(case.market), "UTC", BUYER_LANGUAGES)
+        tz_name = str(page.tz.key)
     offer = call_slots(container.uow, container.clock, principal, case_id, timezone=tz_name)
     if not offer.open_to_buyer and offer.booking is None:
         return RedirectResponse(f"/portal/returns/{case_id}", status_code=303)
