@@ -51,18 +51,17 @@ def eventually(check: Callable[[], T | None], what: str, timeout: float = 15.0) 
 
 
 def video_team(
-    api: Api, *, agents: tuple[str, ...] = ("agent",), hours: tuple[str, str] = ("09:00", "17:00")
+    api: Api, *, agents: tuple[str, ...] = ("agent",), hours: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """A New York team working 09:00-17:00 on weekdays; its members take video calls."""
+    """A New York team working 09:00-17:00 on weekdays (or `hours`); its members take video
+    calls."""
     made = api.post(
         "supervisor",
         "/api/v1/teams",
         json={
             "name": "Americas",
             "timezone": "America/New_York",
-            "hours": [{"days": [*WEEKDAYS, "sat", "sun"], "start": hours[0], "end": hours[1]}]
-            if hours == ("00:00", "00:00")
-            else [{"days": WEEKDAYS, "start": hours[0], "end": hours[1]}],
+            "hours": [hours or {"days": WEEKDAYS, "start": "09:00", "end": "17:00"}],
             "holiday_country": "US",
             "closed_dates": [],
             "languages": ["en"],
@@ -281,7 +280,8 @@ def test_a_missed_service_level_emails_the_teams_supervisors(
 ) -> None:
     """The escalation of a breach: the team's supervisor hears of it by email, in their zone;
     a warning before it emails nobody, nor does the breach email the agents."""
-    video_team(api, agents=("agent", "supervisor"), hours=("00:00", "00:00"))  # all the time
+    all_the_time = {"days": [*WEEKDAYS, "sat", "sun"], "start": "00:00", "end": "00:00"}
+    video_team(api, agents=("agent", "supervisor"), hours=all_the_time)
     put = api.put(
         "supervisor",
         "/api/v1/sla/targets/default",

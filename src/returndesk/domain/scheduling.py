@@ -17,10 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 from returndesk.domain.business_time import BusinessCalendar, check_timezone
+from returndesk.domain.cases.model import ReturnCase
+from returndesk.domain.cases.status import TERMINAL
 from returndesk.domain.errors import Conflict, ValidationFailed
 from returndesk.domain.teams import TeamMember, covers_market, language_matches
 
@@ -34,6 +36,8 @@ REMINDERS = (("day_before", timedelta(hours=24)), ("soon", timedelta(minutes=15)
 # A booked call nobody started this long after its end is recorded as missed.
 MISSED_AFTER = timedelta(hours=1)
 SKILL = "video_inspection"
+# Cases whose decision asked for this evidence may book a call without an agent's offer.
+INSPECTION = "inspection_call"
 
 
 class BookingStatus(StrEnum):
@@ -173,6 +177,23 @@ class Busy:
         return len(self.spans.get(agent_id, ()))
 
 
+def booking_open(case: ReturnCase, timeline_kinds: Iterable[str]) -> bool:
+    """Whether the buyer may book a call on this case now: it is open, and its decision asked
+    for a live inspection or an agent offered a call (an offer holds until a call took place).
+    `timeline_kinds`: the kinds of the case's timeline entries, oldest first."""
+    if case.status in TERMINAL:
+        return False
+    if (case.decision or {}).get("evidence_requested") == INSPECTION:
+        return True
+    offered = False
+    for kind in timeline_kinds:
+        if kind == "call_booking_offered":
+            offered = True
+        elif kind == "call_ended":
+            offered = False
+    return offered
+
+
 def takes_calls(members: Sequence[TeamMember], language: str, market: str) -> list[TeamMember]:
     """The members who may be booked for this buyer (see the module's note)."""
     skilled = [m for m in members if SKILL in m.skills] or list(members)
@@ -249,10 +270,10 @@ def pick_slot(slots: Sequence[Slot], starts_at: datetime) -> Slot:
     raise Conflict("that time is not free any more: pick another one", code="slot_unavailable")
 
 
-def group_by_day(slots: Sequence[Slot], timezone_name: str) -> list[tuple[str, list[Slot]]]:
-    """Slots grouped by the viewer's local date (ISO), in order."""
+def group_by_day(slots: Sequence[Slot], timezone_name: str) -> list[tuple[date, list[Slot]]]:
+    """Slots grouped by the viewer's local date, in order."""
     zone = check_timezone(timezone_name)
-    days: dict[str, list[Slot]] = {}
+    days: dict[date, list[Slot]] = {}
     for slot in slots:
-        days.setdefault(slot.starts_at.astimezone(zone).date().isoformat(), []).append(slot)
+        days.setdefault(slot.starts_at.astimezone(zone).date(), []).append(slot)
     return list(days.items())

@@ -29,6 +29,7 @@ from returndesk.domain.scheduling import (
     Busy,
     CallBooking,
     Slot,
+    booking_open,
     open_slots,
     pick_slot,
     takes_calls,
@@ -38,8 +39,6 @@ from returndesk.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from returndesk.services.principal import SYSTEM, Principal
 from returndesk.services.returns import load_case
 
-# Cases whose decision asked for this evidence may book a call without an agent's offer.
-INSPECTION = "inspection_call"
 # A call started from this long before its booked slot on counts as the booked call.
 EARLY_START = timedelta(hours=1)
 
@@ -67,18 +66,7 @@ def _timezone(name: str) -> str:
 
 def open_to_buyer(uow: UnitOfWork, case: ReturnCase) -> bool:
     """Whether the buyer may book a call on this case now."""
-    if case.status in TERMINAL:
-        return False
-    decision = case.decision or {}
-    if decision.get("evidence_requested") == INSPECTION:
-        return True
-    offered = False
-    for event in uow.cases.timeline(case.id):  # an offer holds until a call took place
-        if event.kind == "call_booking_offered":
-            offered = True
-        elif event.kind == "call_ended":
-            offered = False
-    return offered
+    return booking_open(case, (e.kind for e in uow.cases.timeline(case.id)))
 
 
 def _bookables(uow: UnitOfWork, case: ReturnCase) -> list[Bookable]:
@@ -239,14 +227,6 @@ def booking_of(
     with uow_factory() as uow:
         load_case(uow, principal, case_id)
         return uow.bookings.active_for_case(case_id)
-
-
-def can_book(uow_factory: UnitOfWorkFactory, principal: Principal, case_id: str) -> bool:
-    """Whether the buyer may book a call on this case now (the portal's button)."""
-    principal.require(Permission.case_read)
-    with uow_factory() as uow:
-        case = load_case(uow, principal, case_id)
-        return open_to_buyer(uow, case)
 
 
 def upcoming_calls(

@@ -7,8 +7,8 @@ offset.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query
 from pydantic import AwareDatetime, Field
@@ -26,42 +26,36 @@ Timezone = Annotated[str, Field(min_length=1, max_length=64)]
 TimezoneQuery = Annotated[str, Query(min_length=1, max_length=64)]
 
 
-def _local(value: datetime, timezone: str) -> str:
-    return value.astimezone(check_timezone(timezone)).isoformat()
-
-
 def booking_out(
     booking: CallBooking, timezone: str | None = None, *, staff: bool = True
 ) -> dict[str, Any]:
     """A booking as JSON; buyers see the agent's name only (no staff, team or call ids)."""
-    tz = timezone or booking.timezone
-    found = {
+    tz = check_timezone(timezone or booking.timezone)
+    agent: dict[str, str] = {"name": booking.agent_name}
+    found: dict[str, Any] = {
         "id": booking.id,
         "case_id": booking.case_id,
         "status": booking.status.value,
-        "starts_at": _local(booking.starts_at, tz),
-        "ends_at": _local(booking.ends_at, tz),
+        "starts_at": booking.starts_at.astimezone(tz).isoformat(),
+        "ends_at": booking.ends_at.astimezone(tz).isoformat(),
         "minutes": booking.minutes,
         "timezone": booking.timezone,
-        "agent": {"id": booking.agent_id, "name": booking.agent_name},
-        "team_id": booking.team_id,
+        "agent": agent,
         "booked_by": booking.booked_by,
         "reminders_sent": list(booking.reminders),
-        "call_id": booking.call_id,
         "created_at": iso(booking.created_at),
         "ended_at": iso(booking.ended_at),
     }
-    if not staff:
-        found["agent"] = {"name": booking.agent_name}
-        for key in ("team_id", "call_id"):
-            found.pop(key)
+    if staff:
+        agent["id"] = booking.agent_id
+        found.update(team_id=booking.team_id, call_id=booking.call_id)
     return found
 
 
-def slot_out(slot: Slot, timezone: str) -> dict[str, Any]:
+def slot_out(slot: Slot, tz: ZoneInfo) -> dict[str, Any]:
     return {
-        "starts_at": _local(slot.starts_at, timezone),
-        "ends_at": _local(slot.ends_at, timezone),
+        "starts_at": slot.starts_at.astimezone(tz).isoformat(),
+        "ends_at": slot.ends_at.astimezone(tz).isoformat(),
         "agents_free": len(slot.agents),
     }
 
@@ -78,12 +72,13 @@ def call_slots(
     offer = scheduling.call_slots(
         container.uow, container.clock, principal, case_id, timezone=timezone, days=days
     )
+    zone = check_timezone(offer.timezone)
     return {
         "case_id": offer.case_id,
         "timezone": offer.timezone,
         "minutes": offer.minutes,
         "open_to_buyer": offer.open_to_buyer,
-        "slots": [slot_out(slot, offer.timezone) for slot in offer.slots],
+        "slots": [slot_out(slot, zone) for slot in offer.slots],
         "booking": booking_out(offer.booking, offer.timezone, staff=_staff(principal))
         if offer.booking
         else None,

@@ -165,8 +165,9 @@ def render_staff_email(facts: StaffEmailFacts) -> RenderedEmail:
     """An email to staff about a case, in their console language and time zone."""
     language = negotiate(facts.language, "", STAFF_LANGUAGES)
     words = _Words(language)
-    tz_name = facts.timezone if zone(facts.timezone).key == facts.timezone else "UTC"
-    fmt = Formatter(language, zone(tz_name))
+    tz = zone(facts.timezone)
+    tz_name = str(tz.key)
+    fmt = Formatter(language, tz)
     moment = facts.data.get("starts_at") or facts.data.get("due_at")
     params = {
         "number": facts.case_number,

@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time
@@ -14,6 +14,8 @@ from babel.numbers import format_currency, format_percent
 from babel.support import NullTranslations, Translations
 from babel.units import format_unit
 
+from returndesk.domain.business_time import check_timezone
+from returndesk.domain.errors import ValidationFailed
 from returndesk.domain.money import minor_unit_exponent
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent.parent / "locale"
@@ -65,12 +67,14 @@ def negotiate(
 
 
 def zone(name: str | None, default: str = "UTC") -> ZoneInfo:
+    """The viewer's zone by its IANA name, else the default, else UTC: a name that is no IANA
+    zone (a cookie saying `localtime` or a file path) is never used, as nothing stores one."""
     for candidate in (name, default, "UTC"):
         if not candidate or len(candidate) > 64:
             continue
         try:
-            return ZoneInfo(candidate)
-        except (ZoneInfoNotFoundError, ValueError):
+            return check_timezone(candidate)
+        except ValidationFailed:
             continue
     return ZoneInfo("UTC")
 

@@ -15,7 +15,6 @@ from starlette.datastructures import FormData
 from returndesk.adapters.labels import qr_svg
 from returndesk.bootstrap import Container
 from returndesk.domain.access import Role
-from returndesk.domain.business_time import check_timezone
 from returndesk.domain.cases.model import LineRequest
 from returndesk.domain.cases.reasons import REASON_TREE, ReasonCode
 from returndesk.domain.cases.status import TERMINAL, CaseStatus, Resolution
@@ -24,7 +23,7 @@ from returndesk.domain.errors import DomainError, ValidationFailed
 from returndesk.domain.logistics import RefundStatus
 from returndesk.domain.markets import market_zone
 from returndesk.domain.notifications import buyer_sees_decision
-from returndesk.domain.scheduling import group_by_day
+from returndesk.domain.scheduling import booking_open, group_by_day
 from returndesk.services.buyers import start_buyer_session
 from returndesk.services.calls import open_call_of
 from returndesk.services.carrier_events import declare_sent
@@ -51,7 +50,6 @@ from returndesk.services.scheduling import (
     book_call,
     booking_of,
     call_slots,
-    can_book,
     cancel_booking,
 )
 from returndesk.web.live import case_stream
@@ -262,7 +260,7 @@ def _case_page(
             ],
             exchange=get_exchange(container.uow, principal, case_id),
             booking=booking_of(container.uow, principal, case_id),
-            booking_offered=can_book(container.uow, principal, case_id),
+            booking_offered=booking_open(case, (e.kind for e in timeline)),
             decision_visible=buyer_sees_decision(case.status.value),
             can_add_evidence=case.status not in TERMINAL,
             can_cancel=CaseStatus.canceled in allowed_targets(case.status, Role.buyer),
@@ -371,11 +369,6 @@ def booking_page(request: Request, case_id: CaseId) -> Response:
         return _to_lookup()
     page = _page(request, case.language, case.market)
     tz_name = str(page.tz.key)
-    try:
-        check_timezone(tz_name)
-    except DomainError:  # a cookie naming no IANA zone (localtime, a file path): the market's
-        page = Page(page.language, market_zone(case.market), "UTC", BUYER_LANGUAGES)
-        tz_name = str(page.tz.key)
     offer = call_slots(container.uow, container.clock, principal, case_id, timezone=tz_name)
     if not offer.open_to_buyer and offer.booking is None:
         return RedirectResponse(f"/portal/returns/{case_id}", status_code=303)
