@@ -35,8 +35,9 @@ def smtp() -> Iterator[SmtpSink]:
 
 
 @pytest.fixture
-def settings_overrides(smtp: SmtpSink) -> dict[str, object]:
-    return {"smtp_url": smtp.url, "mail_from": SENDER}
+def settings_overrides(request: pytest.FixtureRequest, smtp: SmtpSink) -> dict[str, object]:
+    """The app sends through the sink; an indirect parameter adds settings."""
+    return {"smtp_url": smtp.url, "mail_from": SENDER, **getattr(request, "param", {})}
 
 
 def eventually(check: Callable[[], T | None], what: str, timeout: float = 15.0) -> T:
@@ -303,3 +304,58 @@ def test_a_missed_service_level_emails_the_teams_supervisors(
         if "staff_sla" in body(m, "html") and m["To"] != api.credentials["supervisor"]
     ]
     assert staff_mail == []
+
+
+def offered_case(api: Api) -> dict[str, Any]:
+    case = api.open_return()
+    offered = api.post("agent", f"/api/v1/returns/{case['id']}/call-booking/offer")
+    assert offered.status_code == 202, offered.text
+    return case
+
+
+def booked_agent(api: Api, case: dict[str, Any]) -> str:
+    found = api.get("agent", f"/api/v1/returns/{case['id']}/call-booking").json()["booking"]
+    return str(found["agent"]["id"])
+
+
+def test_a_call_moved_to_another_agent_tells_the_agent_who_had_it(api: Api, smtp: SmtpSink) -> None:
+    video_team(api, agents=("agent", "supervisor"))
+    first, second, third = (offered_case(api) for _ in range(3))
+    times = [s["starts_at"] for s in slots(api, first)["slots"][:2]]
+    assert book(api, first, times[0]).status_code == 201
+    had_it = booked_agent(api, first)
+    assert book(api, second, times[1]).status_code == 201  # the other agent (fewer calls)
+    assert booked_agent(api, second) != had_it
+    assert book(api, third, times[1]).status_code == 201  # the first one, now busy then too
+    assert booked_agent(api, third) == had_it
+    cancelled = api.request("buyer", "DELETE", f"/api/v1/returns/{second['id']}/call-booking")
+    assert cancelled.status_code == 200
+    moved = book(api, first, times[1])  # only the other agent is free then
+    assert moved.status_code == 201, moved.text
+    assert booked_agent(api, first) != had_it
+    emails = {"agent": api.credentials["agent"], "supervisor": api.credentials["supervisor"]}
+    staff = {
+        u["id"]: u["email"]
+        for u in api.get("admin", "/api/v1/staff").json()["items"]
+        if u["email"] in emails.values()
+    }
+    told = mail_to(smtp, staff[had_it], 'data-section="staff_call_cancelled"')
+    start = datetime.fromisoformat(times[0]).astimezone(ZoneInfo("UTC"))
+    assert first["number"] in told["Subject"]
+    assert format_time(start, "short", locale="en") in body(told, "plain")
+
+
+@pytest.mark.parametrize("settings_overrides", [{"quiet_hours": "00:00-23:59"}], indirect=True)
+def test_an_email_to_staff_never_waits_behind_the_buyers_quiet_hours(
+    api: Api, smtp: SmtpSink, clock: Any
+) -> None:
+    video_team(api)
+    case = offered_case(api)  # its first emails to the buyer wait for the morning
+    clock.advance(seconds=1)  # the booking is a transaction (and an email) of its own
+    first = slots(api, case)["slots"][0]["starts_at"]
+    assert book(api, case, first).status_code == 201
+    mail_to(smtp, api.credentials["agent"], 'data-section="staff_call_booked"')
+    buyer_mail = [m["Subject"] for m in smtp.unique().values() if m["To"] == api.BUYER_EMAIL]
+    assert buyer_mail == []  # the buyer's booking email keeps its place behind the held ones
+    listed = api.get("agent", f"/api/v1/returns/{case['id']}/emails").json()["items"]
+    assert listed and all(e["status"] == "pending" for e in listed)

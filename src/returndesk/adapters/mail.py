@@ -267,9 +267,10 @@ class MailChannel:
             conn.execute(insert(email_messages), emails)
 
     def schedule(self, now: datetime, busy: set[str]) -> list[tuple[str, str]]:
-        """Lease the oldest pending email of each case that is due: a case's emails keep
-        their order (one waiting for the morning holds the later ones back)."""
-        queue = (email_messages.c.case_id,)
+        """Lease the oldest pending email of each case and recipient that is due: a case's
+        emails to the buyer keep their order (one waiting for the morning holds the later ones
+        back); an email to staff about the case never waits behind the buyer's."""
+        queue = (email_messages.c.case_id, email_messages.c.to_address)
         return lease_heads(self._engine, email_messages, queue, now, busy, self.lease_seconds)
 
     def execute(self, delivery_id: str, lease: str) -> None:

@@ -45,13 +45,10 @@ class StaffMail:
         notice)."""
         found: list[dict[str, Any]] = []
         seen: set[tuple[str, str, str]] = set()
-        for payload in payloads:
-            notice = STAFF_NOTICES.get(str(payload.get("kind")))
-            if notice is None:
-                continue
-            data: Mapping[str, Any] = payload.get("data") or {}
-            topic = f"{notice.value}:{data.get('clock') or ''}"  # two clocks: two emails
-            for person in self._recipients(case, notice, data):
+        for notice, data, people in self._notices(case, payloads):
+            # Two clocks breached, or two bookings in one transaction: an email each.
+            topic = f"{notice.value}:{data.get('clock') or ''}:{data.get('booking_id') or ''}"
+            for person in people:
                 if (person.id, notice.value, topic) in seen:
                     continue
                 seen.add((person.id, notice.value, topic))
@@ -91,21 +88,47 @@ class StaffMail:
                 )
         return found
 
-    def _recipients(
-        self, case: Row[Any], notice: StaffNotice, data: Mapping[str, Any]
-    ) -> list[Row[Any]]:
-        if notice is StaffNotice.sla_breached:
-            team_id = data.get("team_id")
-            return self._supervisors_of(case.store_id, str(team_id) if team_id else None)
-        booking_id = data.get("booking_id")
+    def _notices(
+        self, case: Row[Any], payloads: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[StaffNotice, Mapping[str, Any], list[Row[Any]]]]:
+        """What each event tells whom. A call moved to another agent also tells the agent who
+        had it that it is off their calendar."""
+        found: list[tuple[StaffNotice, Mapping[str, Any], list[Row[Any]]]] = []
+        for payload in payloads:
+            notice = STAFF_NOTICES.get(str(payload.get("kind")))
+            if notice is None:
+                continue
+            data: Mapping[str, Any] = payload.get("data") or {}
+            if notice is StaffNotice.sla_breached:
+                team_id = data.get("team_id")
+                people = self._supervisors_of(case.store_id, str(team_id) if team_id else None)
+                found.append((notice, data, people))
+                continue
+            agent = self._agent_of(data.get("booking_id"))
+            found.append((notice, data, [agent] if agent is not None else []))
+            previous = self._agent_of(data.get("previous_booking_id"))
+            if (
+                notice is StaffNotice.call_booked
+                and previous is not None
+                and (agent is None or previous.id != agent.id)
+            ):
+                moved = {
+                    **data,
+                    "booking_id": data["previous_booking_id"],
+                    "starts_at": data.get("rescheduled_from"),
+                }
+                found.append((StaffNotice.call_cancelled, moved, [previous]))
+        return found
+
+    def _agent_of(self, booking_id: object) -> Row[Any] | None:
+        """The active staff account a booking is with."""
         if not booking_id:
-            return []
-        agent = self._conn.execute(
+            return None
+        return self._conn.execute(
             select(staff_users)
             .join(call_bookings, call_bookings.c.agent_id == staff_users.c.id)
             .where(call_bookings.c.id == str(booking_id), staff_users.c.active.is_(True))
         ).first()
-        return [agent] if agent is not None else []
 
     def _supervisors_of(self, store_id: str, team_id: str | None) -> list[Row[Any]]:
         key = (store_id, team_id)

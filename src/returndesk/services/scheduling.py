@@ -179,6 +179,7 @@ def book_call(
         data = booking.facts()
         if previous is not None:
             data["rescheduled_from"] = previous.starts_at.isoformat()
+            data["previous_booking_id"] = previous.id
         case.record_call("call_booked", data, principal.actor(), now)
         uow.cases.add_events(case)
         uow.commit()
