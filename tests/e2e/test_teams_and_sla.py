@@ -398,3 +398,90 @@ def test_a_case_that_needs_a_skill_goes_to_the_agent_who_has_it(api: Api) -> Non
         api.credentials["supervisor"],
         "skill",
     )
+
+
+def open_jp_return(api: Api) -> dict[str, Any]:
+    """A return of a Japanese order (opened by an admin for the buyer)."""
+    order = api.order_payload(
+        api.container.clock(), number="JP-1", email="hanako@example.jp", market="JP"
+    )
+    assert api.put_order({**order, "currency": "JPY"}).status_code == 201
+    return api.open_return("admin", body=api.return_payload("JP-1"))
+
+
+def rules(api: Api, who: str, *items: dict[str, Any]) -> Any:
+    return api.put(who, "/api/v1/routing/rules", json={"rules": list(items)})
+
+
+def test_routing_rules_are_tried_in_order_before_the_built_in_routing(api: Api) -> None:
+    """A store's rules: Japanese-market returns go to the Tokyo team (its queue when nobody
+    there is free), a suspected counterfeit to whoever has the fraud skill; other cases are
+    routed as before."""
+    americas = make_team(api)
+    tokyo = make_team(api, name="Tokyo", timezone="Asia/Tokyo", languages=["en", "ja"])
+    join(api, americas, "agent", capacity=5)
+    join(api, tokyo, "supervisor", capacity=5, skills=["fraud"])
+    go(api, "agent", "online")
+    saved = rules(
+        api,
+        "supervisor",
+        {"name": "Japan to Tokyo", "markets": ["jp"], "team_id": tokyo["id"]},
+        {"name": "Fakes to fraud", "reasons": ["counterfeit_suspected"], "skill": "fraud"},
+    )
+    assert saved.status_code == 200, saved.text
+    listed = api.get("agent", "/api/v1/routing/rules").json()
+    assert [(r["position"], r["name"], r["team_name"]) for r in listed["items"]] == [
+        (1, "Japan to Tokyo", "Tokyo"),
+        (2, "Fakes to fraud", None),
+    ]
+    assert listed["items"][0]["markets"] == ["JP"] and listed["then"][0] == "skill"
+
+    # An ordinary US return: no rule matches, the online agent of the Americas takes it.
+    plain = case_view(api, api.open_return())
+    assert plain["routing_rule"] == "agent"
+    assert plain["assignee"]["email"] == api.credentials["agent"]
+
+    # A counterfeit claim: the rule wants the fraud skill; its only holder is offline, so the
+    # usual routing goes on (the online agent), and once they are online, they get it.
+    fake = case_view(
+        api, api.open_return(body=api.return_payload(sku="LAMP-1", reason="counterfeit_suspected"))
+    )
+    assert fake["routing_rule"] == "agent"
+    go(api, "supervisor", "online")
+    fake_too = case_view(
+        api, api.open_return(body=api.return_payload(reason="counterfeit_suspected"))
+    )
+    assert fake_too["routing_rule"] == "rule"
+    assert fake_too["assignee"]["email"] == api.credentials["supervisor"]
+    entries = api.get("supervisor", f"/api/v1/returns/{fake_too['id']}/timeline").json()
+    [assigned] = [e for e in entries["items"] if e["kind"] == "assigned"]
+    assert assigned["data"]["routing_rule"] == "Fakes to fraud"
+
+    # A Japanese return: the Tokyo team; with its member away, its queue (never the Americas).
+    go(api, "supervisor", "away")
+    japan = case_view(api, open_jp_return(api))
+    assert japan["routing_rule"] == "rule" and japan["assignee"] is None
+    assert japan["team"]["id"] == tokyo["id"]
+
+
+def test_bad_routing_rules_are_refused_and_the_saved_ones_stay(api: Api, row_counts: Any) -> None:
+    team = make_team(api)
+    good = {"name": "US", "markets": ["US"], "team_id": team["id"]}
+    assert rules(api, "supervisor", good).status_code == 200
+    before = row_counts()
+    for item, code in [
+        ({"name": "Nowhere", "markets": ["US"]}, "invalid_rule"),
+        ({"name": "Ghost", "team_id": "00000000-0000-7000-8000-000000000000"}, "team_not_found"),
+        ({"name": "Odd", "reasons": ["bored"], "team_id": team["id"]}, "invalid_reason"),
+        ({"name": "Skill", "skill": "juggling"}, "invalid_skill"),
+        ({"name": "Lang", "languages": ["english!"], "team_id": team["id"]}, "invalid_language"),
+        ({"name": "Mkt", "markets": ["usa"], "team_id": team["id"]}, "invalid_market"),
+        ({"name": "   ", "team_id": team["id"]}, "validation_error"),
+    ]:
+        api.problem(rules(api, "supervisor", item), 422, code)
+    api.problem(rules(api, "supervisor", good, {**good}), 422, "duplicate_rule")
+    api.problem(rules(api, "agent", good), 403, "forbidden")
+    assert api.client_error(api.put("supervisor", "/api/v1/routing/rules", json={"rules": "x"}))
+    assert row_counts() == before
+    assert [r["name"] for r in api.get("agent", "/api/v1/routing/rules").json()["items"]] == ["US"]
+    assert rules(api, "admin").json()["items"] == []  # an empty list: built-in routing only

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.engine import Row
 
 from returndesk.adapters.db.tables import (
     agent_presence,
     case_work,
+    routing_rules,
     sla_targets,
     staff_users,
     team_members,
@@ -18,6 +19,7 @@ from returndesk.adapters.db.tables import (
 )
 from returndesk.domain.business_time import WorkingBlock
 from returndesk.domain.policy.document import HolidayCalendar
+from returndesk.domain.routing_rules import RoutingRule
 from returndesk.domain.sla import CaseSla, CaseWork, SlaClock, SlaTargets
 from returndesk.domain.teams import Presence, PresenceStatus, Team, TeamMember
 
@@ -107,6 +109,17 @@ def _work(row: Row[Any]) -> CaseWork:
         assignee_id=row.assignee_id,
         assigned_at=row.assigned_at,
         rule=row.sla.get("rule", "unassigned"),
+    )
+
+
+def _rule(data: dict[str, Any]) -> RoutingRule:
+    return RoutingRule(
+        name=data["name"],
+        languages=frozenset(data["languages"]),
+        markets=frozenset(data["markets"]),
+        reasons=frozenset(data["reasons"]),
+        team_id=data["team_id"],
+        skill=data["skill"],
     )
 
 
@@ -211,26 +224,54 @@ class SqlTeamRepository:
             for row in rows
         }
 
-    def online(self, store_id: str, now: datetime) -> set[str]:
-        """Staff of the store who are online now (presence set and not lapsed)."""
-        p = agent_presence.c
+    def online_loads(
+        self, staff_ids: list[str], now: datetime
+    ) -> dict[str, tuple[int, datetime | None]]:
+        """Of these staff, those online now (presence set and not lapsed, account active),
+        with their open cases and latest assignment: one query, the load counted from the
+        (assignee, open, assigned_at) index alone."""
+        if not staff_ids:
+            return {}
+        p, w = agent_presence.c, case_work.c
         rows = self._conn.execute(
-            select(p.staff_id)
-            .join(staff_users, staff_users.c.id == p.staff_id)
+            select(p.staff_id, func.count(w.assignee_id), func.max(w.assigned_at))
+            .select_from(
+                agent_presence.join(staff_users, staff_users.c.id == p.staff_id).outerjoin(
+                    case_work, and_(w.assignee_id == p.staff_id, w.open.is_(True))
+                )
+            )
             .where(
-                staff_users.c.store_id == store_id,
+                p.staff_id.in_(staff_ids),
                 staff_users.c.active.is_(True),
                 p.status == PresenceStatus.online.value,
                 p.expires_at > now,
             )
+            .group_by(p.staff_id)
         )
-        return set(rows.scalars())
+        return {row[0]: (int(row[1]), row[2]) for row in rows}
 
     def presence(self, staff_id: str) -> Presence | None:
         row = self._conn.execute(
             select(agent_presence).where(agent_presence.c.staff_id == staff_id)
         ).first()
         return Presence(row.staff_id, PresenceStatus(row.status), row.expires_at) if row else None
+
+    # routing rules
+    def routing_rules(self, store_id: str) -> list[RoutingRule]:
+        row = self._conn.execute(
+            select(routing_rules.c.rules).where(routing_rules.c.store_id == store_id)
+        ).first()
+        return [_rule(data) for data in row.rules] if row else []
+
+    def save_routing_rules(
+        self, store_id: str, rules: list[RoutingRule], now: datetime, by: str
+    ) -> None:
+        values = {"rules": [rule.to_data() for rule in rules], "updated_at": now, "updated_by": by}
+        done = self._conn.execute(
+            update(routing_rules).where(routing_rules.c.store_id == store_id).values(**values)
+        )
+        if done.rowcount == 0:
+            self._conn.execute(insert(routing_rules).values(store_id=store_id, **values))
 
     # service-level targets
     def targets(self, store_id: str) -> dict[str, SlaTargets]:

@@ -155,7 +155,8 @@ class TeamSlot:
 class Routing:
     team_id: str | None
     assignee_id: str | None
-    rule: str  # "skill" | "agent" | "team_queue" | "any_team" | "unassigned"
+    rule: str  # "rule" | "skill" | "agent" | "team_queue" | "any_team" | "unassigned"
+    rule_name: str | None = None  # the store's routing rule that decided (rule "rule")
 
 
 def skill_for(decision: Mapping[str, Any] | None) -> str | None:

@@ -7,12 +7,13 @@ so the clocks move in the same transaction as the case and can never disagree wi
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from time import monotonic as time_monotonic
 
 from returndesk.domain.business_time import BusinessCalendar, WorkingBlock
 from returndesk.domain.cases.model import EVIDENCE_CARE, WORK_EVENTS, Actor, ReturnCase
+from returndesk.domain.routing_rules import RoutingRule, first_match
 from returndesk.domain.sla import CaseSla, CaseWork, SlaAlert, SlaTargets
 from returndesk.domain.teams import (
     Candidate,
@@ -61,24 +62,37 @@ def targets_for(uow: UnitOfWork, case: ReturnCase) -> SlaTargets:
     return table.get(kind) or table.get(DEFAULT_CASE_TYPE) or SlaTargets()
 
 
-# Teams and their members change rarely and routing reads them for every new case: each
-# process keeps them a few seconds (a change made here is seen at once; one made by another
-# process within ROSTER_SECONDS). Presence and loads are always read fresh.
+# Teams, their members and the routing rules change rarely and routing reads them for every
+# new case: each process keeps them a few seconds (a change made here is seen at once; one made
+# by another process within ROSTER_SECONDS). Presence and loads are always read fresh.
 ROSTER_SECONDS = 10.0
-_rosters: dict[str, tuple[float, list[Team], list[TeamMember]]] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Roster:
+    teams: list[Team]
+    members: list[TeamMember]
+    rules: list[RoutingRule]
+
+
+_rosters: dict[str, tuple[float, Roster]] = {}
 
 
 def forget_roster(store_id: str) -> None:
     _rosters.pop(store_id, None)
 
 
-def roster(uow: UnitOfWork, store_id: str) -> tuple[list[Team], list[TeamMember]]:
+def roster(uow: UnitOfWork, store_id: str) -> Roster:
     kept = _rosters.get(store_id)
     if kept is not None and kept[0] > time_monotonic():
-        return kept[1], kept[2]
-    teams, members = uow.teams.for_store(store_id), uow.teams.members(store_id)
-    _rosters[store_id] = (time_monotonic() + ROSTER_SECONDS, teams, members)
-    return teams, members
+        return kept[1]
+    found = Roster(
+        uow.teams.for_store(store_id),
+        uow.teams.members(store_id),
+        uow.teams.routing_rules(store_id),
+    )
+    _rosters[store_id] = (time_monotonic() + ROSTER_SECONDS, found)
+    return found
 
 
 def route_for(
@@ -89,26 +103,29 @@ def route_for(
     market: str,
     now: datetime,
     skill: str | None = None,
+    reasons: tuple[str, ...] = (),
 ) -> Routing:
-    """An online agent with the language and market and room (one with the case's skill
-    first, when it needs one: `skill_for`), else the queue of the team on shift soonest."""
-    team_list, members = roster(uow, store_id)
-    teams = {team.id: team for team in team_list}
-    online = uow.teams.online(store_id, now)
-    # Only agents who could take this case need their load counted.
-    able = [
+    """The store's first routing rule that matches (its team's agents, its skill), else an
+    online agent with the language and market and room (one with the case's skill first, when
+    it needs one: `skill_for`), else the queue of the team on shift soonest."""
+    current = roster(uow, store_id)
+    teams = {team.id: team for team in current.teams}
+    # Only agents who could take this case are looked up: whether they are online, and their
+    # load (one query).
+    fitting = [
         m
-        for m in members
-        if m.staff_id in online
-        and m.team_id in teams
+        for m in current.members
+        if m.team_id in teams
         and language_matches(m.languages or teams[m.team_id].languages, language)
         and covers_market(m.markets or teams[m.team_id].markets, market)
     ]
-    loads = uow.teams.loads(sorted({m.staff_id for m in able}))
+    loads = uow.teams.online_loads(sorted({m.staff_id for m in fitting}), now)
     candidates = []
-    for member in able:
+    for member in fitting:
+        if member.staff_id not in loads:  # offline, away, lapsed or deactivated
+            continue
         team = teams[member.team_id]
-        load, last = loads.get(member.staff_id, (0, None))
+        load, last = loads[member.staff_id]
         candidates.append(
             Candidate(
                 staff_id=member.staff_id,
@@ -122,10 +139,23 @@ def route_for(
                 skills=member.skills,
             )
         )
+    rule = first_match(current.rules, language, market, reasons)
+    by_rule: str | None = None  # a skill-only rule: the usual routing, asking for its skill
+    if rule is not None and rule.team_id in teams:  # the rule's team: its agents, else queue
+        pool = [c for c in candidates if c.team_id == rule.team_id]
+        wanted = rule.skill or skill
+        found = route(language, market, pool, [], skill=wanted)
+        if found.assignee_id is None and wanted is not None:
+            found = route(language, market, pool, [])
+        if found.assignee_id is not None:
+            return replace(found, rule="rule", rule_name=rule.name)
+        return Routing(rule.team_id, None, "rule", rule.name)
+    if rule is not None and rule.team_id is None:
+        skill, by_rule = rule.skill, rule.name
     if skill is not None:
         skilled = route(language, market, candidates, [], skill=skill)
         if skilled.assignee_id is not None:
-            return replace(skilled, rule="skill")
+            return replace(skilled, rule="rule" if by_rule else "skill", rule_name=by_rule)
     found = route(language, market, candidates, [])
     if found.assignee_id is not None:  # someone online takes it: no need to look at shifts
         return found
@@ -151,6 +181,7 @@ def start_work(uow: UnitOfWork, case: ReturnCase, store_timezone: str, now: date
         case.market,
         now,
         skill_for(case.decision),
+        tuple(line.reason.value for line in case.lines),
     )
     work = CaseWork(
         case_id=case.id,
@@ -164,7 +195,12 @@ def start_work(uow: UnitOfWork, case: ReturnCase, store_timezone: str, now: date
     if routing.team_id is not None:  # a store without teams has no one to name
         case.record_work(
             "assigned",
-            {"team_id": routing.team_id, "assignee_id": routing.assignee_id, "rule": routing.rule},
+            {
+                "team_id": routing.team_id,
+                "assignee_id": routing.assignee_id,
+                "rule": routing.rule,
+                "routing_rule": routing.rule_name,
+            },
             Actor.system(),
             now,
         )
@@ -235,7 +271,7 @@ def hand_over(
     first-response target counted in the working time of that team (an agent online now, or
     the next team on shift). A store without teams: nobody named, `fallback` from now."""
     store = uow.stores.get(store_id)
-    if store is None or not roster(uow, store_id)[0]:
+    if store is None or not roster(uow, store_id).teams:
         return now + fallback, None
     routing = route_for(uow, store_id, store.timezone, language, market or "", now)
     team = uow.teams.get(routing.team_id) if routing.team_id else None

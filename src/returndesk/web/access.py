@@ -98,6 +98,8 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/v1/teams/{team_id}/members/{staff_id}"): Permission.team_write,
     ("GET", "/api/v1/auth/me"): PUBLIC,  # answers 401 without a staff token
     ("PUT", "/api/v1/agents/me/presence"): Permission.team_read,  # every staff role
+    ("GET", "/api/v1/routing/rules"): Permission.team_read,
+    ("PUT", "/api/v1/routing/rules"): Permission.team_write,
     ("GET", "/api/v1/sla/targets"): Permission.team_read,
     ("PUT", "/api/v1/sla/targets/{case_type}"): Permission.team_write,
     ("GET", "/api/v1/returns/{case_id}/work"): Permission.team_read,

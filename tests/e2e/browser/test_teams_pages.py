@@ -14,7 +14,7 @@ from returndesk.bootstrap import Container
 from returndesk.domain.access import Role
 from returndesk.services.principal import SYSTEM
 from returndesk.services.staff import create_staff_user
-from returndesk.services.teams import sweep_sla
+from returndesk.services.teams import HoursInput, TeamInput, create_team, sweep_sla
 from servers.live import LiveServer
 
 if TYPE_CHECKING:  # conftest modules are not imported by name at run time
@@ -193,3 +193,59 @@ def test_the_dashboard_draws_its_figures_and_exports_them(
         expect(page.locator("h1")).to_have_text(zh("Dashboard"))
     finally:
         context.close()
+
+
+def test_a_supervisor_writes_routing_rules_and_a_new_case_follows_them(
+    browser: Browser, browser_server: LiveServer, sqlite_container: Container,
+    scenario: Scenario, zh: Catalogue, shots: Path,
+) -> None:  # fmt: skip
+    """Rules in the console (the page in Chinese): two added, the second moved first, one
+    removed; a Brazilian return then goes to the team the remaining rule names, and the case's
+    timeline says which rule sent it there."""
+    container = sqlite_container
+    add_supervisor(container)
+    weekdays = HoursInput(("mon", "tue", "wed", "thu", "fri"), "09:00", "18:00")
+    for name, zone in (("Brasil", "America/Sao_Paulo"), ("Fraude", "Europe/Lisbon")):
+        create_team(container.uow, container.clock, SYSTEM, TeamInput(name, zone, (weekdays,)))
+    boss = new_context(browser, browser_server.url)
+    try:
+        page = boss.new_page()
+        supervisor_login(page)
+        page.goto("/console/teams?lang=zh")
+        card = page.get_by_test_id("routing-rules")
+        expect(card.locator("h2")).to_have_text(zh("Routing rules"))
+        expect(page.get_by_test_id("rules-empty")).to_be_visible()
+        expect(page.get_by_test_id("builtin-steps").locator("li")).to_have_count(4)
+        for name, markets, team in (("Fakes", "", "Fraude"), ("Brazil", "br", "Brasil")):
+            page.get_by_test_id("rule-name").fill(name)
+            page.get_by_test_id("rule-markets").fill(markets)
+            if name == "Fakes":
+                page.get_by_test_id("rule-reasons").select_option(["counterfeit_suspected"])
+            page.get_by_test_id("rule-team").select_option(label=team)
+            page.get_by_test_id("rule-submit").click()
+            expect(page.locator(f"[data-testid=rule][data-name={name}]")).to_have_count(1)
+        rows = page.get_by_test_id("rule")
+        expect(rows).to_have_count(2)
+        page.locator("[data-testid=rule][data-name=Brazil]").get_by_test_id("rule-up").click()
+        expect(rows.first).to_have_attribute("data-name", "Brazil")
+        expect(rows.first.get_by_test_id("rule-when")).to_contain_text("BR")
+        expect(rows.first.get_by_test_id("rule-then")).to_contain_text("Brasil")
+        # A rule that names no team and no skill is refused, in Chinese, and nothing changes.
+        page.get_by_test_id("rule-name").fill("Nowhere")
+        page.get_by_test_id("rule-submit").click()
+        expect(page.get_by_test_id("error")).to_contain_text(
+            zh("A rule needs a name and sends cases to a team or a skill.")
+        )
+        expect(page.get_by_test_id("rule")).to_have_count(2)
+        page.locator("[data-testid=rule][data-name=Fakes]").get_by_test_id("rule-remove").click()
+        expect(page.get_by_test_id("rule")).to_have_count(1)
+        page.screenshot(path=str(shots / "console-routing-rules.png"), full_page=True)
+
+        case_id = scenario.open_return(container, scenario.tee_sku)
+        page.goto(f"/console/cases/{case_id}?lang=en")
+        assigned = page.locator("[data-testid=timeline-entry][data-kind=assigned]")
+        expect(assigned).to_contain_text("routed by a routing rule")
+        expect(assigned.get_by_test_id("timeline-routing-rule")).to_have_text("Brazil")
+        expect(page.get_by_test_id("handling-team")).to_have_text("Brasil")
+    finally:
+        boss.close()

@@ -570,6 +570,17 @@ calls = Table(
     Column("version", Integer, nullable=False),
 )
 
+# A store's own routing rules, in order (domain/routing_rules.py): the whole list is saved at
+# once, as a policy document is.
+routing_rules = Table(
+    "routing_rules",
+    metadata,
+    Column("store_id", ID, ForeignKey("stores.id"), primary_key=True),
+    Column("rules", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+)
+
 # Video calls the buyer booked in an agent's working time (domain/scheduling.py). One booked
 # call per case and per agent and start at a time: two buyers racing for a slot, one wins.
 call_bookings = Table(

@@ -9,8 +9,10 @@ from fastapi import APIRouter, Path, Query
 from pydantic import Field, StrictInt
 
 from returndesk.domain.errors import AuthenticationFailed
+from returndesk.domain.routing_rules import MAX_RULES, RoutingRule
 from returndesk.domain.sla import SlaClock, SlaTargets
 from returndesk.domain.teams import PresenceStatus, TeamMember
+from returndesk.services.routing_rules import RuleSet, routing_rules, save_routing_rules
 from returndesk.services.teams import (
     HoursInput,
     MemberInput,
@@ -303,3 +305,59 @@ def post_assignment(
         reason=body.reason,
     )
     return work_out(work_view(container.uow, principal, case_id))
+
+
+class RuleIn(Body):
+    name: Annotated[str, Field(min_length=1, max_length=100), NoNul]
+    languages: list[Short] = Field(default_factory=list, max_length=30)
+    markets: list[Short] = Field(default_factory=list, max_length=100)
+    reasons: list[Annotated[str, Field(max_length=40), NoNul]] = Field(
+        default_factory=list, max_length=30
+    )
+    team_id: Annotated[str, Field(max_length=36), NoNul] | None = None
+    skill: Annotated[str, Field(max_length=40), NoNul] | None = None
+
+    def rule(self) -> RoutingRule:
+        return RoutingRule(
+            name=self.name,
+            languages=frozenset(self.languages),
+            markets=frozenset(self.markets),
+            reasons=frozenset(self.reasons),
+            team_id=self.team_id,
+            skill=self.skill,
+        )
+
+
+class RulesIn(Body):
+    rules: list[RuleIn] = Field(max_length=MAX_RULES)
+
+
+def rules_out(found: RuleSet) -> dict[str, Any]:
+    return {
+        "items": [
+            {
+                "position": position,
+                **rule.to_data(),
+                "team_name": found.team_names.get(rule.team_id) if rule.team_id else None,
+            }
+            for position, rule in enumerate(found.rules, start=1)
+        ],
+        "then": ["skill", "agent", "team_queue", "any_team", "unassigned"],
+    }
+
+
+@router.get("/routing/rules")
+def get_routing_rules(
+    principal: PrincipalDep, container: ContainerDep, store: StoreSlug = None
+) -> dict[str, Any]:
+    """The store's own routing rules in the order they are tried, then the built-in steps."""
+    return rules_out(routing_rules(container.uow, principal, store))
+
+
+@router.put("/routing/rules")
+def put_routing_rules(
+    body: RulesIn, principal: PrincipalDep, container: ContainerDep, store: StoreSlug = None
+) -> dict[str, Any]:
+    """Replace the store's routing rules with this ordered list (`[]`: built-in routing only)."""
+    rules = [item.rule() for item in body.rules]
+    return rules_out(save_routing_rules(container.uow, container.clock, principal, rules, store))

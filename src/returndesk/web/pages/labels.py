@@ -220,6 +220,7 @@ SLA_CLOCKS = {
 
 # How routing chose who handles a case (domain/teams.py).
 ROUTING_RULES = {
+    "rule": N_("routed by a routing rule"),
     "agent": N_("routed to an online agent"),
     "skill": N_("routed to an online agent with the skill this return needs"),
     "team_queue": N_("no agent free: in the team's queue"),
@@ -612,6 +613,11 @@ ERRORS = {
     ),
     "exchange_in_progress": N_("This exchange is being made right now: look again in a moment."),
     "slot_unavailable": N_("That time was just taken: please pick another one."),
+    "invalid_rule": N_("A rule needs a name and sends cases to a team or a skill."),
+    "duplicate_rule": N_("Each rule needs its own name."),
+    "too_many_rules": N_("A store has at most 50 routing rules."),
+    "rule_not_found": N_("That rule does not exist any more."),
+    "invalid_reason": N_("Pick reasons from the list."),
     "booking_not_offered": N_("Video calls can be booked once the store asks for one."),
     "no_agents": N_("Nobody can take a video call right now: the store will contact you."),
     "booking_not_found": N_("No video call is booked on this return."),

@@ -8,14 +8,17 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from returndesk.domain.access import Permission, has_permission
 from returndesk.domain.business_time import DAY_NAMES
 from returndesk.domain.cases.reasons import ReasonCode
-from returndesk.domain.errors import DomainError
+from returndesk.domain.errors import DomainError, ValidationFailed
+from returndesk.domain.routing_rules import RoutingRule
 from returndesk.domain.sla import SlaTargets
 from returndesk.domain.teams import SKILL_NAMES, PresenceStatus
 from returndesk.services.principal import Principal
+from returndesk.services.routing_rules import routing_rules, save_routing_rules
 from returndesk.services.teams import (
     HoursInput,
     MemberInput,
@@ -75,6 +78,8 @@ def _render(
         can_settings=can_open_settings(principal),
         can_edit=has_permission(principal.role, Permission.team_write),
         teams=list_teams(container.uow, container.clock, principal, None),
+        rules=routing_rules(container.uow, principal),
+        reasons=[r.value for r in ReasonCode],
         targets=sorted(list_targets(container.uow, principal).items()),
         case_types=["default", *(r.value for r in ReasonCode)],
         days=DAY_NAMES,
@@ -151,6 +156,8 @@ async def teams_post(request: Request) -> Response:
             remove_member(
                 container.uow, principal, field(form, "team", 36), field(form, "staff", 36)
             )
+        elif action in ("rule", "rule_remove", "rule_up"):
+            _change_rules(request, principal, action, form)
         elif action == "targets":
             set_targets(
                 container.uow,
@@ -219,3 +226,29 @@ async def assignment_post(request: Request, case_id: CaseId) -> Response:
     except DomainError as exc:
         return case_page_with_error(request, principal, token, case_id, exc.code, 422)
     return RedirectResponse(where, status_code=303)
+
+
+def _change_rules(request: Request, principal: Principal, action: str, form: FormData) -> None:
+    """Add a rule at the end, remove one, or move one up; the whole list is saved."""
+    container = container_of(request)
+    rules = list(routing_rules(container.uow, principal).rules)
+    if action == "rule":
+        rules.append(
+            RoutingRule(
+                name=field(form, "name", 100),
+                languages=frozenset(_split(field(form, "languages", 300))),
+                markets=frozenset(_split(field(form, "markets", 400))),
+                reasons=frozenset(str(r)[:40] for r in form.getlist("reasons")[:30]),
+                team_id=field(form, "team", 36) or None,
+                skill=field(form, "skill", 40) or None,
+            )
+        )
+    else:
+        index = int_field(form, "position", 0) - 1
+        if not 0 <= index < len(rules):
+            raise ValidationFailed("no such rule", code="rule_not_found")
+        if action == "rule_remove":
+            del rules[index]
+        elif index > 0:
+            rules[index - 1], rules[index] = rules[index], rules[index - 1]
+    save_routing_rules(container.uow, container.clock, principal, rules)
