@@ -142,6 +142,7 @@ def bench_routing(container: Container, store_id: str, decisions: int) -> dict[s
     with container.engine.connect() as conn:
         some = list(conn.execute(select(case_work.c.case_id).limit(decisions)).scalars())
     rules: dict[str, int] = {}
+    by_rule: dict[str, list[float]] = {}
     for i in range(decisions):
         lang, market = languages[i % len(languages)], markets[rng.randrange(len(markets))]
         start = time.perf_counter()
@@ -149,6 +150,7 @@ def bench_routing(container: Container, store_id: str, decisions: int) -> dict[s
             got = route_for(uow, store_id, "UTC", lang, market, now)
         routed.append((time.perf_counter() - start) * 1000)
         rules[got.rule] = rules.get(got.rule, 0) + 1
+        by_rule.setdefault(got.rule, []).append(routed[-1])
         start = time.perf_counter()
         with container.uow() as uow:
             uow.teams.work(some[i % len(some)])
@@ -158,6 +160,7 @@ def bench_routing(container: Container, store_id: str, decisions: int) -> dict[s
         "route": summary(routed),
         "baseline_read_one_row": summary(keyed),
         "rules": rules,
+        "route_by_rule": {rule: summary(samples) for rule, samples in sorted(by_rule.items())},
     }
 
 

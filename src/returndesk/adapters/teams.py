@@ -123,6 +123,27 @@ def _rule(data: dict[str, Any]) -> RoutingRule:
     )
 
 
+# Routing runs this for every new case: the statement is built once (its IN list expands). The
+# load and the latest assignment are correlated subqueries on the (assignee, open, assigned_at)
+# index: on SQLite a third of the time of a join grouped by agent.
+_p, _w = agent_presence.c, case_work.c
+_open_of_agent = and_(_w.assignee_id == _p.staff_id, _w.open.is_(True))
+_ONLINE_LOADS = (
+    select(
+        _p.staff_id,
+        select(func.count()).where(_open_of_agent).scalar_subquery(),
+        select(func.max(_w.assigned_at)).where(_open_of_agent).scalar_subquery(),
+    )
+    .join(staff_users, staff_users.c.id == _p.staff_id)
+    .where(
+        _p.staff_id.in_(bindparam("ids", expanding=True)),
+        staff_users.c.active.is_(True),
+        _p.status == PresenceStatus.online.value,
+        _p.expires_at > bindparam("now", type_=agent_presence.c.expires_at.type),
+    )
+)
+
+
 class SqlTeamRepository:
     def __init__(self, conn: Connection, holidays: HolidayCalendar) -> None:
         self._conn = conn
@@ -232,22 +253,7 @@ class SqlTeamRepository:
         (assignee, open, assigned_at) index alone."""
         if not staff_ids:
             return {}
-        p, w = agent_presence.c, case_work.c
-        rows = self._conn.execute(
-            select(p.staff_id, func.count(w.assignee_id), func.max(w.assigned_at))
-            .select_from(
-                agent_presence.join(staff_users, staff_users.c.id == p.staff_id).outerjoin(
-                    case_work, and_(w.assignee_id == p.staff_id, w.open.is_(True))
-                )
-            )
-            .where(
-                p.staff_id.in_(staff_ids),
-                staff_users.c.active.is_(True),
-                p.status == PresenceStatus.online.value,
-                p.expires_at > now,
-            )
-            .group_by(p.staff_id)
-        )
+        rows = self._conn.execute(_ONLINE_LOADS, {"ids": staff_ids, "now": now})
         return {row[0]: (int(row[1]), row[2]) for row in rows}
 
     def presence(self, staff_id: str) -> Presence | None:

@@ -7,7 +7,7 @@ so the clocks move in the same transaction as the case and can never disagree wi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from time import monotonic as time_monotonic
 
@@ -73,6 +73,25 @@ class Roster:
     teams: list[Team]
     members: list[TeamMember]
     rules: list[RoutingRule]
+    _fitting: dict[tuple[str, str], list[TeamMember]] = field(default_factory=dict)
+
+    def fitting(self, language: str, market: str) -> list[TeamMember]:
+        """The members who speak the language and cover the market (their own, or their
+        team's), worked out once per language and market while this roster is kept."""
+        key = (language, market)
+        found = self._fitting.get(key)
+        if found is None:
+            teams = {team.id: team for team in self.teams}
+            found = [
+                m
+                for m in self.members
+                if m.team_id in teams
+                and language_matches(m.languages or teams[m.team_id].languages, language)
+                and covers_market(m.markets or teams[m.team_id].markets, market)
+            ]
+            if len(self._fitting) < 1024:
+                self._fitting[key] = found
+        return found
 
 
 _rosters: dict[str, tuple[float, Roster]] = {}
@@ -112,13 +131,7 @@ def route_for(
     teams = {team.id: team for team in current.teams}
     # Only agents who could take this case are looked up: whether they are online, and their
     # load (one query).
-    fitting = [
-        m
-        for m in current.members
-        if m.team_id in teams
-        and language_matches(m.languages or teams[m.team_id].languages, language)
-        and covers_market(m.markets or teams[m.team_id].markets, market)
-    ]
+    fitting = current.fitting(language, market)
     loads = uow.teams.online_loads(sorted({m.staff_id for m in fitting}), now)
     candidates = []
     for member in fitting:
