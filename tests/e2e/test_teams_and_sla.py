@@ -7,7 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select, update
+
+from returndesk.adapters.db.tables import routing_rules
+from returndesk.services import work
 from returndesk.services.teams import sweep_sla
+from returndesk.services.work import route_for
 
 if TYPE_CHECKING:  # tests/e2e/conftest.py, handed over by fixtures
     from conftest import Api
@@ -400,6 +405,12 @@ def test_a_case_that_needs_a_skill_goes_to_the_agent_who_has_it(api: Api) -> Non
     )
 
 
+def forget_all_rosters() -> None:
+    """Rows written behind the app's back: drop what each process keeps for a few seconds."""
+    for store_id in list(work._rosters):
+        work.forget_roster(store_id)
+
+
 def open_jp_return(api: Api) -> dict[str, Any]:
     """A return of a Japanese order (opened by an admin for the buyer)."""
     order = api.order_payload(
@@ -485,3 +496,41 @@ def test_bad_routing_rules_are_refused_and_the_saved_ones_stay(api: Api, row_cou
     assert row_counts() == before
     assert [r["name"] for r in api.get("agent", "/api/v1/routing/rules").json()["items"]] == ["US"]
     assert rules(api, "admin").json()["items"] == []  # an empty list: built-in routing only
+
+
+def test_a_rule_s_skill_comes_first_then_the_skill_the_case_needs(api: Api) -> None:
+    """A skill-only rule whose skill nobody online has leaves the case's own skill (from its
+    decision) in force before anyone else."""
+    team = make_team(api)
+    join(api, team, "agent", capacity=5)
+    join(api, team, "supervisor", capacity=5, skills=["fraud"])
+    go(api, "agent", "online")
+    go(api, "supervisor", "online")
+    how_to = {"name": "How-to", "reasons": ["counterfeit_suspected"], "skill": "electronics_howto"}
+    assert rules(api, "supervisor", how_to).status_code == 200
+    container = api.container
+    store_id = api.get("agent", "/api/v1/auth/me").json()["store_id"]
+    with container.uow() as uow:
+        routed = route_for(
+            uow, store_id, "UTC", "en", "US", container.clock(),
+            skill="fraud", reasons=("counterfeit_suspected",),
+        )  # fmt: skip
+    supervisor = api.get("supervisor", "/api/v1/auth/me").json()["id"]
+    assert (routed.assignee_id, routed.rule) == (supervisor, "skill")
+
+
+def test_a_saved_rule_a_later_release_refuses_is_left_out_not_fatal(api: Api) -> None:
+    team = make_team(api)
+    join(api, team, "agent", capacity=5)
+    go(api, "agent", "online")
+    good = {"name": "US", "markets": ["US"], "team_id": team["id"]}
+    assert rules(api, "supervisor", good).status_code == 200
+    stale = {**good, "name": "Old", "reasons": ["a_reason_since_removed"], "languages": []}
+    with api.container.engine.begin() as conn:
+        saved = conn.execute(select(routing_rules.c.rules)).scalar_one()
+        conn.execute(update(routing_rules).values(rules=[stale, *saved]))
+    forget_all_rosters()
+    listed = api.get("agent", "/api/v1/routing/rules").json()["items"]
+    assert [r["name"] for r in listed] == ["US"]
+    case = case_view(api, api.open_return())
+    assert case["routing_rule"] == "rule" and case["team"]["id"] == team["id"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 from typing import Any
 
@@ -18,10 +19,13 @@ from returndesk.adapters.db.tables import (
     teams,
 )
 from returndesk.domain.business_time import WorkingBlock
+from returndesk.domain.errors import ValidationFailed
 from returndesk.domain.policy.document import HolidayCalendar
 from returndesk.domain.routing_rules import RoutingRule
 from returndesk.domain.sla import CaseSla, CaseWork, SlaClock, SlaTargets
 from returndesk.domain.teams import Presence, PresenceStatus, Team, TeamMember
+
+log = logging.getLogger(__name__)
 
 
 def _team(row: Row[Any]) -> Team:
@@ -112,15 +116,21 @@ def _work(row: Row[Any]) -> CaseWork:
     )
 
 
-def _rule(data: dict[str, Any]) -> RoutingRule:
-    return RoutingRule(
-        name=data["name"],
-        languages=frozenset(data["languages"]),
-        markets=frozenset(data["markets"]),
-        reasons=frozenset(data["reasons"]),
-        team_id=data["team_id"],
-        skill=data["skill"],
-    )
+def _rule(data: dict[str, Any]) -> RoutingRule | None:
+    """A saved rule; one a later release no longer accepts (a reason or skill renamed, a field
+    it lacks) is left out and logged, so routing and the Teams page keep working."""
+    try:
+        return RoutingRule(
+            name=str(data.get("name") or ""),
+            languages=frozenset(data.get("languages") or ()),
+            markets=frozenset(data.get("markets") or ()),
+            reasons=frozenset(data.get("reasons") or ()),
+            team_id=data.get("team_id"),
+            skill=data.get("skill"),
+        )
+    except (ValidationFailed, TypeError) as exc:
+        log.warning("routing rule %r left out: %s", data.get("name"), exc)
+        return None
 
 
 # Routing runs this for every new case: the statement is built once (its IN list expands). The
@@ -137,6 +147,7 @@ _ONLINE_LOADS = (
     .join(staff_users, staff_users.c.id == _p.staff_id)
     .where(
         _p.staff_id.in_(bindparam("ids", expanding=True)),
+        staff_users.c.store_id == bindparam("store_id"),
         staff_users.c.active.is_(True),
         _p.status == PresenceStatus.online.value,
         _p.expires_at > bindparam("now", type_=agent_presence.c.expires_at.type),
@@ -246,14 +257,16 @@ class SqlTeamRepository:
         }
 
     def online_loads(
-        self, staff_ids: list[str], now: datetime
+        self, store_id: str, staff_ids: list[str], now: datetime
     ) -> dict[str, tuple[int, datetime | None]]:
         """Of these staff, those online now (presence set and not lapsed, account active),
         with their open cases and latest assignment: one query, the load counted from the
         (assignee, open, assigned_at) index alone."""
         if not staff_ids:
             return {}
-        rows = self._conn.execute(_ONLINE_LOADS, {"ids": staff_ids, "now": now})
+        rows = self._conn.execute(
+            _ONLINE_LOADS, {"store_id": store_id, "ids": staff_ids, "now": now}
+        )
         return {row[0]: (int(row[1]), row[2]) for row in rows}
 
     def presence(self, staff_id: str) -> Presence | None:
@@ -267,7 +280,7 @@ class SqlTeamRepository:
         row = self._conn.execute(
             select(routing_rules.c.rules).where(routing_rules.c.store_id == store_id)
         ).first()
-        return [_rule(data) for data in row.rules] if row else []
+        return [rule for data in (row.rules if row else []) if (rule := _rule(data))]
 
     def save_routing_rules(
         self, store_id: str, rules: list[RoutingRule], now: datetime, by: str

@@ -1,11 +1,13 @@
-"""A store's routing rules: read them (staff), replace the ordered list (supervisors, admins).
+"""A store's routing rules: read them (staff), change the ordered list (supervisors, admins).
 
-The list is saved whole, in one transaction, as a policy document is: reordering, adding and
-removing are all "save this list". Routing sees a change made in this process at once.
+The list is saved whole, as a policy document is: adding, removing and moving a rule all read
+the saved list, change it and write it back in one transaction. Routing sees a change made in
+this process at once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -42,11 +44,24 @@ def save_routing_rules(
     store_slug: str | None = None,
 ) -> RuleSet:
     """Replace the store's rules with this ordered list (empty: only the built-in routing)."""
+    return edit_routing_rules(uow_factory, clock, principal, lambda _saved: rules, store_slug)
+
+
+def edit_routing_rules(
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    principal: Principal,
+    edit: Callable[[list[RoutingRule]], list[RoutingRule]],
+    store_slug: str | None = None,
+) -> RuleSet:
+    """Change the saved list (add one, remove one, move one) and save it, in one transaction:
+    two people editing at once never lose each other's change."""
     principal.require(Permission.team_write)
     now: datetime = clock()
     with uow_factory(write=True) as uow:
         store = resolve_store(uow, principal, store_slug)
         teams = {team.id: team.name for team in uow.teams.for_store(store.id)}
+        rules = edit(uow.teams.routing_rules(store.id))
         check_rules(rules, teams)
         uow.teams.save_routing_rules(store.id, rules, now, principal.name[:200])
         uow.commit()

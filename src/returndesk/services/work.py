@@ -95,9 +95,13 @@ class Roster:
 
 
 _rosters: dict[str, tuple[float, Roster]] = {}
+# Bumped by every change made in this process: a roster read before a change is not kept
+# after it (another thread may have read the old rows just before the change committed).
+_generations: dict[str, int] = {}
 
 
 def forget_roster(store_id: str) -> None:
+    _generations[store_id] = _generations.get(store_id, 0) + 1
     _rosters.pop(store_id, None)
 
 
@@ -105,12 +109,14 @@ def roster(uow: UnitOfWork, store_id: str) -> Roster:
     kept = _rosters.get(store_id)
     if kept is not None and kept[0] > time_monotonic():
         return kept[1]
+    generation = _generations.get(store_id, 0)
     found = Roster(
         uow.teams.for_store(store_id),
         uow.teams.members(store_id),
         uow.teams.routing_rules(store_id),
     )
-    _rosters[store_id] = (time_monotonic() + ROSTER_SECONDS, found)
+    if _generations.get(store_id, 0) == generation:
+        _rosters[store_id] = (time_monotonic() + ROSTER_SECONDS, found)
     return found
 
 
@@ -132,7 +138,7 @@ def route_for(
     # Only agents who could take this case are looked up: whether they are online, and their
     # load (one query).
     fitting = current.fitting(language, market)
-    loads = uow.teams.online_loads(sorted({m.staff_id for m in fitting}), now)
+    loads = uow.teams.online_loads(store_id, sorted({m.staff_id for m in fitting}), now)
     candidates = []
     for member in fitting:
         if member.staff_id not in loads:  # offline, away, lapsed or deactivated
@@ -153,22 +159,28 @@ def route_for(
             )
         )
     rule = first_match(current.rules, language, market, reasons)
-    by_rule: str | None = None  # a skill-only rule: the usual routing, asking for its skill
-    if rule is not None and rule.team_id in teams:  # the rule's team: its agents, else queue
-        pool = [c for c in candidates if c.team_id == rule.team_id]
-        wanted = rule.skill or skill
-        found = route(language, market, pool, [], skill=wanted)
-        if found.assignee_id is None and wanted is not None:
-            found = route(language, market, pool, [])
-        if found.assignee_id is not None:
-            return replace(found, rule="rule", rule_name=rule.name)
-        return Routing(rule.team_id, None, "rule", rule.name)
-    if rule is not None and rule.team_id is None:
-        skill, by_rule = rule.skill, rule.name
-    if skill is not None:
-        skilled = route(language, market, candidates, [], skill=skill)
+    # The rule's skill first, then the one the case needs, then anyone who fits.
+    rule_skill = rule.skill if rule is not None else None
+    wanted = [s for s in dict.fromkeys((rule_skill, skill)) if s is not None]
+    rule_team = teams.get(rule.team_id) if rule is not None and rule.team_id else None
+    if (
+        rule is not None
+        and rule_team is not None
+        and calendar_for(uow, store_timezone, rule_team).next_open(now) is not None
+    ):  # the rule's team (one that works at all): its agents, else its queue
+        pool = [c for c in candidates if c.team_id == rule_team.id]
+        for needed in (*wanted, None):
+            found = route(language, market, pool, [], skill=needed)
+            if found.assignee_id is not None:
+                return replace(found, rule="rule", rule_name=rule.name)
+        return Routing(rule_team.id, None, "rule", rule.name)
+    by_rule = rule.name if rule is not None and rule.team_id is None else None
+    for needed in wanted:  # a skill-only rule's skill, or the case's: holders first
+        skilled = route(language, market, candidates, [], skill=needed)
         if skilled.assignee_id is not None:
-            return replace(skilled, rule="rule" if by_rule else "skill", rule_name=by_rule)
+            if by_rule is not None and needed == rule_skill:
+                return replace(skilled, rule="rule", rule_name=by_rule)
+            return replace(skilled, rule="skill")
     found = route(language, market, candidates, [])
     if found.assignee_id is not None:  # someone online takes it: no need to look at shifts
         return found

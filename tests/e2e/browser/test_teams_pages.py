@@ -13,6 +13,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from returndesk.bootstrap import Container
 from returndesk.domain.access import Role
 from returndesk.services.principal import SYSTEM
+from returndesk.services.routing_rules import routing_rules, save_routing_rules
 from returndesk.services.staff import create_staff_user
 from returndesk.services.teams import HoursInput, TeamInput, create_team, sweep_sla
 from servers.live import LiveServer
@@ -237,6 +238,15 @@ def test_a_supervisor_writes_routing_rules_and_a_new_case_follows_them(
             zh("A rule needs a name and sends cases to a team or a skill.")
         )
         expect(page.get_by_test_id("rule")).to_have_count(2)
+        # Somebody else puts Fakes first meanwhile: this page's "remove" (second row, Fakes)
+        # now points at Brazil, and is refused rather than removing the wrong rule.
+        saved = routing_rules(container.uow, SYSTEM).rules
+        save_routing_rules(container.uow, container.clock, SYSTEM, saved[::-1])
+        page.locator("[data-testid=rule][data-name=Fakes]").get_by_test_id("rule-remove").click()
+        expect(page.get_by_test_id("error")).to_contain_text(
+            zh("That rule does not exist any more.")
+        )
+        expect(page.get_by_test_id("rule").first).to_have_attribute("data-name", "Fakes")
         page.locator("[data-testid=rule][data-name=Fakes]").get_by_test_id("rule-remove").click()
         expect(page.get_by_test_id("rule")).to_have_count(1)
         page.screenshot(path=str(shots / "console-routing-rules.png"), full_page=True)

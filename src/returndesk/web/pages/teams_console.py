@@ -18,7 +18,7 @@ from returndesk.domain.routing_rules import RoutingRule
 from returndesk.domain.sla import SlaTargets
 from returndesk.domain.teams import SKILL_NAMES, PresenceStatus
 from returndesk.services.principal import Principal
-from returndesk.services.routing_rules import routing_rules, save_routing_rules
+from returndesk.services.routing_rules import edit_routing_rules, routing_rules
 from returndesk.services.teams import (
     HoursInput,
     MemberInput,
@@ -229,26 +229,30 @@ async def assignment_post(request: Request, case_id: CaseId) -> Response:
 
 
 def _change_rules(request: Request, principal: Principal, action: str, form: FormData) -> None:
-    """Add a rule at the end, remove one, or move one up; the whole list is saved."""
+    """Add a rule at the end, remove one, or move one up. The rule is named as well as placed:
+    a page opened before somebody else's change never removes or moves another rule."""
     container = container_of(request)
-    rules = list(routing_rules(container.uow, principal).rules)
     if action == "rule":
-        rules.append(
-            RoutingRule(
-                name=field(form, "name", 100),
-                languages=frozenset(_split(field(form, "languages", 300))),
-                markets=frozenset(_split(field(form, "markets", 400))),
-                reasons=frozenset(str(r)[:40] for r in form.getlist("reasons")[:30]),
-                team_id=field(form, "team", 36) or None,
-                skill=field(form, "skill", 40) or None,
-            )
+        added = RoutingRule(
+            name=field(form, "name", 100),
+            languages=frozenset(_split(field(form, "languages", 300))),
+            markets=frozenset(_split(field(form, "markets", 400))),
+            reasons=frozenset(str(r)[:40] for r in form.getlist("reasons")[:30]),
+            team_id=field(form, "team", 36) or None,
+            skill=field(form, "skill", 40) or None,
         )
-    else:
-        index = int_field(form, "position", 0) - 1
-        if not 0 <= index < len(rules):
-            raise ValidationFailed("no such rule", code="rule_not_found")
+        edit_routing_rules(container.uow, container.clock, principal, lambda rs: [*rs, added])
+        return
+    index, name = int_field(form, "position", 0) - 1, field(form, "rule", 100)
+
+    def change(rules: list[RoutingRule]) -> list[RoutingRule]:
+        if not 0 <= index < len(rules) or rules[index].name != name:
+            raise ValidationFailed("that rule is not there any more", code="rule_not_found")
+        rules = list(rules)
         if action == "rule_remove":
             del rules[index]
         elif index > 0:
             rules[index - 1], rules[index] = rules[index], rules[index - 1]
-    save_routing_rules(container.uow, container.clock, principal, rules)
+        return rules
+
+    edit_routing_rules(container.uow, container.clock, principal, change)
