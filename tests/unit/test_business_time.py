@@ -201,3 +201,21 @@ def test_adding_in_two_steps_equals_adding_once(
 ) -> None:
     once = add_within_horizon(cal, start, first + second)
     assert cal.add_minutes(cal.add_minutes(start, first), second) == once
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    calendars,
+    moments,
+    st.lists(
+        st.floats(min_value=0, max_value=5000, allow_nan=False).map(lambda m: round(m, 3)),
+        max_size=6,
+    ),
+)
+def test_adding_several_in_one_walk_equals_adding_each(
+    cal: BusinessCalendar, start: datetime, minutes: list[float]
+) -> None:
+    expected = []
+    for m in minutes:
+        expected.append(add_within_horizon(cal, start, m))  # type: ignore[arg-type]
+    assert cal.add_minutes_each(start, minutes) == expected

@@ -83,6 +83,10 @@ def sla_to_data(sla: CaseSla) -> dict[str, Any]:
     }
 
 
+# Reading 100k clocks: a dict lookup is several times faster than calling the enum.
+_CLOCKS = {clock.value: clock for clock in SlaClock}
+
+
 def sla_from_data(case_id: str, data: dict[str, Any]) -> CaseSla:
     started = _when(data["started_at"])
     assert started is not None
@@ -96,11 +100,11 @@ def sla_from_data(case_id: str, data: dict[str, Any]) -> CaseSla:
         waiting_since=_when(data["waiting_since"]),
         paused_at_wait=float(data["paused_at_wait"]),
         resolved_at=_when(data["resolved_at"]),
-        due={SlaClock(k): datetime.fromisoformat(v) for k, v in data["due"].items()},
-        warn_at={SlaClock(k): datetime.fromisoformat(v) for k, v in data["warn_at"].items()},
-        warned={SlaClock(k) for k in data["warned"]},
-        alerted={SlaClock(k) for k in data["alerted"]},
-        breached={SlaClock(k) for k in data["breached"]},
+        due={_CLOCKS[k]: datetime.fromisoformat(v) for k, v in data["due"].items()},
+        warn_at={_CLOCKS[k]: datetime.fromisoformat(v) for k, v in data["warn_at"].items()},
+        warned={_CLOCKS[k] for k in data["warned"]},
+        alerted={_CLOCKS[k] for k in data["alerted"]},
+        breached={_CLOCKS[k] for k in data["breached"]},
     )
 
 

@@ -181,6 +181,32 @@ class BusinessCalendar:
             f"the team has no working time within {HORIZON.days} days", code="team_never_works"
         )
 
+    def add_minutes_each(self, start: datetime, minutes: Sequence[float]) -> list[datetime]:
+        """`add_minutes(start, m)` for each m, in one walk over the working intervals (a
+        case's clocks all count from the same start: its warning and due times, per clock)."""
+        if any(m < 0 for m in minutes):
+            raise ValueError("minutes must not be negative")
+        if not minutes:
+            return []
+        wanted = sorted(range(len(minutes)), key=lambda i: minutes[i])
+        found: list[datetime | None] = [None] * len(minutes)
+        walked = timedelta()  # working time before the current interval
+        k = 0
+        for lo, hi in self._walk(start):
+            span = hi - lo
+            while k < len(wanted):
+                left = timedelta(minutes=minutes[wanted[k]]) - walked
+                if left > span:
+                    break
+                found[wanted[k]] = lo + left
+                k += 1
+            if k == len(wanted):
+                return [at for at in found if at is not None]
+            walked += span
+        raise ValidationFailed(
+            f"the team has no working time within {HORIZON.days} days", code="team_never_works"
+        )
+
     def minutes_between(self, start: datetime, end: datetime) -> float:
         """Working minutes in [start, end); 0 when end is not after start."""
         total = sum((hi - lo for lo, hi in self.intervals(start, end)), timedelta())

@@ -117,10 +117,18 @@ class CaseSla:
         self.warn_at.clear()
         if self.paused:
             return
+        # Clocks counting from the same moment share one walk over the working time.
+        by_start: dict[datetime, list[tuple[SlaClock, float]]] = {}
         for clock, since, paused in self.running():
-            target = self.targets.minutes(clock)
-            self.due[clock] = calendar.add_minutes(since, target + paused)
-            self.warn_at[clock] = calendar.add_minutes(since, target * WARN_SHARE + paused)
+            by_start.setdefault(since, []).append((clock, paused))
+        for since, clocks in by_start.items():
+            minutes: list[float] = []
+            for clock, paused in clocks:
+                target = self.targets.minutes(clock)
+                minutes += [target + paused, target * WARN_SHARE + paused]
+            moments = calendar.add_minutes_each(since, minutes)
+            for n, (clock, _paused) in enumerate(clocks):
+                self.due[clock], self.warn_at[clock] = moments[2 * n], moments[2 * n + 1]
 
     @property
     def next_check_at(self) -> datetime | None:
