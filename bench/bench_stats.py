@@ -4,7 +4,10 @@ as GET /api/v1/stats/returns.
 Cases are bulk-loaded by bench_cases.bulk_load (one a minute from 2026-01-01, so 1M cases span
 about two years; statuses and markets spread evenly; 4 cases per order). Each query runs the
 whole dashboard (totals, groups, return rate per sku, the queue now) for a 30-day and a 365-day
-period. Baseline, side by side: one plain count of the same period's cases.
+period, through the per-day rollups (their first build from scratch is timed too). Side by side:
+the same dashboard counted straight from the case tables (what the rollups replace), and one
+plain count of the period's cases. Last, the dashboard right after writes touched some days
+(the request recounts them first).
 
     .venv/bin/python bench/bench_stats.py [--cases 1000000] [--backends postgresql,sqlite]
 """
@@ -21,7 +24,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -29,9 +32,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_cases import backend  # noqa: E402
 from returndesk.adapters.db.tables import return_cases  # noqa: E402
+from returndesk.adapters.stats import SqlStatsRepository  # noqa: E402
 from returndesk.bootstrap import Container  # noqa: E402
 from returndesk.services.principal import SYSTEM  # noqa: E402
-from returndesk.services.stats import return_stats  # noqa: E402
+from returndesk.services.stats import refresh_stats, return_stats  # noqa: E402
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -70,9 +74,56 @@ def bench(container: Container, store_id: str, cases: int, repeat: int) -> dict[
                 lambda g=group_by, s=start, e=end: return_stats(container.uow, SYSTEM, s, e, g),
                 repeat,
             )
+
+        def from_tables(start: datetime = start, end: datetime = end) -> object:
+            with container.engine.connect() as conn:
+                tables = SqlStatsRepository(conn, rollups=False)
+                return (
+                    tables.totals(store_id, start, end),
+                    tables.groups(store_id, start, end, "reason"),
+                    tables.sku_rates(store_id, start, end),
+                    tables.queue_now(store_id),
+                )
+
+        figures["baseline_dashboard_by_reason_from_the_case_tables"] = timed(
+            from_tables, max(1, repeat // 2)
+        )
         figures["baseline_count_of_the_period"] = timed(count, repeat)
         out[f"{days}_days"] = figures
+    out["after_writes"] = after_writes(container, store_id, cases)
     return out
+
+
+def after_writes(container: Container, store_id: str, cases: int) -> dict[str, object]:
+    """100 cases of the last 3 days change status; the next dashboard request recounts those
+    days before it answers."""
+    last = START + timedelta(minutes=cases)
+    end, start = last, last - timedelta(days=30)
+    samples = []
+    for round_ in range(3):
+        with container.engine.begin() as conn:
+            ids = (
+                conn.execute(
+                    select(return_cases.c.id)
+                    .where(return_cases.c.created_at >= last - timedelta(days=3))
+                    .order_by(return_cases.c.id)
+                    .offset(round_ * 100)
+                    .limit(100)
+                )
+                .scalars()
+                .all()
+            )
+            conn.execute(
+                update(return_cases).where(return_cases.c.id.in_(ids)).values(status="closed")
+            )
+        began = time.perf_counter()
+        return_stats(container.uow, SYSTEM, start, end, "reason")
+        samples.append((time.perf_counter() - began) * 1000)
+    return {
+        "writes": 100,
+        "days_touched": 3,
+        "dashboard_30_days_ms": [round(s, 1) for s in samples],
+    }
 
 
 def main() -> None:
@@ -86,8 +137,11 @@ def main() -> None:
         began = time.perf_counter()
         with backend(name, args.cases) as (container, store_id):
             loaded = round(time.perf_counter() - began, 1)
-            results[name] = {"bulk_load_s": loaded, **bench(container, store_id, args.cases,
-                                                            args.repeat)}  # fmt: skip
+            began = time.perf_counter()
+            days = refresh_stats(container.uow)
+            built = {"days": days, "seconds": round(time.perf_counter() - began, 1)}
+            results[name] = {"bulk_load_s": loaded, "rollups_built_from_scratch": built,
+                             **bench(container, store_id, args.cases, args.repeat)}  # fmt: skip
     print(json.dumps({
         "benchmark": "stats",
         "cases": args.cases,

@@ -173,6 +173,7 @@ class Container:
         from returndesk.services.retention import apply_retention
         from returndesk.services.return_window import sweep_unsent
         from returndesk.services.scheduling import sweep_bookings
+        from returndesk.services.stats import refresh_stats
         from returndesk.services.teams import sweep_sla
         from returndesk.web.pages.emails import render_email, render_staff_email
 
@@ -211,6 +212,9 @@ class Container:
         def service_levels() -> None:
             sweep_sla(self.uow, self.clock)
 
+        def dashboard() -> None:  # recount the days writes touched, so the dashboard is quick
+            refresh_stats(self.uow, most=1000)
+
         def calls() -> None:
             sweep_calls(self.uow, self.clock, self.files)
             sweep_bookings(self.uow, self.clock)
@@ -235,6 +239,7 @@ class Container:
             (3600.0, retention),
             (settings.sla_sweep_seconds, service_levels),
             (30.0, calls),
+            (60.0, dashboard),
         ]
         return Dispatcher(self.engine, self.clock, channels, queue, chores=chores)
 

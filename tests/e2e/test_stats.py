@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -173,3 +173,32 @@ def test_returns_per_day_are_counted_by_utc_day(history: Api, clock: Any) -> Non
     opened = (clock() - timedelta(hours=10, minutes=20)).astimezone(UTC).date().isoformat()
     days = stats(history, group_by="day")["groups"]
     assert [(g["key"], g["cases"]) for g in days] == [(opened, 3)]
+
+
+def test_whole_past_days_come_from_the_rollups_and_follow_later_changes(
+    history: Api, clock: Any
+) -> None:
+    """The same hand-computed figures for the UTC day the returns were opened, asked two days
+    later (so the whole day is read from the per-day rollups), then a write on that day's case
+    is in the very next answer."""
+    day = (clock() - timedelta(hours=10, minutes=20)).astimezone(UTC).date()
+    start = datetime.combine(day, time(), UTC)
+    period = {"from": start.isoformat(), "to": (start + timedelta(days=1)).isoformat()}
+    clock.advance(days=2)
+    history.refresh_tokens()
+    body = stats(history, group_by="status", **period)
+    assert body["totals"]["cases"] == 3 and body["totals"]["units"] == 4
+    assert body["totals"]["refunded"] == [{"amount": 9000, "currency": "USD"}]
+    assert body["totals"]["median_hours_to_resolution"] == 10.33
+    assert body["sla"] == {"cases": 3, "breached": 2, "attainment": 0.3333}
+    assert {g["key"]: g["cases"] for g in body["groups"]} == {"requested": 2, "refunded": 1}
+
+    listed = history.get("agent", "/api/v1/returns", params={"status": "requested"})
+    assert listed.status_code == 200, listed.text
+    mug = next(c for c in listed.json()["items"] if c["order_number"] == "DE-77")
+    history.moved("agent", mug, "declined", note="changed mind after the window")
+    body = stats(history, group_by="status", **period)
+    assert {g["key"]: g["cases"] for g in body["groups"]} == {
+        "requested": 1, "refunded": 1, "declined": 1,
+    }  # fmt: skip
+    assert body["queue"]["by_status"] == {"requested": 1, "refunded": 1, "declined": 1}

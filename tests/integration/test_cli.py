@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from builders import PASSWORD
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, distinct, func, select
 from typer.testing import CliRunner, Result
 
 from returndesk.adapters.auth.passwords import Argon2Hasher
@@ -24,6 +24,7 @@ from returndesk.adapters.db.tables import (
     return_cases,
     shipments,
     staff_users,
+    stats_day_totals,
     stores,
 )
 from returndesk.adapters.db.uow import SqlUnitOfWorkFactory
@@ -262,6 +263,21 @@ def test_the_demo_teams_route_every_case_and_the_sweep_reports_breaches(engine: 
     # The open demo cases were filed weeks ago: their clocks ran out, once each.
     assert swept["breaches"] > 0
     assert json.loads(ok("teams", "sweep"))["breaches"] == 0
+
+
+def test_stats_refresh_recounts_the_days_writes_touched_once(engine: Engine) -> None:
+    ok("seed-demo")
+    with engine.connect() as conn:
+        days = conn.execute(
+            select(func.count(distinct(func.date(return_cases.c.created_at))))
+        ).scalar_one()
+    recounted = json.loads(ok("stats", "refresh"))["days_recounted"]
+    assert recounted >= days > 1  # the orders' days too
+    assert json.loads(ok("stats", "refresh")) == {"days_recounted": 0}
+    with engine.connect() as conn:
+        assert conn.execute(select(func.sum(stats_day_totals.c.cases))).scalar_one() == count(
+            engine, return_cases
+        )
 
 
 def test_seed_demo_saves_the_demo_policy_and_decides_every_case(engine: Engine) -> None:

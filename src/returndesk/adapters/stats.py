@@ -1,17 +1,37 @@
-"""The dashboard's figures, computed in SQL from the same tables the API reads.
+"""The dashboard's figures, from the same tables the API reads, kept per day in rollups.
 
-Periods are half-open, [start, end), on the case's creation time. Money is summed per currency
-(never converted). Queries are plain SQL that SQLite and PostgreSQL both run.
+Periods are half-open, [start, end), on the case's creation time (an order's placing for units
+sold). Money is summed per currency (never converted). Each figure is a sum over the period's
+cases, so it is kept per store and UTC day in the stats_day_* tables: the whole UTC days of a
+period are read from there (a few hundred rows for a year), and the parts of a day at either end
+from the case tables themselves. Database triggers (migration 0015) note in stats_dirty every day
+a write touches; `refresh` recomputes those days from the case tables, from the same queries that
+answer the period's ends, so a day read from the rollup and a day counted afresh agree.
+The median time to resolution is not a sum: it comes from a histogram of minutes (exact to the
+minute under two days, to ten minutes under fourteen, to the hour beyond).
+Queries are plain SQL that SQLite and PostgreSQL both run.
 """
 
 from __future__ import annotations
 
-import statistics
-from collections import defaultdict
-from datetime import datetime
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, distinct, func, literal, select
+from sqlalchemy import (
+    Connection,
+    Table,
+    and_,
+    case,
+    delete,
+    distinct,
+    false,
+    func,
+    insert,
+    literal,
+    select,
+)
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.expression import FromClause
 
@@ -23,6 +43,12 @@ from returndesk.adapters.db.tables import (
     return_case_lines,
     return_cases,
     shipments,
+    stats_day_groups,
+    stats_day_open,
+    stats_day_resolutions,
+    stats_day_sold,
+    stats_day_totals,
+    stats_dirty,
     teams,
 )
 from returndesk.domain.cases.status import TERMINAL
@@ -31,54 +57,345 @@ from returndesk.services.ports import STAT_DIMENSIONS, Group, PeriodTotals, Queu
 rc, rcl, cw = return_cases.c, return_case_lines.c, case_work.c
 LINE_DIMENSIONS = frozenset({"reason", "sku"})
 CASE_DIMENSIONS = frozenset(STAT_DIMENSIONS) - LINE_DIMENSIONS
+ROLLUPS: tuple[Table, ...] = (
+    stats_day_totals,
+    stats_day_groups,
+    stats_day_resolutions,
+    stats_day_open,
+    stats_day_sold,
+)
+# stats_day_totals' figures, in this order everywhere below.
+TOTALS = (
+    "cases", "units", "decided", "automatic", "refunded", "refunded_cases", "returnless", "costs",
+    "recovered", "graded_cases", "with_sla", "breached", "resolved",
+)  # fmt: skip
+# stats_day_groups' figures.
+GROUP_FIGURES = ("cases", "units", "value", "refunded", "refunded_cases")
+NO_TEAM = ""
+DAY = timedelta(days=1)
+REFRESH_LOCK = 7_310_001  # PostgreSQL advisory lock: one refresh at a time
+
+Period = tuple[datetime, datetime]
+Figures = dict[tuple[str, str], list[int]]  # (key, currency) -> GROUP_FIGURES
 
 
-def _dimension(name: str) -> ColumnElement[Any]:
-    match name:
-        case "reason":
-            return rcl.reason
-        case "sku":
-            return rcl.sku
-        case "market":
-            return rc.market
-        case "language":
-            return rc.language
-        case "status":
-            return rc.status
-        case "outcome":
-            return func.coalesce(rc.decision_outcome, literal("none"))
-        case "resolution":
-            return rc.preferred_resolution
-        case "day":
-            return func.date(rc.created_at)
-        case "carrier":
-            first = (
-                select(func.min(shipments.c.carrier))
-                .where(shipments.c.order_id == rc.order_id)
-                .scalar_subquery()
-            )
-            return func.coalesce(first, literal("none"))
-        case "team":
-            return func.coalesce(teams.c.name, literal("unassigned"))
-    raise ValueError(name)
+def bucket(minutes: float) -> int:
+    """A duration's histogram bucket, in whole minutes: its lower bound."""
+    m = max(0, int(minutes))
+    if m < 2 * 24 * 60:
+        return m
+    if m < 14 * 24 * 60:
+        return m - m % 10
+    return m - m % 60
+
+
+def median_hours(histogram: Counter[int]) -> float | None:
+    """The median of the bucketed durations (the mean of the middle two for an even count)."""
+    count = sum(histogram.values())
+    if not count:
+        return None
+    wanted = {(count - 1) // 2, count // 2}
+    found: list[int] = []
+    seen = 0
+    for minutes in sorted(histogram):
+        n = histogram[minutes]
+        found.extend(minutes for i in sorted(wanted) if seen <= i < seen + n)
+        seen += n
+    return round(sum(found) / len(found) / 60, 2)
+
+
+def split(start: datetime, end: datetime) -> tuple[list[Period], tuple[date, date] | None]:
+    """The period's whole UTC days [first, last), and the parts before and after them."""
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    first = datetime.combine(start.date(), time(), UTC)
+    if first < start:
+        first += DAY
+    last = datetime.combine(end.date(), time(), UTC)
+    if first >= last:
+        return [(start, end)], None
+    edges = [(a, b) for a, b in ((start, first), (last, end)) if a < b]
+    return edges, (first.date(), last.date())
+
+
+def day_period(day: date) -> Period:
+    start = datetime.combine(day, time(), UTC)
+    return start, start + DAY
 
 
 class SqlStatsRepository:
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
+    """`rollups=False` answers everything from the case tables: what the rollups must equal."""
 
-    def _period(self, store_id: str, start: datetime, end: datetime) -> ColumnElement[bool]:
-        return and_(rc.store_id == store_id, rc.created_at >= start, rc.created_at < end)
+    def __init__(self, conn: Connection, *, rollups: bool = True) -> None:
+        self._conn = conn
+        self._rollups = rollups
+        self._pg = conn.dialect.name == "postgresql"
+
+    # ---- the figures of a period --------------------------------------------------------------
 
     def groups(self, store_id: str, start: datetime, end: datetime, by: str) -> list[Group]:
         """Cases, units, value of the returned items and refunds per value of `by`."""
-        key = _dimension(by).label("key")
-        joined = return_cases.join(return_case_lines, rcl.case_id == rc.id)
-        if by == "team":
-            joined = joined.outerjoin(case_work, cw.case_id == rc.id).outerjoin(
-                teams, teams.c.id == cw.team_id
-            )
+        figures: Figures = {}
+        for period in self._edges(start, end):
+            _add_figures(figures, self._source_groups(store_id, period, by))
+        if days := self._days(start, end):
+            _add_figures(figures, self._rollup_groups(store_id, days, by))
+        names = self._team_names(store_id) if by == "team" else {}
+        found: dict[str, Group] = {}
+        for (key, currency), (cases, units, value, refunded, refunded_cases) in figures.items():
+            name = names.get(key, "unassigned") if by == "team" else key
+            group = found.setdefault(name, Group(name))
+            group.cases += cases
+            group.units += units
+            if cases:  # the case has lines in this currency
+                group.value[currency] = group.value.get(currency, 0) + value
+            if refunded_cases:
+                group.refunded[currency] = group.refunded.get(currency, 0) + refunded
+        return sorted(found.values(), key=lambda g: (-g.cases, g.key))
+
+    def totals(self, store_id: str, start: datetime, end: datetime) -> PeriodTotals:
+        rows: dict[str, list[int]] = {}
+        histogram: Counter[int] = Counter()
+        for period in self._edges(start, end):
+            _add_rows(rows, self._source_totals(store_id, period))
+            histogram.update(self._source_resolutions(store_id, period))
+        if days := self._days(start, end):
+            _add_rows(rows, self._rollup_totals(store_id, days))
+            histogram.update(self._rollup_resolutions(store_id, days))
+        totals = PeriodTotals()
+        for currency, row in sorted(rows.items()):
+            figures = dict(zip(TOTALS, row, strict=True))
+            totals.cases += figures["cases"]
+            totals.units += figures["units"]
+            totals.decided += figures["decided"]
+            totals.automatic += figures["automatic"]
+            totals.with_sla += figures["with_sla"]
+            totals.breached += figures["breached"]
+            totals.resolved += figures["resolved"]
+            if figures["refunded_cases"]:
+                totals.refunded[currency] = figures["refunded"]
+                totals.returnless_refunded[currency] = figures["returnless"]
+            if figures["graded_cases"]:  # some of it was graded
+                totals.return_costs[currency] = figures["costs"]
+                totals.recovered[currency] = figures["recovered"]
+        totals.median_hours_to_resolution = median_hours(histogram)
+        return totals
+
+    def sku_rates(
+        self, store_id: str, start: datetime, end: datetime, limit: int = 20
+    ) -> list[SkuRate]:
+        """Units returned (cases opened in the period) against units sold (orders placed in
+        it), for the skus returned most."""
+        returned: Counter[str] = Counter()
+        for group in self.groups(store_id, start, end, "sku"):
+            returned[group.key] += group.units
+        top = sorted(returned.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        if not top:
+            return []
+        skus = [sku for sku, _ in top]
+        sold: Counter[str] = Counter()
+        for period in self._edges(start, end):
+            sold.update(self._source_sold(store_id, period, skus))
+        if days := self._days(start, end):
+            sold.update(self._rollup_sold(store_id, days, skus))
+        return [SkuRate(sku, units, sold[sku]) for sku, units in top]
+
+    def queue_now(self, store_id: str) -> QueueNow:
+        """Open cases right now, by status, by team and by language."""
+        rows = self._rollup_open(store_id) if self._rollups else self._source_open(store_id, None)
+        names = self._team_names(store_id)
+        now = QueueNow()
+        breached: dict[str, int] = defaultdict(int)
+        for status, language, team_id, late, n in rows:
+            team = names.get(team_id, "unassigned")
+            now.by_status[status] = now.by_status.get(status, 0) + n
+            now.by_language[language] = now.by_language.get(language, 0) + n
+            now.by_team[team] = now.by_team.get(team, 0) + n
+            breached[team] += n if late else 0
+        now.breached_by_team = {team: breached[team] for team in now.by_team}
+        return now
+
+    def _edges(self, start: datetime, end: datetime) -> list[Period]:
+        return split(start, end)[0] if self._rollups else [(start, end)]
+
+    def _days(self, start: datetime, end: datetime) -> tuple[date, date] | None:
+        return split(start, end)[1] if self._rollups else None
+
+    def _team_names(self, store_id: str) -> dict[str, str]:
         rows = self._conn.execute(
+            select(teams.c.id, teams.c.name).where(teams.c.store_id == store_id)
+        )
+        return {team_id: name for team_id, name in rows}
+
+    # ---- keeping the rollups --------------------------------------------------------------------
+
+    def stale(self, store_id: str) -> bool:
+        """Whether a write touched one of the store's days since it was last counted."""
+        found = self._conn.execute(
+            select(literal(1)).where(stats_dirty.c.store_id == store_id).limit(1)
+        ).first()
+        return found is not None
+
+    def refresh(self, store_id: str | None = None, days: int = 50) -> int:
+        """Recount up to `days` of the days writes touched (one store's, or any); how many.
+
+        The day's notes are deleted before it is recounted: a write that commits later leaves a
+        new note (its own statement could not see it), one that committed before is counted."""
+        if self._pg:
+            self._conn.execute(select(func.pg_advisory_xact_lock(REFRESH_LOCK)))
+        query = select(stats_dirty.c.store_id, stats_dirty.c.day).distinct().limit(days)
+        if store_id is not None:
+            query = query.where(stats_dirty.c.store_id == store_id)
+        touched = [(store, _as_date(day)) for store, day in self._conn.execute(query)]
+        for store, day in touched:
+            self._conn.execute(
+                delete(stats_dirty).where(stats_dirty.c.store_id == store, stats_dirty.c.day == day)
+            )
+            self._recount(store, day)
+        return len(touched)
+
+    def _recount(self, store_id: str, day: date) -> None:
+        for table in ROLLUPS:
+            self._conn.execute(
+                delete(table).where(table.c.store_id == store_id, table.c.day == day)
+            )
+        period = day_period(day)
+        at = {"store_id": store_id, "day": day}
+        totals = self._source_totals(store_id, period)
+        self._insert(
+            stats_day_totals,
+            [
+                {**at, "currency": currency, **dict(zip(TOTALS, row, strict=True))}
+                for currency, row in totals.items()
+            ],
+        )
+        group_rows: list[dict[str, Any]] = []
+        for dimension in STAT_DIMENSIONS:
+            for (key, currency), row in self._source_groups(store_id, period, dimension).items():
+                group_rows.append(
+                    {**at, "dimension": dimension, "key": key, "currency": currency,
+                     **dict(zip(GROUP_FIGURES, row, strict=True))}
+                )  # fmt: skip
+        self._insert(stats_day_groups, group_rows)
+        self._insert(
+            stats_day_resolutions,
+            [
+                {**at, "minutes": minutes, "cases": n}
+                for minutes, n in self._source_resolutions(store_id, period).items()
+            ],
+        )
+        self._insert(
+            stats_day_open,
+            [
+                {**at, "status": status, "language": language, "team_id": team_id,
+                 "breached": bool(late), "cases": n}
+                for status, language, team_id, late, n in self._source_open(store_id, period)
+            ],
+        )  # fmt: skip
+        self._insert(
+            stats_day_sold,
+            [
+                {**at, "sku": sku, "units": units}
+                for sku, units in self._source_sold(store_id, period, None).items()
+            ],
+        )
+
+    def _insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self._conn.execute(insert(table), rows)
+
+    # ---- from the rollups -----------------------------------------------------------------------
+
+    def _rollup_groups(self, store_id: str, days: tuple[date, date], by: str) -> Figures:
+        g = stats_day_groups.c
+        rows = self._conn.execute(
+            select(g.key, g.currency, *(func.sum(g[name]) for name in GROUP_FIGURES))
+            .where(g.store_id == store_id, g.dimension == by, g.day >= days[0], g.day < days[1])
+            .group_by(g.key, g.currency)
+        )
+        return {(key, currency): [int(n) for n in row] for key, currency, *row in rows}
+
+    def _rollup_totals(self, store_id: str, days: tuple[date, date]) -> dict[str, list[int]]:
+        t = stats_day_totals.c
+        rows = self._conn.execute(
+            select(t.currency, *(func.sum(t[name]) for name in TOTALS))
+            .where(t.store_id == store_id, t.day >= days[0], t.day < days[1])
+            .group_by(t.currency)
+        )
+        return {currency: [int(n) for n in row] for currency, *row in rows}
+
+    def _rollup_resolutions(self, store_id: str, days: tuple[date, date]) -> Counter[int]:
+        r = stats_day_resolutions.c
+        rows = self._conn.execute(
+            select(r.minutes, func.sum(r.cases))
+            .where(r.store_id == store_id, r.day >= days[0], r.day < days[1])
+            .group_by(r.minutes)
+        )
+        return Counter({int(minutes): int(n) for minutes, n in rows})
+
+    def _rollup_sold(
+        self, store_id: str, days: tuple[date, date], skus: Sequence[str]
+    ) -> Counter[str]:
+        s = stats_day_sold.c
+        rows = self._conn.execute(
+            select(s.sku, func.sum(s.units))
+            .where(s.store_id == store_id, s.day >= days[0], s.day < days[1], s.sku.in_(list(skus)))
+            .group_by(s.sku)
+        )
+        return Counter({sku: int(n) for sku, n in rows})
+
+    def _rollup_open(self, store_id: str) -> list[tuple[str, str, str, bool, int]]:
+        o = stats_day_open.c
+        rows = self._conn.execute(
+            select(o.status, o.language, o.team_id, o.breached, func.sum(o.cases))
+            .where(o.store_id == store_id)
+            .group_by(o.status, o.language, o.team_id, o.breached)
+        )
+        return [(s, lang, team, bool(late), int(n)) for s, lang, team, late, n in rows]
+
+    # ---- from the case tables -------------------------------------------------------------------
+
+    def _period(self, store_id: str, period: Period) -> ColumnElement[bool]:
+        return and_(rc.store_id == store_id, rc.created_at >= period[0], rc.created_at < period[1])
+
+    def _dimension(self, name: str) -> ColumnElement[Any]:
+        match name:
+            case "reason":
+                return rcl.reason
+            case "sku":
+                return rcl.sku
+            case "market":
+                return rc.market
+            case "language":
+                return rc.language
+            case "status":
+                return rc.status
+            case "outcome":
+                return func.coalesce(rc.decision_outcome, literal("none"))
+            case "resolution":
+                return rc.preferred_resolution
+            case "day":  # the UTC day, whatever the database session's time zone
+                return func.date(func.timezone("UTC", rc.created_at) if self._pg else rc.created_at)
+            case "carrier":
+                first = (
+                    select(func.min(shipments.c.carrier))
+                    .where(shipments.c.order_id == rc.order_id)
+                    .scalar_subquery()
+                )
+                return func.coalesce(first, literal("none"))
+            case "team":  # the team's id: its name is looked up when read
+                return func.coalesce(cw.team_id, literal(NO_TEAM))
+        raise ValueError(name)
+
+    def _source_groups(self, store_id: str, period: Period, by: str) -> Figures:
+        key = self._dimension(by).label("key")
+        joined = return_cases.join(return_case_lines, rcl.case_id == rc.id)
+        cases_only: FromClause = return_cases
+        if by == "team":
+            joined = joined.outerjoin(case_work, cw.case_id == rc.id)
+            cases_only = return_cases.outerjoin(case_work, cw.case_id == rc.id)
+        where = self._period(store_id, period)
+        figures: Figures = {}
+        for value, currency, cases, units, amount in self._conn.execute(
             select(
                 key,
                 rc.currency,
@@ -87,43 +404,47 @@ class SqlStatsRepository:
                 func.sum(rcl.refundable_amount),
             )
             .select_from(joined)
-            .where(self._period(store_id, start, end))
+            .where(where)
             .group_by(key, rc.currency)
-        )
-        found: dict[str, Group] = {}
-        for value, currency, cases, units, amount in rows:
-            group = found.setdefault(str(value), Group(str(value)))
-            group.cases += int(cases)
-            group.units += int(units or 0)
-            group.value[currency] = group.value.get(currency, 0) + int(amount or 0)
+        ):
+            figures[(str(value), currency)] = [int(cases), int(units or 0), int(amount or 0), 0, 0]
         if by in CASE_DIMENSIONS:  # refunds are per case: not split by line
-            cases_only: FromClause = return_cases
-            if by == "team":
-                cases_only = return_cases.outerjoin(case_work, cw.case_id == rc.id).outerjoin(
-                    teams, teams.c.id == cw.team_id
-                )
-            refunds = self._conn.execute(
-                select(key, rc.currency, func.sum(rc.refunded_amount))
+            for value, currency, amount, n in self._conn.execute(
+                select(key, rc.currency, func.sum(rc.refunded_amount), func.count())
                 .select_from(cases_only)
-                .where(self._period(store_id, start, end), rc.refunded_amount.is_not(None))
+                .where(where, rc.refunded_amount.is_not(None))
                 .group_by(key, rc.currency)
-            )
-            for value, currency, amount in refunds:
-                group = found.setdefault(str(value), Group(str(value)))
-                group.refunded[currency] = int(amount or 0)
-        return sorted(found.values(), key=lambda g: (-g.cases, g.key))
+            ):
+                row = figures.setdefault((str(value), currency), [0, 0, 0, 0, 0])
+                row[3] += int(amount or 0)
+                row[4] += int(n)
+        return figures
 
-    def totals(self, store_id: str, start: datetime, end: datetime) -> PeriodTotals:
-        period = self._period(store_id, start, end)
-        totals = PeriodTotals()
-        for currency, cases, decided, refunded, returnless, costs, recovered in self._conn.execute(
+    def _source_totals(self, store_id: str, period: Period) -> dict[str, list[int]]:
+        where = self._period(store_id, period)
+        rows: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(TOTALS, 0))
+        for (
+            currency,
+            cases,
+            decided,
+            refunded,
+            refunded_n,
+            returnless,
+            costs,
+            recovered,
+            n,
+        ) in self._conn.execute(
             select(
                 rc.currency,
                 func.count(),
                 func.sum(case((rc.decision_outcome.is_not(None), 1), else_=0)),
                 func.sum(rc.refunded_amount),
+                func.count(rc.refunded_amount),
                 func.sum(
-                    case((rc.decision_outcome == "approve_returnless", rc.refunded_amount), else_=0)
+                    case(
+                        (rc.decision_outcome == "approve_returnless", rc.refunded_amount),
+                        else_=0,
+                    )
                 ),
                 func.sum(
                     func.coalesce(rc.return_shipping_cost, 0)
@@ -131,130 +452,105 @@ class SqlStatsRepository:
                     + func.coalesce(rc.payment_fees, 0)
                 ),
                 func.sum(rc.recovered_value),
+                func.count(rc.recovered_value),
             )
-            .where(period)
+            .where(where)
             .group_by(rc.currency)
         ):
-            totals.cases += int(cases)
-            totals.decided += int(decided or 0)
-            if refunded is not None:
-                totals.refunded[currency] = int(refunded)
-                totals.returnless_refunded[currency] = int(returnless or 0)
-            if recovered is not None:  # some of it was graded
-                totals.return_costs[currency] = int(costs or 0)
-                totals.recovered[currency] = int(recovered)
-        totals.units = int(
-            self._conn.execute(
-                select(func.coalesce(func.sum(rcl.quantity), 0))
-                .select_from(return_cases.join(return_case_lines, rcl.case_id == rc.id))
-                .where(period)
-            ).scalar_one()
-        )
+            row = rows[currency]
+            row.update(
+                cases=int(cases), decided=int(decided or 0), refunded=int(refunded or 0),
+                refunded_cases=int(refunded_n), returnless=int(returnless or 0),
+                costs=int(costs or 0), recovered=int(recovered or 0), graded_cases=int(n),
+            )  # fmt: skip
+        for currency, units in self._conn.execute(
+            select(rc.currency, func.sum(rcl.quantity))
+            .select_from(return_cases.join(return_case_lines, rcl.case_id == rc.id))
+            .where(where)
+            .group_by(rc.currency)
+        ):
+            rows[currency]["units"] = int(units or 0)
         # Decided automatically: the decision moved the case with nobody's hand on it.
-        totals.automatic = int(
-            self._conn.execute(
-                select(func.count(distinct(case_events.c.case_id)))
-                .select_from(case_events.join(return_cases, rc.id == case_events.c.case_id))
-                .where(
-                    period,
-                    case_events.c.kind == "status_changed",
-                    case_events.c.actor_kind == "system",
-                )
-            ).scalar_one()
-        )
-        work = case_work.join(return_cases, rc.id == cw.case_id)
-        row = self._conn.execute(
+        for currency, automatic in self._conn.execute(
+            select(rc.currency, func.count(distinct(case_events.c.case_id)))
+            .select_from(case_events.join(return_cases, rc.id == case_events.c.case_id))
+            .where(
+                where, case_events.c.kind == "status_changed", case_events.c.actor_kind == "system"
+            )
+            .group_by(rc.currency)
+        ):
+            rows[currency]["automatic"] = int(automatic)
+        for currency, with_sla, breached, resolved in self._conn.execute(
             select(
+                rc.currency,
                 func.count(),
                 func.sum(case((cw.breached.is_(True), 1), else_=0)),
                 func.count(cw.resolved_at),
             )
-            .select_from(work)
-            .where(period)
-        ).one()
-        totals.with_sla, totals.breached = int(row[0]), int(row[1] or 0)
-        totals.resolved = int(row[2])
-        if totals.resolved:
-            totals.median_hours_to_resolution = self._median_hours(work, period)
-        return totals
+            .select_from(case_work.join(return_cases, rc.id == cw.case_id))
+            .where(where)
+            .group_by(rc.currency)
+        ):
+            rows[currency].update(
+                with_sla=int(with_sla), breached=int(breached or 0), resolved=int(resolved)
+            )
+        return {currency: [row[name] for name in TOTALS] for currency, row in rows.items()}
 
-    def _median_hours(self, work: FromClause, period: ColumnElement[bool]) -> float | None:
-        resolved = and_(period, cw.resolved_at.is_not(None))
-        if self._conn.dialect.name == "postgresql":  # the median in the database
-            hours = func.extract("epoch", cw.resolved_at - rc.created_at) / 3600
-            median = self._conn.execute(
-                select(func.percentile_cont(0.5).within_group(hours))
-                .select_from(work)
-                .where(resolved)
-            ).scalar_one()
-            return round(float(median), 2) if median is not None else None
-        durations = [
-            (done - opened).total_seconds() / 3600
+    def _source_resolutions(self, store_id: str, period: Period) -> Counter[int]:
+        return Counter(
+            bucket((done - opened).total_seconds() / 60)
             for opened, done in self._conn.execute(
-                select(rc.created_at, cw.resolved_at).select_from(work).where(resolved)
+                select(rc.created_at, cw.resolved_at)
+                .select_from(case_work.join(return_cases, rc.id == cw.case_id))
+                .where(self._period(store_id, period), cw.resolved_at.is_not(None))
             )
-        ]
-        return round(statistics.median(durations), 2) if durations else None
-
-    def sku_rates(
-        self, store_id: str, start: datetime, end: datetime, limit: int = 20
-    ) -> list[SkuRate]:
-        """Units returned (cases opened in the period) against units sold (orders placed in
-        it), for the skus returned most."""
-        returned = dict(
-            self._conn.execute(
-                select(rcl.sku, func.sum(rcl.quantity))
-                .select_from(return_cases.join(return_case_lines, rcl.case_id == rc.id))
-                .where(self._period(store_id, start, end))
-                .group_by(rcl.sku)
-                .order_by(func.sum(rcl.quantity).desc(), rcl.sku)
-                .limit(limit)
-            ).all()
         )
-        if not returned:
-            return []
-        sold = dict(
-            self._conn.execute(
-                select(order_lines.c.sku, func.sum(order_lines.c.quantity))
-                .select_from(orders.join(order_lines, order_lines.c.order_id == orders.c.id))
-                .where(
-                    orders.c.store_id == store_id,
-                    orders.c.placed_at >= start,
-                    orders.c.placed_at < end,
-                    order_lines.c.sku.in_(list(returned)),
-                )
-                .group_by(order_lines.c.sku)
-            ).all()
-        )
-        return [
-            SkuRate(sku, int(units), int(sold.get(sku) or 0))
-            for sku, units in sorted(returned.items(), key=lambda kv: (-int(kv[1]), kv[0]))
-        ]
 
-    def queue_now(self, store_id: str) -> QueueNow:
-        """Open cases right now, by status, by team and by language."""
-        now = QueueNow()
-        open_cases = and_(rc.store_id == store_id, rc.status.not_in([s.value for s in TERMINAL]))
-        for status, language, n in self._conn.execute(
-            select(rc.status, rc.language, func.count())
-            .where(open_cases)
-            .group_by(rc.status, rc.language)
-        ):
-            now.by_status[status] = now.by_status.get(status, 0) + int(n)
-            now.by_language[language] = now.by_language.get(language, 0) + int(n)
-        team_key = func.coalesce(teams.c.name, literal("unassigned"))
-        breached: dict[str, int] = defaultdict(int)
-        for team, n, late in self._conn.execute(
-            select(team_key, func.count(), func.sum(case((cw.breached.is_(True), 1), else_=0)))
-            .select_from(
-                return_cases.outerjoin(case_work, cw.case_id == rc.id).outerjoin(
-                    teams, teams.c.id == cw.team_id
-                )
+    def _source_sold(
+        self, store_id: str, period: Period, skus: Iterable[str] | None
+    ) -> Counter[str]:
+        query = (
+            select(order_lines.c.sku, func.sum(order_lines.c.quantity))
+            .select_from(orders.join(order_lines, order_lines.c.order_id == orders.c.id))
+            .where(
+                orders.c.store_id == store_id,
+                orders.c.placed_at >= period[0],
+                orders.c.placed_at < period[1],
             )
-            .where(open_cases)
-            .group_by(team_key)
-        ):
-            now.by_team[team] = int(n)
-            breached[team] = int(late or 0)
-        now.breached_by_team = dict(breached)
-        return now
+            .group_by(order_lines.c.sku)
+        )
+        if skus is not None:
+            query = query.where(order_lines.c.sku.in_(list(skus)))
+        return Counter({sku: int(units or 0) for sku, units in self._conn.execute(query)})
+
+    def _source_open(
+        self, store_id: str, period: Period | None
+    ) -> list[tuple[str, str, str, bool, int]]:
+        where = and_(rc.store_id == store_id, rc.status.not_in([s.value for s in TERMINAL]))
+        if period is not None:
+            where = and_(where, self._period(store_id, period))
+        team = func.coalesce(cw.team_id, literal(NO_TEAM))
+        late = func.coalesce(cw.breached, false())
+        rows = self._conn.execute(
+            select(rc.status, rc.language, team, late, func.count())
+            .select_from(return_cases.outerjoin(case_work, cw.case_id == rc.id))
+            .where(where)
+            .group_by(rc.status, rc.language, team, late)
+        )
+        return [(s, lang, team_id, bool(b), int(n)) for s, lang, team_id, b, n in rows]
+
+
+def _add_figures(into: Figures, more: Figures) -> None:
+    for key, row in more.items():
+        into[key] = [a + b for a, b in zip(into.get(key, [0] * len(row)), row, strict=True)]
+
+
+def _add_rows(into: dict[str, list[int]], more: dict[str, list[int]]) -> None:
+    for currency, row in more.items():
+        into[currency] = [
+            a + b for a, b in zip(into.get(currency, [0] * len(row)), row, strict=True)
+        ]
+
+
+def _as_date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)

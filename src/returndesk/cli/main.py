@@ -45,6 +45,8 @@ carriers_app = typer.Typer(help="Return parcels' carrier scans.", no_args_is_hel
 app.add_typer(carriers_app, name="carrier-events")
 integrations_app = typer.Typer(help="Integration tokens for other systems.", no_args_is_help=True)
 app.add_typer(integrations_app, name="integrations")
+stats_app = typer.Typer(help="The supervisor's dashboard figures.", no_args_is_help=True)
+app.add_typer(stats_app, name="stats")
 console = Console()
 StoreOption = Annotated[
     str | None, typer.Option("--store", help="store slug (default: the only store)")
@@ -476,6 +478,17 @@ def teams_sweep() -> None:
     console.print_json(
         data={"checked": result.checked, "warnings": result.warnings, "breaches": result.breaches}
     )
+
+
+@stats_app.command("refresh")
+def stats_refresh() -> None:
+    """Recount the dashboard's days that writes touched (the server does this every minute,
+    and a dashboard request does it for its store; run it after a bulk import, or from cron
+    where no server runs the jobs)."""
+    from returndesk.services.stats import refresh_stats
+
+    container = _container()
+    console.print_json(data={"days_recounted": refresh_stats(container.uow)})
 
 
 @calls_app.command("list")

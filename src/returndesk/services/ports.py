@@ -569,6 +569,13 @@ class StatsRepository(Protocol):
         self, store_id: str, start: datetime, end: datetime, limit: int = 20
     ) -> list[SkuRate]: ...
     def queue_now(self, store_id: str) -> QueueNow: ...
+    def stale(self, store_id: str) -> bool:
+        """Whether writes touched days of the store's figures that were not recounted yet."""
+        ...
+
+    def refresh(self, store_id: str | None = None, days: int = 50) -> int:
+        """Recount up to `days` touched days (the store's, or any store's); how many."""
+        ...
 
 
 class CallRepository(Protocol):

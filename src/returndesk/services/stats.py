@@ -22,6 +22,7 @@ from returndesk.services.stores import resolve_store
 MAX_PERIOD = timedelta(days=731)
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+REFRESH_BATCH = 50  # days recounted per transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,10 @@ def return_stats(
         raise ValidationFailed("the period runs forward, at most two years", code="invalid_period")
     with uow_factory() as uow:
         store = resolve_store(uow, principal, store_slug)
+        stale = uow.stats.stale(store.id)
+    if stale:  # count what writes touched since the last sweep: the figures are never behind
+        refresh_stats(uow_factory, store.id)
+    with uow_factory() as uow:
         return ReturnStats(
             start,
             end,
@@ -65,3 +70,20 @@ def return_stats(
             uow.stats.sku_rates(store.id, start, end),
             uow.stats.queue_now(store.id),
         )
+
+
+def refresh_stats(
+    uow_factory: UnitOfWorkFactory, store_id: str | None = None, most: int | None = None
+) -> int:
+    """Recount the days writes touched since they were last counted (one store's, or every
+    store's), a batch of days per transaction; at most `most` days. How many were recounted."""
+    done = 0
+    while most is None or done < most:
+        batch = REFRESH_BATCH if most is None else min(REFRESH_BATCH, most - done)
+        with uow_factory(write=True) as uow:
+            counted = uow.stats.refresh(store_id, batch)
+            uow.commit()
+        done += counted
+        if counted < batch:
+            break
+    return done

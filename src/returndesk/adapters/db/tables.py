@@ -7,6 +7,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -726,4 +727,85 @@ integration_tokens = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_used_at", UTCDateTime, nullable=True),
     Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+# The dashboard's rollups (adapters/stats.py): per store and UTC day of a case's creation (or an
+# order's placing), the figures of that day's cases as they are now. Database triggers
+# (migration 0015) note every day a write touches in stats_dirty; the refresh recomputes those
+# days from the tables above, so the figures never drift from the data the API reads.
+stats_dirty = Table(
+    "stats_dirty",
+    metadata,
+    Column("store_id", ID, nullable=False),
+    Column("day", Date, nullable=False),
+    Index("ix_stats_dirty_store_day", "store_id", "day"),
+)
+
+stats_day_totals = Table(
+    "stats_day_totals",
+    metadata,
+    Column("store_id", ID, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("cases", BigInteger, nullable=False),
+    Column("units", BigInteger, nullable=False),
+    Column("decided", BigInteger, nullable=False),
+    Column("automatic", BigInteger, nullable=False),
+    Column("refunded", BigInteger, nullable=False),
+    Column("refunded_cases", BigInteger, nullable=False),  # cases with a refund amount set
+    Column("returnless", BigInteger, nullable=False),
+    Column("costs", BigInteger, nullable=False),
+    Column("recovered", BigInteger, nullable=False),
+    Column("graded_cases", BigInteger, nullable=False),  # cases with a recovered value set
+    Column("with_sla", BigInteger, nullable=False),
+    Column("breached", BigInteger, nullable=False),
+    Column("resolved", BigInteger, nullable=False),
+)
+
+stats_day_groups = Table(
+    "stats_day_groups",
+    metadata,
+    Column("store_id", ID, primary_key=True),
+    Column("dimension", String(16), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("key", String(120), primary_key=True),  # a team's id, not its name
+    Column("currency", String(3), primary_key=True),
+    Column("cases", BigInteger, nullable=False),
+    Column("units", BigInteger, nullable=False),
+    Column("value", BigInteger, nullable=False),
+    Column("refunded", BigInteger, nullable=False),
+    Column("refunded_cases", BigInteger, nullable=False),
+)
+
+# Time to resolution as a histogram (minutes, coarser for long ones): medians are not additive.
+stats_day_resolutions = Table(
+    "stats_day_resolutions",
+    metadata,
+    Column("store_id", ID, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("minutes", Integer, primary_key=True),
+    Column("cases", BigInteger, nullable=False),
+)
+
+# Open cases of the day by status, language, team and breach: summed over all days, the queue.
+stats_day_open = Table(
+    "stats_day_open",
+    metadata,
+    Column("store_id", ID, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("status", String(32), primary_key=True),
+    Column("language", String(8), primary_key=True),
+    Column("team_id", String(36), primary_key=True),  # '' when no team handles it
+    Column("breached", Boolean, primary_key=True),
+    Column("cases", BigInteger, nullable=False),
+)
+
+# Units sold per sku on the orders placed that day: the return rate's denominator.
+stats_day_sold = Table(
+    "stats_day_sold",
+    metadata,
+    Column("store_id", ID, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("sku", String(100), primary_key=True),
+    Column("units", BigInteger, nullable=False),
 )
