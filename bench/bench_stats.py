@@ -95,11 +95,11 @@ def bench(container: Container, store_id: str, cases: int, repeat: int) -> dict[
 
 
 def after_writes(container: Container, store_id: str, cases: int) -> dict[str, object]:
-    """100 cases of the last 3 days change status; the next dashboard request recounts those
-    days before it answers."""
+    """100 cases of the last 3 days change status: the next dashboard counts those days afresh
+    (the minute's chore has not recounted them yet); then the chore's recount is timed."""
     last = START + timedelta(minutes=cases)
     end, start = last, last - timedelta(days=30)
-    samples = []
+    noted, recount = [], []
     for round_ in range(3):
         with container.engine.begin() as conn:
             ids = (
@@ -118,11 +118,15 @@ def after_writes(container: Container, store_id: str, cases: int) -> dict[str, o
             )
         began = time.perf_counter()
         return_stats(container.uow, SYSTEM, start, end, "reason")
-        samples.append((time.perf_counter() - began) * 1000)
+        noted.append(round((time.perf_counter() - began) * 1000, 1))
+        began = time.perf_counter()
+        refresh_stats(container.uow)
+        recount.append(round((time.perf_counter() - began) * 1000, 1))
     return {
         "writes": 100,
         "days_touched": 3,
-        "dashboard_30_days_ms": [round(s, 1) for s in samples],
+        "dashboard_30_days_with_those_days_counted_afresh_ms": noted,
+        "recount_of_those_days_ms": recount,
     }
 
 
@@ -140,6 +144,11 @@ def main() -> None:
             began = time.perf_counter()
             days = refresh_stats(container.uow)
             built = {"days": days, "seconds": round(time.perf_counter() - began, 1)}
+            if name == "postgresql":  # as autovacuum would after a million notes were deleted
+                with container.engine.connect() as conn:
+                    conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                        "VACUUM ANALYZE"
+                    )
             results[name] = {"bulk_load_s": loaded, "rollups_built_from_scratch": built,
                              **bench(container, store_id, args.cases, args.repeat)}  # fmt: skip
     print(json.dumps({

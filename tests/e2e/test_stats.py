@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from returndesk.services.stats import refresh_stats
 from returndesk.services.teams import sweep_sla
 
 if TYPE_CHECKING:  # tests/e2e/conftest.py, handed over by fixtures
@@ -179,13 +180,14 @@ def test_whole_past_days_come_from_the_rollups_and_follow_later_changes(
     history: Api, clock: Any
 ) -> None:
     """The same hand-computed figures for the UTC day the returns were opened, asked two days
-    later (so the whole day is read from the per-day rollups), then a write on that day's case
-    is in the very next answer."""
+    later once the day was recounted (so it is read from the per-day rollups), then a write on
+    that day's case is in the very next answer (the day is counted afresh until recounted)."""
     day = (clock() - timedelta(hours=10, minutes=20)).astimezone(UTC).date()
     start = datetime.combine(day, time(), UTC)
     period = {"from": start.isoformat(), "to": (start + timedelta(days=1)).isoformat()}
     clock.advance(days=2)
     history.refresh_tokens()
+    assert refresh_stats(history.container.uow) >= 1
     body = stats(history, group_by="status", **period)
     assert body["totals"]["cases"] == 3 and body["totals"]["units"] == 4
     assert body["totals"]["refunded"] == [{"amount": 9000, "currency": "USD"}]
@@ -202,3 +204,5 @@ def test_whole_past_days_come_from_the_rollups_and_follow_later_changes(
         "requested": 1, "refunded": 1, "declined": 1,
     }  # fmt: skip
     assert body["queue"]["by_status"] == {"requested": 1, "refunded": 1, "declined": 1}
+    assert refresh_stats(history.container.uow) == 1  # that one day
+    assert stats(history, group_by="status", **period) == body

@@ -83,6 +83,43 @@ def test_migrated_schema_matches_tables_py(container: Container) -> None:
     assert _diffs(container.engine) == []
 
 
+STATS_TABLES = (
+    "return_cases", "return_case_lines", "case_work", "case_events", "orders", "order_lines",
+    "shipments",
+)  # fmt: skip
+
+
+def _stats_triggers(engine: Engine) -> set[tuple[str, str]]:
+    """(table, trigger) of the triggers that note the dashboard's touched days."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            rows = conn.execute(
+                text(
+                    "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c "
+                    "ON c.oid = t.tgrelid WHERE t.tgname LIKE 'stats_%' AND NOT t.tgisinternal"
+                )
+            )
+        else:
+            rows = conn.execute(
+                text(
+                    "SELECT tbl_name, name FROM sqlite_master "
+                    "WHERE type = 'trigger' AND name LIKE 'stats_%'"
+                )
+            )
+        return {(table, name) for table, name in rows}
+
+
+def test_every_table_a_dashboard_figure_reads_has_its_triggers(container: Container) -> None:
+    """A later migration that rebuilds one of these tables (SQLite's batch mode copies a table
+    and drops the old one, triggers and all) must recreate them: the rollups would drift."""
+    found = _stats_triggers(container.engine)
+    per_table = {table: sum(1 for t, _ in found if t == table) for table in STATS_TABLES}
+    if container.engine.dialect.name == "postgresql":  # insert-or-delete, and update
+        assert per_table == {**dict.fromkeys(STATS_TABLES, 2), "case_events": 1}
+    else:  # insert, update, delete
+        assert per_table == {**dict.fromkeys(STATS_TABLES, 3), "case_events": 2}
+
+
 def test_downgrade_to_base_and_up_again(container: Container, clock) -> None:
     engine = container.engine
     add_order(container, "1001")
@@ -94,7 +131,10 @@ def test_downgrade_to_base_and_up_again(container: Container, clock) -> None:
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
             leftovers = conn.execute(
-                text("SELECT count(*) FROM pg_proc WHERE proname = 'case_events_append_only'")
+                text(
+                    "SELECT count(*) FROM pg_proc WHERE proname = 'case_events_append_only' "
+                    "OR proname LIKE 'stats_note_%'"
+                )
             ).scalar_one()
         assert leftovers == 0
 

@@ -2,11 +2,12 @@
 
 Periods are half-open, [start, end), on the case's creation time (an order's placing for units
 sold). Money is summed per currency (never converted). Each figure is a sum over the period's
-cases, so it is kept per store and UTC day in the stats_day_* tables: the whole UTC days of a
-period are read from there (a few hundred rows for a year), and the parts of a day at either end
-from the case tables themselves. Database triggers (migration 0015) note in stats_dirty every day
-a write touches; `refresh` recomputes those days from the case tables, from the same queries that
-answer the period's ends, so a day read from the rollup and a day counted afresh agree.
+cases, so it is kept per store and UTC day in the stats_day_* tables, and a period is read as:
+its whole UTC days from the rollups (a few hundred rows for a year), and from the case tables
+the parts of a day at either end plus the days that writes touched since they were last
+recounted. Database triggers (migration 0015) note those days in stats_dirty; `refresh` (a
+minute's chore) recounts them with the same queries that answer a period's ends, so a day read
+from the rollups and a day counted afresh agree, and an answer is never behind the data.
 The median time to resolution is not a sum: it comes from a histogram of minutes (exact to the
 minute under two days, to ten minutes under fourteen, to the hour beyond).
 Queries are plain SQL that SQLite and PostgreSQL both run.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -77,6 +79,18 @@ REFRESH_LOCK = 7_310_001  # PostgreSQL advisory lock: one refresh at a time
 
 Period = tuple[datetime, datetime]
 Figures = dict[tuple[str, str], list[int]]  # (key, currency) -> GROUP_FIGURES
+# Beyond this many noted days in a period, counting the whole period afresh is quicker.
+MOST_NOTED_DAYS = 15
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Where a period's figures come from: `afresh` from the case tables (the period's ends,
+    and its days with writes not recounted yet), the rest of `days` from the rollups."""
+
+    afresh: list[Period]
+    days: tuple[date, date] | None = None
+    noted: frozenset[date] = frozenset()
 
 
 def bucket(minutes: float) -> int:
@@ -135,10 +149,11 @@ class SqlStatsRepository:
     def groups(self, store_id: str, start: datetime, end: datetime, by: str) -> list[Group]:
         """Cases, units, value of the returned items and refunds per value of `by`."""
         figures: Figures = {}
-        for period in self._edges(start, end):
+        plan = self._plan(store_id, start, end)
+        for period in plan.afresh:
             _add_figures(figures, self._source_groups(store_id, period, by))
-        if days := self._days(start, end):
-            _add_figures(figures, self._rollup_groups(store_id, days, by))
+        if plan.days:
+            _add_figures(figures, self._rollup_groups(store_id, plan, by))
         names = self._team_names(store_id) if by == "team" else {}
         found: dict[str, Group] = {}
         for (key, currency), (cases, units, value, refunded, refunded_cases) in figures.items():
@@ -155,12 +170,13 @@ class SqlStatsRepository:
     def totals(self, store_id: str, start: datetime, end: datetime) -> PeriodTotals:
         rows: dict[str, list[int]] = {}
         histogram: Counter[int] = Counter()
-        for period in self._edges(start, end):
+        plan = self._plan(store_id, start, end)
+        for period in plan.afresh:
             _add_rows(rows, self._source_totals(store_id, period))
             histogram.update(self._source_resolutions(store_id, period))
-        if days := self._days(start, end):
-            _add_rows(rows, self._rollup_totals(store_id, days))
-            histogram.update(self._rollup_resolutions(store_id, days))
+        if plan.days:
+            _add_rows(rows, self._rollup_totals(store_id, plan))
+            histogram.update(self._rollup_resolutions(store_id, plan))
         totals = PeriodTotals()
         for currency, row in sorted(rows.items()):
             figures = dict(zip(TOTALS, row, strict=True))
@@ -193,15 +209,22 @@ class SqlStatsRepository:
             return []
         skus = [sku for sku, _ in top]
         sold: Counter[str] = Counter()
-        for period in self._edges(start, end):
+        plan = self._plan(store_id, start, end)
+        for period in plan.afresh:
             sold.update(self._source_sold(store_id, period, skus))
-        if days := self._days(start, end):
-            sold.update(self._rollup_sold(store_id, days, skus))
+        if plan.days:
+            sold.update(self._rollup_sold(store_id, plan, skus))
         return [SkuRate(sku, units, sold[sku]) for sku, units in top]
 
     def queue_now(self, store_id: str) -> QueueNow:
         """Open cases right now, by status, by team and by language."""
-        rows = self._rollup_open(store_id) if self._rollups else self._source_open(store_id, None)
+        noted = self._noted(store_id, None) if self._rollups else None
+        if noted is None or len(noted) > MOST_NOTED_DAYS:
+            rows = self._source_open(store_id, None)
+        else:
+            rows = self._rollup_open(store_id, noted)
+            for day in sorted(noted):
+                rows += self._source_open(store_id, day_period(day))
         names = self._team_names(store_id)
         now = QueueNow()
         breached: dict[str, int] = defaultdict(int)
@@ -214,11 +237,24 @@ class SqlStatsRepository:
         now.breached_by_team = {team: breached[team] for team in now.by_team}
         return now
 
-    def _edges(self, start: datetime, end: datetime) -> list[Period]:
-        return split(start, end)[0] if self._rollups else [(start, end)]
+    def _plan(self, store_id: str, start: datetime, end: datetime) -> Plan:
+        if not self._rollups:
+            return Plan([(start, end)])
+        edges, days = split(start, end)
+        if days is None:
+            return Plan(edges)
+        noted = self._noted(store_id, days)
+        if len(noted) > MOST_NOTED_DAYS:
+            return Plan([(start, end)])
+        return Plan(edges + [day_period(day) for day in sorted(noted)], days, noted)
 
-    def _days(self, start: datetime, end: datetime) -> tuple[date, date] | None:
-        return split(start, end)[1] if self._rollups else None
+    def _noted(self, store_id: str, days: tuple[date, date] | None) -> frozenset[date]:
+        """The store's days (within `days`) that writes touched since they were recounted."""
+        d = stats_dirty.c
+        query = select(d.day).distinct().where(d.store_id == store_id)
+        if days is not None:
+            query = query.where(d.day >= days[0], d.day < days[1])
+        return frozenset(_as_date(day) for day in self._conn.execute(query).scalars())
 
     def _team_names(self, store_id: str) -> dict[str, str]:
         rows = self._conn.execute(
@@ -228,14 +264,7 @@ class SqlStatsRepository:
 
     # ---- keeping the rollups --------------------------------------------------------------------
 
-    def stale(self, store_id: str) -> bool:
-        """Whether a write touched one of the store's days since it was last counted."""
-        found = self._conn.execute(
-            select(literal(1)).where(stats_dirty.c.store_id == store_id).limit(1)
-        ).first()
-        return found is not None
-
-    def refresh(self, store_id: str | None = None, days: int = 50) -> int:
+    def refresh(self, store_id: str | None = None, days: int = 10) -> int:
         """Recount up to `days` of the days writes touched (one store's, or any); how many.
 
         The day's notes are deleted before it is recounted: a write that commits later leaves a
@@ -305,49 +334,52 @@ class SqlStatsRepository:
 
     # ---- from the rollups -----------------------------------------------------------------------
 
-    def _rollup_groups(self, store_id: str, days: tuple[date, date], by: str) -> Figures:
+    def _rollup_groups(self, store_id: str, plan: Plan, by: str) -> Figures:
         g = stats_day_groups.c
         rows = self._conn.execute(
             select(g.key, g.currency, *(func.sum(g[name]) for name in GROUP_FIGURES))
-            .where(g.store_id == store_id, g.dimension == by, g.day >= days[0], g.day < days[1])
+            .where(g.store_id == store_id, g.dimension == by, _within(g.day, plan))
             .group_by(g.key, g.currency)
         )
         return {(key, currency): [int(n) for n in row] for key, currency, *row in rows}
 
-    def _rollup_totals(self, store_id: str, days: tuple[date, date]) -> dict[str, list[int]]:
+    def _rollup_totals(self, store_id: str, plan: Plan) -> dict[str, list[int]]:
         t = stats_day_totals.c
         rows = self._conn.execute(
             select(t.currency, *(func.sum(t[name]) for name in TOTALS))
-            .where(t.store_id == store_id, t.day >= days[0], t.day < days[1])
+            .where(t.store_id == store_id, _within(t.day, plan))
             .group_by(t.currency)
         )
         return {currency: [int(n) for n in row] for currency, *row in rows}
 
-    def _rollup_resolutions(self, store_id: str, days: tuple[date, date]) -> Counter[int]:
+    def _rollup_resolutions(self, store_id: str, plan: Plan) -> Counter[int]:
         r = stats_day_resolutions.c
         rows = self._conn.execute(
             select(r.minutes, func.sum(r.cases))
-            .where(r.store_id == store_id, r.day >= days[0], r.day < days[1])
+            .where(r.store_id == store_id, _within(r.day, plan))
             .group_by(r.minutes)
         )
         return Counter({int(minutes): int(n) for minutes, n in rows})
 
-    def _rollup_sold(
-        self, store_id: str, days: tuple[date, date], skus: Sequence[str]
-    ) -> Counter[str]:
+    def _rollup_sold(self, store_id: str, plan: Plan, skus: Sequence[str]) -> Counter[str]:
         s = stats_day_sold.c
         rows = self._conn.execute(
             select(s.sku, func.sum(s.units))
-            .where(s.store_id == store_id, s.day >= days[0], s.day < days[1], s.sku.in_(list(skus)))
+            .where(s.store_id == store_id, _within(s.day, plan), s.sku.in_(list(skus)))
             .group_by(s.sku)
         )
         return Counter({sku: int(n) for sku, n in rows})
 
-    def _rollup_open(self, store_id: str) -> list[tuple[str, str, str, bool, int]]:
+    def _rollup_open(
+        self, store_id: str, noted: frozenset[date]
+    ) -> list[tuple[str, str, str, bool, int]]:
         o = stats_day_open.c
+        where = o.store_id == store_id
+        if noted:
+            where = and_(where, o.day.not_in(sorted(noted)))
         rows = self._conn.execute(
             select(o.status, o.language, o.team_id, o.breached, func.sum(o.cases))
-            .where(o.store_id == store_id)
+            .where(where)
             .group_by(o.status, o.language, o.team_id, o.breached)
         )
         return [(s, lang, team, bool(late), int(n)) for s, lang, team, late, n in rows]
@@ -538,6 +570,12 @@ class SqlStatsRepository:
             .group_by(rc.status, rc.language, team, late)
         )
         return [(s, lang, team_id, bool(b), int(n)) for s, lang, team_id, b, n in rows]
+
+
+def _within(day: ColumnElement[date], plan: Plan) -> ColumnElement[bool]:
+    assert plan.days is not None
+    within = and_(day >= plan.days[0], day < plan.days[1])
+    return and_(within, day.not_in(sorted(plan.noted))) if plan.noted else within
 
 
 def _add_figures(into: Figures, more: Figures) -> None:

@@ -90,6 +90,7 @@ orders = Table(
     Column("payment_provider", String(40), nullable=False, server_default=text("''")),
     Column("payment_reference", String(200), nullable=False, server_default=text("''")),
     UniqueConstraint("store_id", "number", name="uq_orders_store_number"),
+    Index("ix_orders_store_placed", "store_id", "placed_at"),  # units sold in a period
 )
 
 order_lines = Table(
