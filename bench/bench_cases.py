@@ -139,17 +139,17 @@ def bulk_load(container: Container, store_id: str, cases: int) -> None:
             conn.exec_driver_sql("ANALYZE")
 
 
-def bench_writes(container: Container, ops: int) -> dict[str, float]:
+def bench_writes(container: Container, ops: int, prefix: str = "W") -> dict[str, float]:
     """Through the real handlers: each return on a fresh order, then one transition each."""
     now = container.clock()
     for i in range(ops):
         upsert_order(
             container.uow, SYSTEM,
             OrderInput(
-                number=f"W{i}", email=f"w{i}@example.com", market="DE", currency="EUR",
+                number=f"{prefix}{i}", email=f"w{i}@example.com", market="DE", currency="EUR",
                 placed_at=now - timedelta(days=3),
                 lines=(LineInput("SKU-W", "Widget", 2, 1500, 3000),),
-                shipments=(ShipmentInput("DHL", f"W{i}", now - timedelta(days=2),
+                shipments=(ShipmentInput("DHL", f"{prefix}{i}", now - timedelta(days=2),
                                          now - timedelta(days=1)),),
             ),
         )  # fmt: skip
@@ -158,9 +158,9 @@ def bench_writes(container: Container, ops: int) -> dict[str, float]:
     for i in range(ops):
         opened = open_return(
             container.uow, container.clock, SYSTEM,
-            OpenReturn(f"W{i}", (LineRequest("SKU-W", 1, ReasonCode.changed_mind),),
+            OpenReturn(f"{prefix}{i}", (LineRequest("SKU-W", 1, ReasonCode.changed_mind),),
                        Resolution.refund),
-            idempotency_key=f"bench-{i}",
+            idempotency_key=f"bench-{prefix}-{i}",
         )  # fmt: skip
         ids.append(opened.case.id)
     create_s = time.perf_counter() - start

@@ -24,13 +24,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_cases import backend  # noqa: E402
+from bench_cases import backend, bench_writes  # noqa: E402
 from returndesk.adapters.db.tables import return_cases  # noqa: E402
 from returndesk.adapters.stats import SqlStatsRepository  # noqa: E402
 from returndesk.bootstrap import Container  # noqa: E402
@@ -130,10 +130,38 @@ def after_writes(container: Container, store_id: str, cases: int) -> dict[str, o
     }
 
 
+def write_cost(container: Container, ops: int) -> dict[str, object]:
+    """What the triggers' notes cost the writes: cases opened and moved through the handlers
+    with the triggers, then with them dropped (this throwaway database only), same run."""
+    bench_writes(container, 50, prefix="warm")
+    noted = bench_writes(container, ops, prefix="N")
+    with container.engine.begin() as conn:
+        if container.engine.dialect.name == "postgresql":
+            triggers = conn.execute(
+                text(
+                    "SELECT t.tgname, c.relname FROM pg_trigger t JOIN pg_class c"
+                    " ON c.oid = t.tgrelid WHERE t.tgname LIKE 'stats_%'"
+                )
+            ).all()
+            for name, table in triggers:
+                conn.exec_driver_sql(f"DROP TRIGGER {name} ON {table}")
+        else:
+            names = conn.execute(
+                text(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'stats_%'"
+                )
+            ).scalars()
+            for name in list(names):
+                conn.exec_driver_sql(f"DROP TRIGGER {name}")
+    plain = bench_writes(container, ops, prefix="P")
+    return {"with_the_notes": noted, "baseline_without_triggers": plain}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--ops", type=int, default=300, help="writes per side of write_cost")
     parser.add_argument("--backends", default="postgresql,sqlite")
     args = parser.parse_args()
     results: dict[str, object] = {}
@@ -150,7 +178,8 @@ def main() -> None:
                         "VACUUM ANALYZE"
                     )
             results[name] = {"bulk_load_s": loaded, "rollups_built_from_scratch": built,
-                             **bench(container, store_id, args.cases, args.repeat)}  # fmt: skip
+                             **bench(container, store_id, args.cases, args.repeat),
+                             "write_cost": write_cost(container, args.ops)}  # fmt: skip
     print(json.dumps({
         "benchmark": "stats",
         "cases": args.cases,

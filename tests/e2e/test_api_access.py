@@ -244,6 +244,10 @@ def build_requests(api: Api, case_id: str) -> dict[tuple[str, str], Call]:
             who, "/api/v1/agents/me/presence", json={"status": "away"}
         ),
         ("GET", "/api/v1/sla/targets"): lambda who: api.get(who, "/api/v1/sla/targets"),
+        ("GET", "/api/v1/notifications"): lambda who: api.get(who, "/api/v1/notifications"),
+        ("POST", "/api/v1/notifications/read"): lambda who: api.post(
+            who, "/api/v1/notifications/read", json={"all": True}
+        ),
         ("GET", "/api/v1/routing/rules"): lambda who: api.get(who, "/api/v1/routing/rules"),
         ("PUT", "/api/v1/routing/rules"): lambda who: api.put(
             who, "/api/v1/routing/rules", json={"rules": []}

@@ -359,3 +359,58 @@ def test_an_email_to_staff_never_waits_behind_the_buyers_quiet_hours(
     assert buyer_mail == []  # the buyer's booking email keeps its place behind the held ones
     listed = api.get("agent", f"/api/v1/returns/{case['id']}/emails").json()["items"]
     assert listed and all(e["status"] == "pending" for e in listed)
+
+
+def test_staff_find_what_they_were_emailed_in_their_console_inbox(
+    api: Api, smtp: SmtpSink, clock: Any
+) -> None:
+    """The breach's supervisor and the booked call's agent each have the notice in their own
+    inbox, unread until they mark it; nobody else sees or marks another person's."""
+    all_the_time = {"days": [*WEEKDAYS, "sat", "sun"], "start": "00:00", "end": "00:00"}
+    video_team(api, agents=("agent",), hours=all_the_time)
+    put = api.put(
+        "supervisor",
+        "/api/v1/sla/targets/default",
+        json={"first_response_minutes": 30, "next_response_minutes": 60, "resolution_minutes": 600},
+    )
+    assert put.status_code == 200, put.text
+    case = offered_case(api)
+    assert book(api, case, slots(api, case)["slots"][0]["starts_at"]).status_code == 201
+    mail_to(smtp, api.credentials["agent"], 'data-section="staff_call_booked"')
+    clock.advance(minutes=35)
+    api.refresh_tokens()
+    assert sweep_sla(api.container.uow, clock).breaches == 1
+    mail_to(smtp, api.credentials["supervisor"], 'data-section="staff_sla_breached"')
+
+    def inbox(who: str, **params: Any) -> dict[str, Any]:
+        response = api.get(who, "/api/v1/notifications", params=params)
+        assert response.status_code == 200, response.text
+        found: dict[str, Any] = response.json()
+        return found
+
+    agents = inbox("agent")
+    assert [(n["kind"], n["case_number"]) for n in agents["items"]] == [
+        ("call_booked", case["number"])
+    ]
+    assert agents["unread"] == 1 and agents["items"][0]["read_at"] is None
+    assert agents["items"][0]["data"]["starts_at"]
+    supervisors = inbox("supervisor")
+    breach = supervisors["items"][0]
+    assert (breach["kind"], breach["case_id"], breach["data"]["clock"]) == (
+        "sla_breached", case["id"], "first_response",
+    )  # fmt: skip
+    assert inbox("admin")["items"] == []  # the team has a supervisor: it is theirs
+
+    mark = "/api/v1/notifications/read"
+    theirs = api.post("agent", mark, json={"ids": [breach["id"]]})
+    assert theirs.json() == {"marked": 0, "unread": 1}  # not the agent's to mark
+    assert inbox("supervisor")["unread"] == supervisors["unread"]
+    mine = api.post("supervisor", mark, json={"ids": [breach["id"]]})
+    assert mine.json()["marked"] == 1
+    assert all(n["id"] != breach["id"] for n in inbox("supervisor", unread="true")["items"])
+    assert api.post("agent", mark, json={"all": True}).json() == {"marked": 1, "unread": 0}
+    assert inbox("agent", unread="true")["items"] == []
+    for bad in ({}, {"ids": []}, {"ids": ["x"]}, {"ids": ["nt_a"], "all": True}):
+        api.problem(api.post("agent", mark, json=bad), 422)
+    api.problem(api.get("agent", "/api/v1/notifications", params={"limit": 0}), 422)
+    api.problem(api.get("buyer", "/api/v1/notifications"), 403, "forbidden")

@@ -117,7 +117,7 @@ def test_every_table_a_dashboard_figure_reads_has_its_triggers(container: Contai
     if container.engine.dialect.name == "postgresql":  # insert-or-delete, and update
         assert per_table == {**dict.fromkeys(STATS_TABLES, 2), "case_events": 1}
     else:  # insert, update, delete
-        assert per_table == {**dict.fromkeys(STATS_TABLES, 3), "case_events": 2}
+        assert per_table == {**dict.fromkeys(STATS_TABLES, 3), "case_events": 1}
 
 
 def test_downgrade_to_base_and_up_again(container: Container, clock) -> None:

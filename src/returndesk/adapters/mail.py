@@ -26,7 +26,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, Row, insert, select, update
 
-from returndesk.adapters.db.tables import email_messages, return_case_lines, return_cases, stores
+from returndesk.adapters.db.tables import (
+    email_messages,
+    return_case_lines,
+    return_cases,
+    staff_notifications,
+    stores,
+)
 from returndesk.adapters.dispatch import LEASE_SECONDS, lease_heads, renew_lease, writing
 from returndesk.adapters.staff_mail import StaffMail, StaffRenderer
 from returndesk.domain.errors import ValidationFailed
@@ -265,6 +271,8 @@ class MailChannel:
             )
         if emails:
             conn.execute(insert(email_messages), emails)
+        if staff is not None and staff.inbox:
+            conn.execute(insert(staff_notifications), staff.inbox)
 
     def schedule(self, now: datetime, busy: set[str]) -> list[tuple[str, str]]:
         """Lease the oldest pending email of each case and recipient that is due: a case's

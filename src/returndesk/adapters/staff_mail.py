@@ -1,7 +1,8 @@
 """Emails to staff, made at the same fan-out as the buyer's: the agent of a booked call hears
 of the booking, its reminders and its cancellation; the supervisors of the case's team (the
 store's, when the team has none) hear of a missed service level. Each in the recipient's
-console language and time zone; sent at once (no quiet hours: these are work)."""
+console language and time zone; sent at once (no quiet hours: these are work). Each email has
+its twin in the recipient's console inbox (`inbox`, rows of staff_notifications)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from returndesk.domain.notifications import (
 )
 
 StaffRenderer = Callable[[StaffEmailFacts], RenderedEmail]
+# What of an event's data a notification keeps: what its text shows.
+NOTICE_FACTS = frozenset({"clock", "starts_at", "due_at", "booking_id", "team_id"})
 SUPERVISORS = (Role.supervisor.value,)
 
 
@@ -37,6 +40,7 @@ class StaffMail:
         self._public_url = public_url
         self._render = render
         self._supervisors: dict[tuple[str, str | None], list[Row[Any]]] = {}
+        self.inbox: list[dict[str, Any]] = []  # the console notifications of the emails made
 
     def emails(
         self, case: Row[Any], payloads: Sequence[Mapping[str, Any]], outbox_id: str, now: datetime
@@ -64,6 +68,19 @@ class StaffMail:
                     link=f"{self._public_url}/console/cases/{case.id}",
                 )
                 rendered = self._render(facts)
+                self.inbox.append(
+                    {
+                        "id": "nt" + _email_id(outbox_id, person.id, topic)[2:],
+                        "store_id": case.store_id,
+                        "staff_id": person.id,
+                        "case_id": case.id,
+                        "case_number": case.number,
+                        "kind": notice.value,
+                        "data": {k: v for k, v in data.items() if k in NOTICE_FACTS},
+                        "created_at": now,
+                        "read_at": None,
+                    }
+                )
                 found.append(
                     {
                         "id": _email_id(outbox_id, person.id, topic),

@@ -201,6 +201,19 @@ class StaffEmailFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class StaffNotification:
+    """One entry of a member of staff's inbox in the console: the same notice as their email."""
+
+    id: str
+    notice: StaffNotice
+    case_id: str
+    case_number: str
+    data: Mapping[str, Any]
+    created_at: datetime
+    read_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class QuietHours:
     """A daily window (in the buyer's time zone) when non-urgent email waits."""
 

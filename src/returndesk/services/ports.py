@@ -31,7 +31,7 @@ from returndesk.domain.exchanges import Exchange, ExchangeStatus
 from returndesk.domain.help import HelpArticle, Passage
 from returndesk.domain.integrations import IntegrationToken
 from returndesk.domain.logistics import Receipt, Refund
-from returndesk.domain.notifications import EmailView
+from returndesk.domain.notifications import EmailView, StaffNotification
 from returndesk.domain.orders import Order
 from returndesk.domain.policy.document import Policy
 from returndesk.domain.routing_rules import RoutingRule
@@ -755,6 +755,16 @@ class LabelProvider(Protocol):
     def label(self, request: LabelRequest) -> ReturnLabel: ...
 
 
+class StaffInbox(Protocol):
+    def list(
+        self, staff_id: str, *, unread_only: bool, limit: int, before: str | None = None
+    ) -> list[StaffNotification]: ...
+    def unread(self, staff_id: str) -> int: ...
+    def mark_read(self, staff_id: str, ids: Sequence[str] | None, at: datetime) -> int:
+        """Mark these (all when None) of the staff member's unread notifications read."""
+        ...
+
+
 class IntegrationRepository(Protocol):
     def add(self, token: IntegrationToken) -> None: ...
     def get(self, token_id: str) -> IntegrationToken | None: ...
@@ -829,6 +839,8 @@ class UnitOfWork(Protocol):
     def logistics(self) -> LogisticsRepository: ...
     @property
     def integrations(self) -> IntegrationRepository: ...
+    @property
+    def inbox(self) -> StaffInbox: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

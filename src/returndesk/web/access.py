@@ -115,6 +115,8 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/v1/returns/{case_id}/call-booking"): Permission.call_book,
     ("POST", "/api/v1/returns/{case_id}/call-booking/offer"): Permission.call_start,
     ("GET", "/api/v1/call-bookings"): Permission.call_start,
+    ("GET", "/api/v1/notifications"): Permission.team_read,  # every staff role: their own
+    ("POST", "/api/v1/notifications/read"): Permission.team_read,
     ("GET", "/api/v1/calls/{call_id}"): CALL_LINK,
     ("POST", "/api/v1/calls/{call_id}/consent"): CALL_LINK,
     ("POST", "/api/v1/calls/{call_id}/hang-up"): CALL_LINK,

@@ -24,6 +24,7 @@ from returndesk.web.api import (
     help_articles,
     integrations,
     logistics,
+    notifications,
     orders,
     policy,
     references,
@@ -82,6 +83,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         logistics,
         exchanges,
         integrations,
+        notifications,
     ):
         app.include_router(module.router)
     app.include_router(call_signals.router)

@@ -125,8 +125,29 @@ def test_a_supervisor_sets_up_a_team_and_sees_a_breach_appear(
         expect(row.get_by_test_id("sla-breached")).to_be_visible()
         page.screenshot(path=str(shots / "queue-sla-breached.png"), full_page=True)
 
+        # The breach is in the supervisor's notifications too: the header counts it, the
+        # inbox words it, and opening it goes to the case and marks it read.
+        count = page.get_by_test_id("notifications-unread-count")
+        for _ in range(50):  # made by the outbox's fan-out, a moment after the sweep
+            page.reload()
+            if count.is_visible():
+                break
+            page.wait_for_timeout(200)
+        expect(count).to_have_text("1")
+        page.get_by_test_id("nav-notifications").click()
+        notice = page.get_by_test_id("notification")
+        expect(notice).to_have_count(1)
+        expect(notice).to_have_attribute("data-kind", "staff_sla_breached")
+        expect(notice.get_by_test_id("notification-new")).to_be_visible()
+        expect(notice.get_by_test_id("notification-open")).to_contain_text(
+            "missed its service level: First response"
+        )
+        page.screenshot(path=str(shots / "notifications.png"), full_page=True)
+
         # On the case: who handles it, the missed clock, and a reassignment with a reason.
-        row.get_by_test_id("case-link").click()
+        notice.get_by_test_id("notification-open").click()
+        expect(page).to_have_url(f"{browser_server.url}/console/cases/{case_id}")
+        expect(count).to_be_hidden()
         handling = page.get_by_test_id("handling")
         expect(handling.get_by_test_id("handling-assignee")).to_have_text(scenario.agent_name)
         first_response = handling.locator('[data-testid="sla-clock"][data-clock="first_response"]')

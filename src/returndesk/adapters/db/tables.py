@@ -810,3 +810,22 @@ stats_day_sold = Table(
     Column("sku", String(100), primary_key=True),
     Column("units", BigInteger, nullable=False),
 )
+
+# The console's notification inbox (adapters/staff_inbox.py): what a member of staff was told
+# about a case (a missed service level, a call booked with them...), made at the same fan-out
+# as staff emails, read or not. The text is rendered when shown, in the reader's language.
+staff_notifications = Table(
+    "staff_notifications",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("store_id", ID, ForeignKey("stores.id"), nullable=False),
+    Column("staff_id", ID, ForeignKey("staff_users.id"), nullable=False),
+    Column("case_id", ID, ForeignKey("return_cases.id"), nullable=False),
+    Column("case_number", String(20), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("read_at", UTCDateTime, nullable=True),
+    Index("ix_staff_notifications_staff", "staff_id", "created_at"),
+    Index("ix_staff_notifications_unread", "staff_id", "read_at"),
+)

@@ -27,6 +27,7 @@ from returndesk.adapters.integrations import SqlIntegrationRepository
 from returndesk.adapters.logistics import SqlLogisticsRepository
 from returndesk.adapters.mail import SqlEmailRepository
 from returndesk.adapters.rules.compiler import PolicyCompiler
+from returndesk.adapters.staff_inbox import SqlStaffInbox
 from returndesk.adapters.stats import SqlStatsRepository
 from returndesk.adapters.teams import SqlTeamRepository
 from returndesk.adapters.webhooks import SqlWebhookRepository
@@ -55,6 +56,7 @@ class SqlUnitOfWork:
     bookings: SqlBookingRepository
     logistics: SqlLogisticsRepository
     integrations: SqlIntegrationRepository
+    inbox: SqlStaffInbox
 
     def __init__(
         self,
@@ -95,6 +97,7 @@ class SqlUnitOfWork:
         self.bookings = SqlBookingRepository(conn)
         self.logistics = SqlLogisticsRepository(conn)
         self.integrations = SqlIntegrationRepository(conn)
+        self.inbox = SqlStaffInbox(conn)
         return self
 
     def __exit__(

@@ -17,6 +17,7 @@ from returndesk.web.pages import (
     evidence_pages,
     help_pages,
     logistics_console,
+    notifications_console,
     policy,
     portal,
     references_console,
@@ -42,3 +43,4 @@ router.include_router(teams_console.router)
 router.include_router(dashboard_console.router)
 router.include_router(call_pages.router)
 router.include_router(logistics_console.router)
+router.include_router(notifications_console.router)

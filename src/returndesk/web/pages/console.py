@@ -48,6 +48,7 @@ from returndesk.services.returns import (
 )
 from returndesk.services.scheduling import booking_of
 from returndesk.services.staff import authenticate, staff_principal
+from returndesk.services.staff_inbox import unread_count
 from returndesk.services.teams import current_presence, list_teams, work_view, work_views
 from returndesk.web.live import case_stream, queue_stream
 from returndesk.web.pages.forms import field, int_field, read_form
@@ -79,7 +80,8 @@ def signed_in_staff(request: Request) -> tuple[Principal, str] | None:
 
 class ConsolePage(Page):
     """A console page: for a signed-in member of staff the header also carries their presence
-    (the console renews it while open, see static/presence.js)."""
+    (the console renews it while open, see static/presence.js) and how many of their
+    notifications are unread (the renewal's answer updates it)."""
 
     def render(
         self, request: Request, template: str, status_code: int = 200, **context: Any
@@ -89,6 +91,7 @@ class ConsolePage(Page):
             container = container_of(request)
             context["presence"] = current_presence(container.uow, container.clock, staff[0])
             context["presence_csrf"] = csrf_token(container.settings.secret_key, staff[1])
+            context["unread_notifications"] = unread_count(container.uow, staff[0])
         return super().render(request, template, status_code, **context)
 
 

@@ -65,6 +65,7 @@ class _Words:
     """gettext and labels for one language (what templates call `_` and `label`)."""
 
     def __init__(self, language: str) -> None:
+        self.language = language
         self._t = translations(language)
 
     def gettext(self, message: str, **params: Any) -> str:
@@ -161,27 +162,41 @@ _STAFF_BODIES = {
 }
 
 
+def staff_notice_text(
+    notice: StaffNotice, data: Mapping[str, Any], case_number: str, language: str, tz_name: str
+) -> tuple[str, str]:
+    """A notice to staff as (a line, the paragraph), in their language and time zone: the
+    email's subject and body, and the console inbox's entry."""
+    words = _Words(negotiate(language, "", STAFF_LANGUAGES))
+    tz = zone(tz_name)
+    moment = data.get("starts_at") or data.get("due_at")
+    params = {
+        "number": case_number,
+        "when": Formatter(words.language, tz).moment(datetime.fromisoformat(str(moment)))
+        if moment
+        else "",
+        "zone": str(tz.key),
+        "clock": words.label("SLA_CLOCKS", str(data.get("clock") or "")),
+    }
+    return (
+        words.gettext(_STAFF_SUBJECTS[notice], **params),
+        words.gettext(_STAFF_BODIES[notice], **params),
+    )
+
+
 def render_staff_email(facts: StaffEmailFacts) -> RenderedEmail:
     """An email to staff about a case, in their console language and time zone."""
     language = negotiate(facts.language, "", STAFF_LANGUAGES)
     words = _Words(language)
-    tz = zone(facts.timezone)
-    tz_name = str(tz.key)
-    fmt = Formatter(language, tz)
-    moment = facts.data.get("starts_at") or facts.data.get("due_at")
-    params = {
-        "number": facts.case_number,
-        "when": fmt.moment(datetime.fromisoformat(str(moment))) if moment else "",
-        "zone": tz_name,
-        "clock": words.label("SLA_CLOCKS", str(facts.data.get("clock") or "")),
-    }
-    subject = words.gettext(_STAFF_SUBJECTS[facts.notice], **params)
+    subject, body = staff_notice_text(
+        facts.notice, facts.data, facts.case_number, language, facts.timezone
+    )
     context = {
         "_": words.gettext,
         "lang": language,
         "facts": facts,
         "subject": subject,
-        "body": words.gettext(_STAFF_BODIES[facts.notice], **params),
+        "body": body,
     }
     env = environment()
     return RenderedEmail(

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from returndesk.domain.access import Permission, has_permission
@@ -19,6 +19,7 @@ from returndesk.domain.sla import SlaTargets
 from returndesk.domain.teams import SKILL_NAMES, PresenceStatus
 from returndesk.services.principal import Principal
 from returndesk.services.routing_rules import edit_routing_rules, routing_rules
+from returndesk.services.staff_inbox import unread_count
 from returndesk.services.teams import (
     HoursInput,
     MemberInput,
@@ -184,7 +185,8 @@ async def teams_post(request: Request) -> Response:
 @router.post("/presence")
 async def presence_post(request: Request) -> Response:
     """The agent's presence: set from the header's menu and renewed by the console every 30 s
-    (a fetch answers 204; a plain form post goes back to the page it came from)."""
+    (a fetch answers how many of their notifications are unread, for the header's count; a
+    plain form post goes back to the page it came from)."""
     posted = await staff_form(request)
     if posted is None or not posted.csrf_ok:
         return Response(status_code=401 if posted is None else 400)
@@ -198,7 +200,7 @@ async def presence_post(request: Request) -> Response:
     except DomainError:
         return Response(status_code=422)
     if request.headers.get("x-requested-with") == "fetch":
-        return Response(status_code=204)
+        return JSONResponse({"unread_notifications": unread_count(container.uow, principal)})
     back = urlsplit(request.headers.get("referer", ""))
     target = back.path if back.path.startswith("/console") else "/console"
     return RedirectResponse(target, status_code=303)

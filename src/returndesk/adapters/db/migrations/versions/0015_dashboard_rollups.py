@@ -127,8 +127,7 @@ def downgrade() -> None:
         for name, table, _ in _TRIGGERS:
             op.execute(f"DROP TRIGGER IF EXISTS {name}_change ON {table}")
             op.execute(f"DROP TRIGGER IF EXISTS {name}_update ON {table}")
-        for function in ("stats_note_case", "stats_note_order", "stats_note_by_case",
-                         "stats_note_by_order"):  # fmt: skip
+        for function in sorted(set(_FUNCTIONS.values())):
             op.execute(f"DROP FUNCTION IF EXISTS {function}()")
     else:
         for name, _, _ in _TRIGGERS:
@@ -149,8 +148,8 @@ def downgrade() -> None:
     # ### end Alembic commands ###
 
 
-# (trigger name, table, the columns whose change moves a figure; None: every update)
-_TRIGGERS: list[tuple[str, str, list[str] | None]] = [
+# (trigger name, table, the columns whose change moves a figure: [] for no update trigger)
+_TRIGGERS: list[tuple[str, str, list[str]]] = [
     ("stats_cases", "return_cases", [
         "store_id", "created_at", "order_id", "market", "language", "currency", "status",
         "preferred_resolution", "refunded_amount", "decision_outcome", "return_shipping_cost",
@@ -160,11 +159,24 @@ _TRIGGERS: list[tuple[str, str, list[str] | None]] = [
         "case_id", "sku", "quantity", "reason", "refundable_amount",
     ]),
     ("stats_case_work", "case_work", ["case_id", "team_id", "breached", "resolved_at"]),
-    ("stats_case_events", "case_events", []),  # appended only: inserts count
+    ("stats_case_events", "case_events", []),  # appended only: inserts (see _ONLY_INSERTS)
     ("stats_orders", "orders", ["store_id", "placed_at"]),
     ("stats_order_lines", "order_lines", ["order_id", "sku", "quantity"]),
     ("stats_shipments", "shipments", ["order_id", "carrier"]),
 ]  # fmt: skip
+# Timeline entries count in one figure only: a status the software changed by itself. Their
+# deletion comes with the case's (noted by the case's trigger).
+_ONLY_INSERTS = {"case_events": "NEW.kind = 'status_changed' AND NEW.actor_kind = 'system'"}
+# What places a row's figures on a day: an update that changes none of these notes NEW's day.
+_KEYS = {
+    "return_cases": ["store_id", "created_at"],
+    "orders": ["store_id", "placed_at"],
+    "return_case_lines": ["case_id"],
+    "case_work": ["case_id"],
+    "case_events": ["case_id"],
+    "order_lines": ["order_id"],
+    "shipments": ["order_id"],
+}
 
 
 def _day_sql() -> str:
@@ -174,50 +186,53 @@ def _day_sql() -> str:
     return "date({})"
 
 
-def _notes(table: str, row: str) -> str:
-    """SQL inserting the days the row (NEW or OLD) of the table touches."""
+def _notes(table: str, row: str, guard: str = "") -> str:
+    """SQL inserting the days the row (NEW or OLD) of the table touches, if `guard` holds."""
     day = _day_sql()
+    also = f" AND ({guard})" if guard else ""
+    into = "INSERT INTO stats_dirty (store_id, day) "
     match table:
-        case "return_cases":
-            return (
-                "INSERT INTO stats_dirty (store_id, day) "
-                f"VALUES ({row}.store_id, {day.format(row + '.created_at')});"
-            )
-        case "orders":
-            return (
-                "INSERT INTO stats_dirty (store_id, day) "
-                f"VALUES ({row}.store_id, {day.format(row + '.placed_at')});"
-            )
+        case "return_cases" | "orders":
+            column = "created_at" if table == "return_cases" else "placed_at"
+            where = f" WHERE {guard}" if guard else ""
+            return f"{into}SELECT {row}.store_id, {day.format(row + '.' + column)}{where};"
         case "return_case_lines" | "case_work" | "case_events":
             return (
-                f"INSERT INTO stats_dirty (store_id, day) SELECT store_id, "
-                f"{day.format('created_at')} FROM return_cases WHERE id = {row}.case_id;"
+                f"{into}SELECT store_id, {day.format('created_at')} FROM return_cases "
+                f"WHERE id = {row}.case_id{also};"
             )
         case _:  # order_lines, shipments: the order's cases and the order's own day
             return (
-                f"INSERT INTO stats_dirty (store_id, day) SELECT store_id, "
-                f"{day.format('created_at')} FROM return_cases WHERE order_id = {row}.order_id "
+                f"{into}SELECT store_id, {day.format('created_at')} FROM return_cases "
+                f"WHERE order_id = {row}.order_id{also} "
                 f"UNION SELECT store_id, {day.format('placed_at')} FROM orders "
-                f"WHERE id = {row}.order_id;"
+                f"WHERE id = {row}.order_id{also};"
             )
+
+
+def _moved(table: str, distinct: str) -> str:
+    """SQL true when an update changed what places the row on a day."""
+    return " OR ".join(f"OLD.{c} {distinct} NEW.{c}" for c in _KEYS[table])
 
 
 def _sqlite_triggers() -> list[str]:
     statements = []
     for name, table, columns in _TRIGGERS:
+        if table in _ONLY_INSERTS:
+            statements.append(
+                f"CREATE TRIGGER {name}_insert AFTER INSERT ON {table} FOR EACH ROW "
+                f"WHEN {_ONLY_INSERTS[table]} BEGIN {_notes(table, 'NEW')} END"
+            )
+            continue
         statements.append(
             f"CREATE TRIGGER {name}_insert AFTER INSERT ON {table} "
             f"FOR EACH ROW BEGIN {_notes(table, 'NEW')} END"
         )
-        if columns is None or columns:
-            when = ""
-            if columns:
-                changed = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in columns)
-                when = f"WHEN {changed} "
-            statements.append(
-                f"CREATE TRIGGER {name}_update AFTER UPDATE ON {table} FOR EACH ROW {when}"
-                f"BEGIN {_notes(table, 'OLD')} {_notes(table, 'NEW')} END"
-            )
+        changed = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in columns)
+        statements.append(
+            f"CREATE TRIGGER {name}_update AFTER UPDATE ON {table} FOR EACH ROW WHEN {changed} "
+            f"BEGIN {_notes(table, 'NEW')} {_notes(table, 'OLD', _moved(table, 'IS NOT'))} END"
+        )
         statements.append(
             f"CREATE TRIGGER {name}_delete AFTER DELETE ON {table} "
             f"FOR EACH ROW BEGIN {_notes(table, 'OLD')} END"
@@ -229,45 +244,53 @@ def _postgresql_function(function: str, table: str) -> str:
     return f"""
 CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP <> 'INSERT' THEN
+    IF TG_OP = 'DELETE' THEN
         {_notes(table, "OLD")}
-    END IF;
-    IF TG_OP <> 'DELETE' THEN
+    ELSE
         {_notes(table, "NEW")}
+        IF TG_OP = 'UPDATE' THEN
+            IF {_moved(table, "IS DISTINCT FROM")} THEN
+                {_notes(table, "OLD")}
+            END IF;
+        END IF;
     END IF;
     RETURN NULL;
 END
 $$"""
 
 
+_FUNCTIONS = {
+    "return_cases": "stats_note_case",
+    "orders": "stats_note_order",
+    "return_case_lines": "stats_note_by_case",
+    "case_work": "stats_note_by_case",
+    "case_events": "stats_note_by_case",
+    "order_lines": "stats_note_by_order",
+    "shipments": "stats_note_by_order",
+}
+
+
 def _postgresql_triggers() -> list[str]:
-    functions = {
-        "return_cases": "stats_note_case",
-        "orders": "stats_note_order",
-        "return_case_lines": "stats_note_by_case",
-        "case_work": "stats_note_by_case",
-        "case_events": "stats_note_by_case",
-        "order_lines": "stats_note_by_order",
-        "shipments": "stats_note_by_order",
-    }
     statements = [
         _postgresql_function(function, table)
-        for function, table in {f: t for t, f in functions.items()}.items()
+        for function, table in {f: t for t, f in _FUNCTIONS.items()}.items()
     ]
     for name, table, columns in _TRIGGERS:
-        function = functions[table]
+        function = _FUNCTIONS[table]
+        if table in _ONLY_INSERTS:
+            statements.append(
+                f"CREATE TRIGGER {name}_change AFTER INSERT ON {table} FOR EACH ROW "
+                f"WHEN ({_ONLY_INSERTS[table]}) EXECUTE FUNCTION {function}()"
+            )
+            continue
         statements.append(
             f"CREATE TRIGGER {name}_change AFTER INSERT OR DELETE ON {table} "
             f"FOR EACH ROW EXECUTE FUNCTION {function}()"
         )
-        if columns is None or columns:
-            when = ""
-            if columns:
-                old = ", ".join(f"OLD.{c}" for c in columns)
-                new = ", ".join(f"NEW.{c}" for c in columns)
-                when = f"WHEN (ROW({old}) IS DISTINCT FROM ROW({new})) "
-            statements.append(
-                f"CREATE TRIGGER {name}_update AFTER UPDATE ON {table} FOR EACH ROW {when}"
-                f"EXECUTE FUNCTION {function}()"
-            )
+        old = ", ".join(f"OLD.{c}" for c in columns)
+        new = ", ".join(f"NEW.{c}" for c in columns)
+        statements.append(
+            f"CREATE TRIGGER {name}_update AFTER UPDATE ON {table} FOR EACH ROW "
+            f"WHEN (ROW({old}) IS DISTINCT FROM ROW({new})) EXECUTE FUNCTION {function}()"
+        )
     return statements

@@ -1,0 +1,59 @@
+"""A member of staff's notification inbox in SQL: newest first, read or not."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, select, update
+
+from returndesk.adapters.db.tables import staff_notifications
+from returndesk.domain.notifications import StaffNotice, StaffNotification
+
+n = staff_notifications.c
+
+
+def _notification(row: Row[Any]) -> StaffNotification:
+    return StaffNotification(
+        id=row.id,
+        notice=StaffNotice(row.kind),
+        case_id=row.case_id,
+        case_number=row.case_number,
+        data=dict(row.data or {}),
+        created_at=row.created_at,
+        read_at=row.read_at,
+    )
+
+
+class SqlStaffInbox:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def list(
+        self, staff_id: str, *, unread_only: bool, limit: int, before: str | None = None
+    ) -> list[StaffNotification]:
+        query = select(staff_notifications).where(n.staff_id == staff_id)
+        if unread_only:
+            query = query.where(n.read_at.is_(None))
+        if before is not None:  # the page after the one that ended with this notification
+            anchor = select(n.created_at).where(n.id == before).scalar_subquery()
+            query = query.where(
+                (n.created_at < anchor) | ((n.created_at == anchor) & (n.id < before))
+            )
+        rows = self._conn.execute(query.order_by(n.created_at.desc(), n.id.desc()).limit(limit))
+        return [_notification(row) for row in rows]
+
+    def unread(self, staff_id: str) -> int:
+        return int(
+            self._conn.execute(
+                select(func.count()).where(n.staff_id == staff_id, n.read_at.is_(None))
+            ).scalar_one()
+        )
+
+    def mark_read(self, staff_id: str, ids: Sequence[str] | None, at: datetime) -> int:
+        """Mark these (all when None) of the staff member's unread notifications read."""
+        query = update(staff_notifications).where(n.staff_id == staff_id, n.read_at.is_(None))
+        if ids is not None:
+            query = query.where(n.id.in_(list(ids)))
+        return int(self._conn.execute(query.values(read_at=at)).rowcount)
