@@ -245,6 +245,20 @@ def build_requests(api: Api, case_id: str) -> dict[tuple[str, str], Call]:
         ),
         ("GET", "/api/v1/sla/targets"): lambda who: api.get(who, "/api/v1/sla/targets"),
         ("GET", "/api/v1/notifications"): lambda who: api.get(who, "/api/v1/notifications"),
+        ("GET", "/api/v1/staff/{staff_id}/time-off"): lambda who: api.get(
+            who, "/api/v1/staff/me/time-off"
+        ),
+        ("POST", "/api/v1/staff/{staff_id}/time-off"): lambda who: api.post(
+            who,
+            "/api/v1/staff/me/time-off",
+            json={
+                "starts_at": (now + timedelta(days=400)).isoformat(),
+                "ends_at": (now + timedelta(days=401)).isoformat(),
+            },
+        ),
+        ("DELETE", "/api/v1/staff/{staff_id}/time-off/{time_off_id}"): lambda who: api.request(
+            who, "DELETE", "/api/v1/staff/me/time-off/00000000-0000-0000-0000-000000000000"
+        ),
         ("POST", "/api/v1/notifications/read"): lambda who: api.post(
             who, "/api/v1/notifications/read", json={"all": True}
         ),
@@ -579,6 +593,10 @@ def test_every_role_on_every_endpoint(api: Api) -> None:
                     api.problem(response, 404, "delivery_not_found")
                 elif path == "/api/v1/uploads/{upload_id}":  # nobody's upload: not found
                     assert response.status_code == 404, where  # (HEAD answers have no body)
+                elif "/time-off" in path and who == Role.platform_admin.value:
+                    api.problem(response, 404, "staff_not_found")  # no store: no time off
+                elif path.endswith("/time-off/{time_off_id}"):  # nobody's time off
+                    api.problem(response, 404, "time_off_not_found")
                 elif path.endswith("/members/{staff_id}"):  # not a member: not found
                     api.problem(response, 404, "member_not_found")
                 elif path.startswith("/api/v1/help/") and method == "DELETE":

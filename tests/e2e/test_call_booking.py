@@ -15,7 +15,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from babel.dates import format_date, format_time
 
+from returndesk.adapters.bookings import SqlBookingRepository
+from returndesk.domain.ids import new_id
+from returndesk.domain.scheduling import CallBooking
 from returndesk.services.scheduling import sweep_bookings
+from returndesk.services.stores import ensure_default_store
 from returndesk.services.teams import sweep_sla
 from servers.smtp import SmtpSink, body
 
@@ -414,3 +418,99 @@ def test_staff_find_what_they_were_emailed_in_their_console_inbox(
         api.problem(api.post("agent", mark, json=bad), 422)
     api.problem(api.get("agent", "/api/v1/notifications", params={"limit": 0}), 422)
     api.problem(api.get("buyer", "/api/v1/notifications"), 403, "forbidden")
+
+
+def test_a_booking_that_lands_on_the_agent_meanwhile_is_not_doubled(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another booking of the same agent, starting ten minutes into the slot (an agent in two
+    teams whose time grids are offset), becomes visible between reading the slots and writing:
+    the locked second look refuses the slot (409) rather than booking the agent twice."""
+    team = video_team(api)
+    case, other = offered_case(api), offered_case(api)
+    first = slots(api, case)["slots"][0]["starts_at"]
+    store = ensure_default_store(api.container.uow, api.container.clock)
+    original = SqlBookingRepository.lock_agent
+
+    def meanwhile(self: SqlBookingRepository, agent_id: str) -> None:
+        start = datetime.fromisoformat(first) + timedelta(minutes=10)
+        self.add(
+            CallBooking(
+                id=new_id(), store_id=store.id, case_id=other["id"],
+                team_id=team["id"], agent_id=agent_id, agent_name="agent person", starts_at=start,
+                minutes=20, timezone="UTC", booked_by="staff",
+                created_at=api.container.clock(),
+            )
+        )  # fmt: skip
+        original(self, agent_id)
+
+    monkeypatch.setattr(SqlBookingRepository, "lock_agent", meanwhile)
+    api.problem(book(api, case, first), 409, "slot_unavailable")
+    monkeypatch.setattr(SqlBookingRepository, "lock_agent", original)
+    assert api.get("buyer", f"/api/v1/returns/{case['id']}/call-booking").json() == {
+        "booking": None
+    }
+    assert book(api, case, first).status_code == 201  # nothing was left half-written
+
+
+def test_an_agents_time_off_takes_their_slots_away_and_names_the_calls_in_it(
+    api: Api,
+) -> None:
+    video_team(api)
+    case = offered_case(api)
+    offer = [s["starts_at"] for s in slots(api, case)["slots"]]
+    first = datetime.fromisoformat(offer[0])
+    mine = "/api/v1/staff/me/time-off"
+    day_off = {
+        "starts_at": first.isoformat(),
+        "ends_at": (first + timedelta(hours=1)).isoformat(),
+        "note": "dentist",
+    }
+    added = api.post("agent", mine, json=day_off)
+    assert added.status_code == 201, added.text
+    assert added.json()["conflicting_calls"] == [] and added.json()["note"] == "dentist"
+    left = [datetime.fromisoformat(s["starts_at"]) for s in slots(api, case)["slots"]]
+    assert all(s >= first + timedelta(hours=1) or s + timedelta(minutes=20) <= first for s in left)
+    assert len(left) == len(offer) - 3  # the three 20-minute slots of that hour
+    listed = api.get("agent", mine).json()["items"]
+    assert [t["id"] for t in listed] == [added.json()["id"]]
+
+    # A call booked later, then the supervisor puts the agent off then too: the call is named.
+    later = left[0]
+    assert book(api, case, later.isoformat()).status_code == 201
+    agent_id = booked_agent(api, case)
+    theirs = f"/api/v1/staff/{agent_id}/time-off"
+    training = {"starts_at": later.isoformat(), "ends_at": (later + timedelta(hours=2)).isoformat()}
+    put_off = api.post("supervisor", theirs, json=training)
+    assert put_off.status_code == 201, put_off.text
+    assert [c["case_id"] for c in put_off.json()["conflicting_calls"]] == [case["id"]]
+    assert len(api.get("supervisor", theirs).json()["items"]) == 2
+
+    # Only one's own, unless one runs teams; bad times are refused and change nothing.
+    supervisor_id = next(
+        u["id"]
+        for u in api.get("admin", "/api/v1/staff").json()["items"]
+        if u["email"] == api.credentials["supervisor"]
+    )
+    api.problem(api.post("agent", f"/api/v1/staff/{supervisor_id}/time-off", json=day_off), 403)
+    api.problem(api.get("buyer", mine), 403, "forbidden")
+    now = api.container.clock()
+    for bad, code in (
+        ({"starts_at": day_off["ends_at"], "ends_at": day_off["starts_at"]}, "invalid_time_off"),
+        ({"starts_at": (now - timedelta(days=2)).isoformat(),
+          "ends_at": (now - timedelta(days=1)).isoformat()}, "invalid_time_off"),
+        ({"starts_at": now.isoformat(), "ends_at": (now + timedelta(days=400)).isoformat()},
+         "invalid_time_off"),
+        ({"starts_at": "2030-01-01T09:00:00", "ends_at": "2030-01-01T10:00:00"},
+         "validation_error"),
+    ):  # fmt: skip
+        api.problem(api.post("agent", mine, json=bad), 422, code)
+    unknown = "/api/v1/staff/00000000-0000-0000-0000-000000000000/time-off"
+    api.problem(api.get("supervisor", unknown), 404, "staff_not_found")
+    assert len(api.get("agent", mine).json()["items"]) == 2
+
+    removed = api.request("agent", "DELETE", f"{mine}/{added.json()['id']}")
+    assert removed.status_code == 204
+    api.problem(api.request("agent", "DELETE", f"{mine}/{added.json()['id']}"), 404)
+    back = {s["starts_at"] for s in slots(api, case)["slots"]}
+    assert offer[0] in back  # the dentist's hour is free again

@@ -1,19 +1,20 @@
-"""Booked video calls in SQL: one row per booking, saved with a version check."""
+"""Booked video calls in SQL: one row per booking, saved with a version check; and staff's
+time off, when no call is booked with them."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, delete, insert, or_, select, update
 from sqlalchemy.engine import Row
 
-from returndesk.adapters.db.tables import call_bookings, return_cases
+from returndesk.adapters.db.tables import call_bookings, return_cases, staff_time_off, staff_users
 from returndesk.domain.cases.status import TERMINAL
 from returndesk.domain.errors import StaleVersion
-from returndesk.domain.scheduling import BookingStatus, CallBooking
+from returndesk.domain.scheduling import BookingStatus, CallBooking, TimeOff
 
-cb = call_bookings.c
+cb, to = call_bookings.c, staff_time_off.c
 _BOOKED = BookingStatus.booked.value
 _LONGEST = timedelta(hours=2)  # no booking is longer (slots are SLOT_MINUTES)
 
@@ -37,6 +38,13 @@ def _booking(row: Row[Any]) -> CallBooking:
         ended_at=row.ended_at,
         version=row.version,
     )
+
+
+def _time_off(row: Row[Any]) -> TimeOff:
+    return TimeOff(
+        id=row.id, store_id=row.store_id, staff_id=row.staff_id, starts_at=row.starts_at,
+        ends_at=row.ends_at, note=row.note, created_by=row.created_by, created_at=row.created_at,
+    )  # fmt: skip
 
 
 def _values(booking: CallBooking) -> dict[str, Any]:
@@ -115,6 +123,51 @@ class SqlBookingRepository:
             )
         )
         return [_booking(r) for r in rows]
+
+    def add_time_off(self, time_off: TimeOff) -> None:
+        self._conn.execute(
+            insert(staff_time_off).values(
+                id=time_off.id, store_id=time_off.store_id, staff_id=time_off.staff_id,
+                starts_at=time_off.starts_at, ends_at=time_off.ends_at, note=time_off.note,
+                created_by=time_off.created_by, created_at=time_off.created_at,
+            )
+        )  # fmt: skip
+
+    def time_off_between(
+        self, staff_ids: list[str], start: datetime, end: datetime
+    ) -> list[TimeOff]:
+        """The staff members' time off that overlaps [start, end)."""
+        if not staff_ids:
+            return []
+        rows = self._conn.execute(
+            select(staff_time_off).where(
+                to.staff_id.in_(staff_ids), to.starts_at < end, to.ends_at > start
+            )
+        )
+        return [_time_off(r) for r in rows]
+
+    def time_off(self, store_id: str, staff_id: str | None, since: datetime) -> list[TimeOff]:
+        """Time off not over at `since` (one person's, or the store's), soonest first."""
+        query = select(staff_time_off).where(to.store_id == store_id, to.ends_at > since)
+        if staff_id is not None:
+            query = query.where(to.staff_id == staff_id)
+        rows = self._conn.execute(query.order_by(to.starts_at, to.id).limit(500))
+        return [_time_off(r) for r in rows]
+
+    def get_time_off(self, time_off_id: str) -> TimeOff | None:
+        row = self._conn.execute(select(staff_time_off).where(to.id == time_off_id)).first()
+        return _time_off(row) if row is not None else None
+
+    def remove_time_off(self, time_off_id: str) -> None:
+        self._conn.execute(delete(staff_time_off).where(to.id == time_off_id))
+
+    def lock_agent(self, agent_id: str) -> None:
+        """Hold the agent's row until commit (PostgreSQL): bookings of one agent are made one
+        at a time, so two overlapping calls with different starts cannot both be written.
+        SQLite needs none: a write transaction already holds the database."""
+        self._conn.execute(
+            select(staff_users.c.id).where(staff_users.c.id == agent_id).with_for_update()
+        )
 
     def upcoming(
         self, store_id: str, now: datetime, agent_id: str | None = None, limit: int = 100

@@ -140,6 +140,36 @@ class CallBooking:
         }
 
 
+MAX_TIME_OFF = timedelta(days=366)
+
+
+@dataclass(frozen=True, slots=True)
+class TimeOff:
+    """A member of staff away for a while (a day off, leave, training), beyond their team's
+    shifts: no call is booked with them then."""
+
+    id: str
+    store_id: str
+    staff_id: str
+    starts_at: datetime  # UTC
+    ends_at: datetime
+    note: str
+    created_by: str
+    created_at: datetime
+
+    def __post_init__(self) -> None:
+        for moment in (self.starts_at, self.ends_at):
+            if moment.utcoffset() is None:
+                raise ValidationFailed("times need a UTC offset", code="invalid_time_off")
+        if self.ends_at <= self.starts_at:
+            raise ValidationFailed("time off ends after it starts", code="invalid_time_off")
+        if self.ends_at - self.starts_at > MAX_TIME_OFF:
+            raise ValidationFailed("time off is at most a year at once", code="invalid_time_off")
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        return self.starts_at < end and start < self.ends_at
+
+
 @dataclass(frozen=True, slots=True)
 class Bookable:
     """One agent who may take calls, with their team's working time."""
@@ -163,15 +193,24 @@ class Slot:
 
 @dataclass(slots=True)
 class Busy:
-    """An agent's booked calls, as (start, end) in UTC."""
+    """An agent's booked calls and time off, as (start, end) in UTC; only calls count in
+    who is least booked."""
 
     spans: dict[str, list[tuple[datetime, datetime]]] = field(default_factory=dict)
+    off: dict[str, list[tuple[datetime, datetime]]] = field(default_factory=dict)
 
     def add(self, agent_id: str, start: datetime, end: datetime) -> None:
         self.spans.setdefault(agent_id, []).append((start, end))
 
+    def away(self, agent_id: str, start: datetime, end: datetime) -> None:
+        self.off.setdefault(agent_id, []).append((start, end))
+
     def free(self, agent_id: str, start: datetime, end: datetime) -> bool:
-        return all(end <= lo or hi <= start for lo, hi in self.spans.get(agent_id, ()))
+        return all(
+            end <= lo or hi <= start
+            for spans in (self.spans, self.off)
+            for lo, hi in spans.get(agent_id, ())
+        )
 
     def count(self, agent_id: str) -> int:
         return len(self.spans.get(agent_id, ()))

@@ -35,7 +35,7 @@ from returndesk.domain.notifications import EmailView, StaffNotification
 from returndesk.domain.orders import Order
 from returndesk.domain.policy.document import Policy
 from returndesk.domain.routing_rules import RoutingRule
-from returndesk.domain.scheduling import CallBooking
+from returndesk.domain.scheduling import CallBooking, TimeOff
 from returndesk.domain.sla import CaseWork, SlaTargets
 from returndesk.domain.stores import StaffUser, Store
 from returndesk.domain.teams import Presence, Team, TeamMember
@@ -601,6 +601,21 @@ class BookingRepository(Protocol):
     def booked_between(
         self, agent_ids: list[str], start: datetime, end: datetime
     ) -> list[CallBooking]: ...
+    def lock_agent(self, agent_id: str) -> None:
+        """Make the agent's bookings one at a time until this unit of work ends."""
+        ...
+
+    def add_time_off(self, time_off: TimeOff) -> None: ...
+    def time_off_between(
+        self, staff_ids: list[str], start: datetime, end: datetime
+    ) -> list[TimeOff]: ...
+    def time_off(self, store_id: str, staff_id: str | None, since: datetime) -> list[TimeOff]:
+        """Time off not over at `since` (one person's, or the store's), soonest first."""
+        ...
+
+    def get_time_off(self, time_off_id: str) -> TimeOff | None: ...
+    def remove_time_off(self, time_off_id: str) -> None: ...
+
     def upcoming(
         self, store_id: str, now: datetime, agent_id: str | None = None, limit: int = 100
     ) -> list[CallBooking]: ...

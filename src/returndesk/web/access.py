@@ -115,6 +115,10 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/v1/returns/{case_id}/call-booking"): Permission.call_book,
     ("POST", "/api/v1/returns/{case_id}/call-booking/offer"): Permission.call_start,
     ("GET", "/api/v1/call-bookings"): Permission.call_start,
+    # One's own time off (`me`) for every staff role; others' for those who run teams.
+    ("GET", "/api/v1/staff/{staff_id}/time-off"): Permission.team_read,
+    ("POST", "/api/v1/staff/{staff_id}/time-off"): Permission.team_read,
+    ("DELETE", "/api/v1/staff/{staff_id}/time-off/{time_off_id}"): Permission.team_read,
     ("GET", "/api/v1/notifications"): Permission.team_read,  # every staff role: their own
     ("POST", "/api/v1/notifications/read"): Permission.team_read,
     ("GET", "/api/v1/calls/{call_id}"): CALL_LINK,

@@ -4,8 +4,10 @@ supervisor's open queue shows the breach appear when the first-response target i
 
 from __future__ import annotations
 
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
@@ -181,6 +183,69 @@ def test_presence_lapses_when_the_console_stops_renewing_it(
         expect(page.get_by_test_id("presence")).to_have_value("offline")
     finally:
         context.close()
+
+
+def test_an_agent_and_a_supervisor_enter_time_off_in_their_own_time_zone(
+    browser: Browser, browser_server: LiveServer, sqlite_container: Container,
+    scenario: Scenario, clock: FakeClockLike, shots: Path,
+) -> None:  # fmt: skip
+    """Times typed in the console are the viewer's (São Paulo here, UTC-3); a refused entry
+    keeps what was typed; a supervisor enters it for anyone of the store."""
+    container = sqlite_container
+    add_supervisor(container)
+    tomorrow = (clock() + timedelta(days=1)).astimezone(ZoneInfo("America/Sao_Paulo")).date()
+    agent = new_context(browser, browser_server.url)
+    boss = new_context(browser, browser_server.url)
+    try:
+        page = agent.new_page()
+        scenario.agent_login(page)
+        page.get_by_test_id("nav-teams").click()
+        card = page.get_by_test_id("time-off")
+        expect(card.get_by_test_id("time-off-empty")).to_be_visible()
+        expect(card.get_by_test_id("time-off-staff")).to_have_count(0)  # only her own
+        card.get_by_test_id("time-off-starts").fill(f"{tomorrow}T14:00")
+        card.get_by_test_id("time-off-ends").fill(f"{tomorrow}T12:00")
+        card.get_by_test_id("time-off-note").fill("dentist")
+        card.get_by_test_id("time-off-submit").click()
+        expect(page.get_by_test_id("error")).to_contain_text("later end")
+        expect(card.get_by_test_id("time-off-note")).to_have_value("dentist")
+        card.get_by_test_id("time-off-ends").fill(f"{tomorrow}T17:30")
+        card.get_by_test_id("time-off-submit").click()
+        entry = card.get_by_test_id("time-off-entry")
+        expect(entry).to_have_count(1)
+        expect(entry.get_by_test_id("time-off-from")).to_contain_text("2:00")
+        expect(entry.get_by_test_id("time-off-to")).to_contain_text("5:30")
+        with container.uow() as uow:  # stored as the instant: 14:00 in São Paulo is 17:00 UTC
+            (stored,) = uow.bookings.time_off(scenario_store(container), None, clock())
+        assert stored.starts_at.astimezone(UTC).hour == 17 and stored.note == "dentist"
+        page.screenshot(path=str(shots / "time-off.png"), full_page=True)
+
+        # The supervisor sees it with her name, and adds a day of training for her.
+        boss_page = boss.new_page()
+        supervisor_login(boss_page)
+        boss_page.get_by_test_id("nav-teams").click()
+        boss_card = boss_page.get_by_test_id("time-off")
+        expect(boss_card.get_by_test_id("time-off-entry")).to_contain_text(scenario.agent_name)
+        boss_card.get_by_test_id("time-off-staff").select_option(label=scenario.agent_name)
+        boss_card.get_by_test_id("time-off-starts").fill(f"{tomorrow + timedelta(days=1)}T09:00")
+        boss_card.get_by_test_id("time-off-ends").fill(f"{tomorrow + timedelta(days=1)}T18:00")
+        boss_card.get_by_test_id("time-off-submit").click()
+        expect(boss_card.get_by_test_id("time-off-entry")).to_have_count(2)
+
+        # She removes the dentist.
+        page.reload()
+        expect(entry).to_have_count(2)
+        entry.first.get_by_test_id("time-off-remove").click()
+        expect(card.get_by_test_id("time-off-entry")).to_have_count(1)
+    finally:
+        agent.close()
+        boss.close()
+
+
+def scenario_store(container: Container) -> str:
+    with container.uow() as uow:
+        (store,) = uow.stores.list()
+    return store.id
 
 
 def test_the_dashboard_draws_its_figures_and_exports_them(

@@ -829,3 +829,18 @@ staff_notifications = Table(
     Index("ix_staff_notifications_staff", "staff_id", "created_at"),
     Index("ix_staff_notifications_unread", "staff_id", "read_at"),
 )
+
+# A member of staff's own time off (domain/scheduling.py TimeOff): no call is booked then.
+staff_time_off = Table(
+    "staff_time_off",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("store_id", ID, ForeignKey("stores.id"), nullable=False),
+    Column("staff_id", ID, ForeignKey("staff_users.id"), nullable=False),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("note", String(200), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_staff_time_off_staff_ends", "staff_id", "ends_at"),
+)

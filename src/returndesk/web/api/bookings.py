@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import AwareDatetime, Field
 
 from returndesk.domain.business_time import check_timezone
-from returndesk.domain.scheduling import HORIZON_DAYS, MAX_DAYS, CallBooking, Slot
+from returndesk.domain.scheduling import HORIZON_DAYS, MAX_DAYS, CallBooking, Slot, TimeOff
 from returndesk.services import scheduling
 from returndesk.services.principal import Principal
 from returndesk.web.deps import ContainerDep, PrincipalDep
@@ -145,3 +145,63 @@ def upcoming(
     tz = check_timezone(timezone).key if timezone else None
     found = scheduling.upcoming_calls(container.uow, container.clock, principal, mine=mine)
     return {"items": [{**booking_out(u.booking, tz), "case_number": u.case_number} for u in found]}
+
+
+StaffId = Annotated[str, Path(pattern=r"^(me|[0-9a-f-]{36})$")]
+TimeOffId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
+
+
+def time_off_out(time_off: TimeOff) -> dict[str, Any]:
+    return {
+        "id": time_off.id,
+        "staff_id": time_off.staff_id,
+        "starts_at": iso(time_off.starts_at),
+        "ends_at": iso(time_off.ends_at),
+        "note": time_off.note,
+        "created_by": time_off.created_by,
+        "created_at": iso(time_off.created_at),
+    }
+
+
+class TimeOffIn(Body):
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    note: Annotated[str, Field(max_length=200)] = ""
+
+
+@router.get("/staff/{staff_id}/time-off")
+def list_time_off(
+    staff_id: StaffId, principal: PrincipalDep, container: ContainerDep
+) -> dict[str, Any]:
+    """A member of staff's time off not over yet (`me`: one's own), soonest first."""
+    found = scheduling.list_time_off(container.uow, container.clock, principal, staff_id)
+    return {"items": [time_off_out(t) for t in found]}
+
+
+@router.post("/staff/{staff_id}/time-off", status_code=201)
+def add_time_off(
+    staff_id: StaffId, body: TimeOffIn, principal: PrincipalDep, container: ContainerDep
+) -> dict[str, Any]:
+    """Time off (no call is booked with them then); `conflicting_calls`: calls already
+    booked in it, for someone to move."""
+    added = scheduling.add_time_off(
+        container.uow,
+        container.clock,
+        principal,
+        staff_id,
+        starts_at=body.starts_at,
+        ends_at=body.ends_at,
+        note=body.note,
+    )
+    return {
+        **time_off_out(added.time_off),
+        "conflicting_calls": [booking_out(b) for b in added.calls],
+    }
+
+
+@router.delete("/staff/{staff_id}/time-off/{time_off_id}", status_code=204)
+def remove_time_off(
+    staff_id: StaffId, time_off_id: TimeOffId, principal: PrincipalDep, container: ContainerDep
+) -> Response:
+    scheduling.remove_time_off(container.uow, principal, staff_id, time_off_id)
+    return Response(status_code=204)

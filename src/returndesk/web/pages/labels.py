@@ -660,6 +660,10 @@ ERRORS = {
     "invalid_skill": N_("Choose skills from the list."),
     "staff_not_found": N_("No active staff account has that email."),
     "member_not_found": N_("That person is not in this team."),
+    "invalid_time_off": N_(
+        "Time off needs a start and a later end, not over yet, at most a year long."
+    ),
+    "time_off_not_found": N_("That time off was already removed."),
     "invalid_sla": N_("Targets are 1 to 129,600 working minutes."),
     "reason_required": N_("Say why you reassign the case."),
     "team_never_works": N_("That team has no working time in the coming year."),

@@ -1,10 +1,12 @@
 """Teams and shifts in the console: who works when, who is online, service-level targets; the
-agent's own presence (renewed by the console while it is open); reassigning a case."""
+agent's own presence (renewed by the console while it is open) and time off; reassigning a
+case."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -15,10 +17,13 @@ from returndesk.domain.business_time import DAY_NAMES
 from returndesk.domain.cases.reasons import ReasonCode
 from returndesk.domain.errors import DomainError, ValidationFailed
 from returndesk.domain.routing_rules import RoutingRule
+from returndesk.domain.scheduling import CallBooking
 from returndesk.domain.sla import SlaTargets
 from returndesk.domain.teams import SKILL_NAMES, PresenceStatus
 from returndesk.services.principal import Principal
 from returndesk.services.routing_rules import edit_routing_rules, routing_rules
+from returndesk.services.scheduling import add_time_off, list_time_off, remove_time_off
+from returndesk.services.staff import list_staff
 from returndesk.services.staff_inbox import unread_count
 from returndesk.services.teams import (
     HoursInput,
@@ -69,15 +74,27 @@ def _render(
     error: str | None = None,
     detail: str = "",
     kept: dict[str, str] | None = None,
+    calls_in_time_off: list[CallBooking] | None = None,
 ) -> Response:
     container = container_of(request)
+    can_edit = has_permission(principal.role, Permission.team_write)
+    people: dict[str, str] = {}
+    if can_edit and principal.store_id is not None:
+        people = {u.id: u.name for u in list_staff(container.uow, principal) if u.active}
+    try:
+        away = list_time_off(container.uow, container.clock, principal, None if people else "me")
+    except DomainError:  # a platform admin: no store, no time off
+        away = []
     response = console_page(request).render(
         request,
         "console/teams.html",
         status_code=status_code,
         principal=principal,
         can_settings=can_open_settings(principal),
-        can_edit=has_permission(principal.role, Permission.team_write),
+        can_edit=can_edit,
+        people=people,
+        time_off=away,
+        calls_in_time_off=calls_in_time_off,
         teams=list_teams(container.uow, container.clock, principal, None),
         rules=routing_rules(container.uow, principal),
         reasons=[r.value for r in ReasonCode],
@@ -93,6 +110,16 @@ def _render(
         kept=kept,  # what was typed into a refused form, shown again
     )
     return remember_language(request, response)
+
+
+def _local(text: str, tz: ZoneInfo) -> datetime:
+    """A datetime-local field ("YYYY-MM-DDTHH:MM"), in the viewer's time zone."""
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=tz)
+    except ValueError:
+        raise ValidationFailed(
+            "a date and time, like 2026-12-24T09:00", code="invalid_time_off"
+        ) from None
 
 
 @router.get("/teams")
@@ -156,6 +183,23 @@ async def teams_post(request: Request) -> Response:
         elif action == "remove":
             remove_member(
                 container.uow, principal, field(form, "team", 36), field(form, "staff", 36)
+            )
+        elif action == "time_off":
+            tz = console_page(request).tz
+            added = add_time_off(
+                container.uow,
+                container.clock,
+                principal,
+                field(form, "staff", 36) or "me",
+                starts_at=_local(field(form, "starts_at", 16), tz),
+                ends_at=_local(field(form, "ends_at", 16), tz),
+                note=field(form, "note", 200),
+            )
+            if added.calls:  # booked calls fall in it: say which, for someone to move them
+                return _render(request, principal, token, calls_in_time_off=added.calls)
+        elif action == "time_off_remove":
+            remove_time_off(
+                container.uow, principal, field(form, "staff", 36), field(form, "time_off", 36)
             )
         elif action in ("rule", "rule_remove", "rule_up"):
             _change_rules(request, principal, action, form)
