@@ -30,10 +30,14 @@ sys.path.insert(0, str(ROOT / "tests"))
 from returndesk.adapters.auth.passwords import Argon2Hasher  # noqa: E402
 from returndesk.adapters.db.migrate import upgrade  # noqa: E402
 from returndesk.adapters.db.tables import (  # noqa: E402
+    case_events,
+    case_work,
     order_lines,
     orders,
     return_case_lines,
     return_cases,
+    shipments,
+    teams,
 )
 from returndesk.adapters.db.types import UTCDateTime  # noqa: E402
 from returndesk.bootstrap import Container, bootstrap  # noqa: E402
@@ -84,25 +88,53 @@ def timed(fn: Callable[[], object], repeat: int) -> dict[str, float]:
     }
 
 
-def bulk_load(container: Container, store_id: str, cases: int) -> None:
-    """Insert `cases` cases (4 per order) straight into the tables: the queue's data volume."""
+def bulk_load(container: Container, store_id: str, cases: int, *, dashboard: bool = False) -> None:
+    """Insert `cases` cases (4 per order) straight into the tables: the queue's data volume.
+    `dashboard`: also what the dashboard counts beyond the cases: each order's shipment (one
+    of three carriers) and each case's work row (one of three teams or none, 10 % breached,
+    closed ones resolved 1-200 h after opening), a third decided by the software (a system
+    status change on the timeline), and orders placed over the cases' span."""
     rng = Random(7)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     batch = 5000
     per_order = 4
+    team_ids: list[str | None] = [None]
+    if dashboard:
+        with container.engine.begin() as conn:
+            for name in ("Americas", "Europe", "Asia"):
+                team_ids.append(new_id())
+                conn.execute(
+                    insert(teams).values(
+                        id=team_ids[-1], store_id=store_id, name=name, timezone="UTC",
+                        hours=[{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                                "start": "00:00", "end": "00:00"}],
+                        closed_dates=[], languages=[], markets=[], created_at=start,
+                    )
+                )  # fmt: skip
+    closed = {CaseStatus.closed.value, CaseStatus.refunded.value, CaseStatus.canceled.value}
     with container.engine.begin() as conn:
         for offset in range(0, cases, batch):
             order_rows, line_rows, case_rows, case_line_rows = [], [], [], []
+            work_rows: list[dict[str, object]] = []
+            shipment_rows: list[dict[str, object]] = []
+            event_rows: list[dict[str, object]] = []
             for i in range(offset, min(offset + batch, cases)):
                 if i % per_order == 0:
                     order_id, line_id = new_id(), new_id()
                     market = MARKETS[(i // per_order) % len(MARKETS)]
                     email = f"buyer{i // per_order}@example.com"
+                    placed = start + timedelta(minutes=i) if dashboard else start
                     order_rows.append({
                         "id": order_id, "store_id": store_id, "number": f"B{i // per_order}",
                         "email": email, "buyer_name": "", "market": market, "currency": "EUR",
-                        "language": "en", "placed_at": start, "lock_version": 0,
+                        "language": "en", "placed_at": placed, "lock_version": 0,
                     })  # fmt: skip
+                    if dashboard:
+                        shipment_rows.append({
+                            "id": new_id(), "order_id": order_id,
+                            "carrier": ("DHL", "UPS", "Correios")[rng.randrange(3)],
+                            "tracking_number": f"T{i}",
+                        })  # fmt: skip
                     line_rows.append({
                         "id": line_id, "order_id": order_id, "position": 0, "sku": "SKU-1",
                         "title": "Item", "quantity": 8, "unit_price": 1000, "paid_amount": 8000,
@@ -125,11 +157,31 @@ def bulk_load(container: Container, store_id: str, cases: int) -> None:
                     "title": "Item", "quantity": 2, "reason": "changed_mind", "comment": "",
                     "refundable_amount": 2000, "received_quantity": 0, "condition": None,
                 })  # fmt: skip
+                if dashboard:
+                    status = case_rows[-1]["status"]
+                    work_rows.append({
+                        "case_id": case_id, "store_id": store_id,
+                        "team_id": team_ids[rng.randrange(len(team_ids))],
+                        "open": status not in closed, "breached": rng.random() < 0.1, "sla": {},
+                        "resolved_at": created + timedelta(hours=rng.randint(1, 200))
+                        if status in closed else None,
+                    })  # fmt: skip
+                    if rng.random() < 0.33:
+                        event_rows.append({
+                            "id": new_id(), "case_id": case_id, "at": created,
+                            "kind": "status_changed", "actor_kind": "system",
+                            "actor_id": "engine", "actor_name": "ReturnDesk", "note": "",
+                            "data": {},
+                        })  # fmt: skip
             if order_rows:
                 conn.execute(insert(orders), order_rows)
                 conn.execute(insert(order_lines), line_rows)
             conn.execute(insert(return_cases), case_rows)
             conn.execute(insert(return_case_lines), case_line_rows)
+            for table, rows in ((shipments, shipment_rows), (case_work, work_rows),
+                                (case_events, event_rows)):  # fmt: skip
+                if rows:
+                    conn.execute(insert(table), rows)
     if container.engine.dialect.name == "postgresql":
         with container.engine.connect() as conn:
             conn.exec_driver_sql("ANALYZE")
@@ -248,7 +300,7 @@ def bench_queue(container: Container, store_id: str, repeat: int) -> dict[str, o
 
 
 @contextmanager
-def backend(name: str, cases: int) -> Iterator[tuple[Container, str]]:
+def backend(name: str, cases: int, *, dashboard: bool = False) -> Iterator[tuple[Container, str]]:
     with tempfile.TemporaryDirectory() as tmp:
         pg = ThrowawayPostgres().start() if name == "postgresql" else None
         try:
@@ -263,7 +315,7 @@ def backend(name: str, cases: int) -> Iterator[tuple[Container, str]]:
             container = bootstrap(settings, hasher=Argon2Hasher(fast=True))
             upgrade(container.engine)
             store = ensure_default_store(container.uow, container.clock)
-            bulk_load(container, store.id, cases)
+            bulk_load(container, store.id, cases, dashboard=dashboard)
             yield container, store.id
             container.close()
         finally:

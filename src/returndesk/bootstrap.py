@@ -213,7 +213,7 @@ class Container:
             sweep_sla(self.uow, self.clock)
 
         def dashboard() -> None:  # recount the days writes touched, so the dashboard is quick
-            refresh_stats(self.uow, most=1000)
+            refresh_stats(self.uow, seconds=2.0)  # a big backlog: a little every minute
 
         def calls() -> None:
             sweep_calls(self.uow, self.clock, self.files)

@@ -14,8 +14,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import format_date, format_time
+from sqlalchemy import insert
 
 from returndesk.adapters.bookings import SqlBookingRepository
+from returndesk.adapters.db.tables import staff_notifications
 from returndesk.domain.ids import new_id
 from returndesk.domain.scheduling import CallBooking
 from returndesk.services.scheduling import sweep_bookings
@@ -514,3 +516,34 @@ def test_an_agents_time_off_takes_their_slots_away_and_names_the_calls_in_it(
     api.problem(api.request("agent", "DELETE", f"{mine}/{added.json()['id']}"), 404)
     back = {s["starts_at"] for s in slots(api, case)["slots"]}
     assert offer[0] in back  # the dentist's hour is free again
+
+
+def test_the_inbox_pages_newest_first_and_only_through_ones_own(api: Api) -> None:
+    staff = {u["email"]: u["id"] for u in api.get("admin", "/api/v1/staff").json()["items"]}
+    case = api.open_return()
+    at = api.container.clock()
+    with api.container.engine.begin() as conn:
+        for i in range(3):
+            for who in ("agent", "supervisor"):
+                conn.execute(
+                    insert(staff_notifications).values(
+                        id=f"nt_{who}_{i}", store_id=case_store(api), staff_id=staff[
+                            api.credentials[who]
+                        ], case_id=case["id"], case_number=case["number"],
+                        kind="staff_sla_breached", data={"clock": "first_response"},
+                        created_at=at + timedelta(minutes=i),
+                    )
+                )  # fmt: skip
+    first = api.get("agent", "/api/v1/notifications", params={"limit": 2}).json()
+    assert [n["id"] for n in first["items"]] == ["nt_agent_2", "nt_agent_1"]
+    assert first["next_before"] == "nt_agent_1" and first["unread"] == 3
+    rest = api.get(
+        "agent", "/api/v1/notifications", params={"limit": 2, "before": first["next_before"]}
+    ).json()
+    assert [n["id"] for n in rest["items"]] == ["nt_agent_0"] and rest["next_before"] is None
+    theirs = api.get("agent", "/api/v1/notifications", params={"before": "nt_supervisor_1"})
+    api.problem(theirs, 422, "invalid_before")  # another person's: not a cursor of mine
+
+
+def case_store(api: Api) -> str:
+    return ensure_default_store(api.container.uow, api.container.clock).id

@@ -28,6 +28,7 @@ from returndesk.adapters.db.tables import (
 )
 from returndesk.adapters.stats import SqlStatsRepository, bucket, median_hours, split
 from returndesk.bootstrap import Container
+from returndesk.domain.cases.status import TERMINAL
 from returndesk.domain.ids import new_id
 from returndesk.services.ports import STAT_DIMENSIONS
 from returndesk.services.stats import refresh_stats
@@ -44,8 +45,8 @@ SKUS = ("SKU-1", "SKU-2", "SKU-3", "SKU-4")
 
 
 class History:
-    def __init__(self, conn: Connection, store_id: str, rng: Random) -> None:
-        self.conn, self.store_id, self.rng = conn, store_id, rng
+    def __init__(self, conn: Connection, store_id: str, rng: Random, days: int = DAYS) -> None:
+        self.conn, self.store_id, self.rng, self.days = conn, store_id, rng, days
         self.teams = [self._team(name) for name in ("Americas", "Europe")]
         self.orders: list[tuple[str, list[str]]] = []  # (order id, its line ids)
         self.cases: list[str] = []
@@ -62,7 +63,7 @@ class History:
         return team_id
 
     def at(self) -> datetime:
-        return START + timedelta(seconds=self.rng.randrange(DAYS * 86400))
+        return START + timedelta(seconds=self.rng.randrange(self.days * 86400))
 
     def order(self) -> tuple[str, list[str], tuple[str, str, str]]:
         rng, self.number = self.rng, self.number + 1
@@ -160,6 +161,8 @@ class History:
         kind = rng.choice((
             "status", "refund", "outcome", "costs", "breach", "reassign", "resolve", "line",
             "line_removed", "carrier", "event", "new_case", "sold", "team_renamed",
+            "case_facts", "fees", "line_facts", "sold_sku", "work_added", "work_removed",
+            "case_moved", "order_moved",
         ))  # fmt: skip
         c = return_cases.c
         match kind:
@@ -224,6 +227,55 @@ class History:
                     update(order_lines)
                     .where(order_lines.c.order_id == order_id)
                     .values(quantity=rng.randint(1, 9))
+                )
+            case "case_facts":
+                market = rng.choice(MARKETS)
+                self.conn.execute(
+                    update(return_cases)
+                    .where(c.id == case_id)
+                    .values(
+                        market=market[0], language=market[1], currency=market[2],
+                        preferred_resolution=rng.choice(("refund", "exchange", "store_credit")),
+                    )
+                )  # fmt: skip
+            case "fees":
+                self.conn.execute(
+                    update(return_cases)
+                    .where(c.id == case_id)
+                    .values(handling_cost=rng.randint(0, 500), payment_fees=rng.randint(0, 90))
+                )
+            case "line_facts":
+                self.conn.execute(
+                    update(return_case_lines)
+                    .where(return_case_lines.c.case_id == case_id)
+                    .values(sku=rng.choice(SKUS), refundable_amount=rng.randint(100, 9000))
+                )
+            case "sold_sku":
+                order_id, _ = rng.choice(self.orders)
+                self.conn.execute(
+                    update(order_lines)
+                    .where(order_lines.c.order_id == order_id, order_lines.c.position == 0)
+                    .values(sku=rng.choice(SKUS))
+                )
+            case "work_added" | "work_removed":
+                self.conn.execute(delete(case_work).where(case_work.c.case_id == case_id))
+                if kind == "work_added":
+                    self.conn.execute(
+                        insert(case_work).values(
+                            case_id=case_id, store_id=self.store_id, team_id=self.teams[0],
+                            open=True, breached=True, sla={},
+                        )
+                    )  # fmt: skip
+            case "case_moved":  # a fix by hand: its old day and its new one both change
+                self.conn.execute(
+                    update(return_cases)
+                    .where(c.id == case_id)
+                    .values(created_at=self.at() + timedelta(days=rng.choice((-2, 2))))
+                )
+            case "order_moved":
+                order_id, _ = rng.choice(self.orders)
+                self.conn.execute(
+                    update(orders).where(orders.c.id == order_id).values(placed_at=self.at())
                 )
             case "team_renamed":  # names are read with the figures, never kept in the rollups
                 team_id = rng.choice(self.teams)
@@ -292,6 +344,104 @@ def test_rollups_equal_the_figures_counted_from_the_cases(container: Container, 
         refresh_stats(container.uow, store.id)
         assert noted_days(container) == 0
         assert_same(container, store.id, rng)
+
+
+# One column at a time, each watched by a trigger: a change of it alone must be recounted.
+SINGLE_CHANGES: list[tuple[str, Any, dict[str, Any]]] = [
+    ("return_cases", "market", {"market": "FR"}),
+    ("return_cases", "language", {"language": "fr"}),
+    ("return_cases", "currency", {"currency": "CHF"}),
+    ("return_cases", "status", {"status": "escalated"}),
+    ("return_cases", "preferred_resolution", {"preferred_resolution": "store_credit"}),
+    ("return_cases", "refunded_amount", {"refunded_amount": 123_457}),
+    ("return_cases", "decision_outcome", {"decision_outcome": "human_review"}),
+    ("return_cases", "return_shipping_cost", {"return_shipping_cost": 777}),
+    ("return_cases", "handling_cost", {"handling_cost": 778}),
+    ("return_cases", "payment_fees", {"payment_fees": 779}),
+    ("return_cases", "recovered_value", {"recovered_value": 780}),
+    ("return_cases", "created_at", {"created_at": START + timedelta(days=3, hours=1)}),
+    ("return_case_lines", "sku", {"sku": "SKU-9"}),
+    ("return_case_lines", "quantity", {"quantity": 17}),
+    ("return_case_lines", "reason", {"reason": "damaged"}),
+    ("return_case_lines", "refundable_amount", {"refundable_amount": 98_765}),
+    ("case_work", "team_id", {"team_id": "third"}),  # (a team made for the test)
+    ("case_work", "breached", {"breached": ~case_work.c.breached}),
+    ("case_work", "resolved_at", {"resolved_at": START + timedelta(days=9)}),
+    ("order_lines", "sku", {"sku": "SKU-8"}),
+    ("order_lines", "quantity", {"quantity": 42}),
+    ("orders", "placed_at", {"placed_at": START + timedelta(days=4, hours=2)}),
+    ("shipments", "carrier", {"carrier": "Yamato"}),
+]  # fmt: skip
+
+
+def test_a_change_of_any_one_watched_column_is_recounted(container: Container) -> None:
+    """Each change alone, on the first day's case (or its order), then recounted: the old and
+    the new day of a case or an order moved by hand included."""
+    store = ensure_default_store(container.uow, container.clock)
+    with container.engine.begin() as conn:
+        history = History(conn, store.id, Random(7))
+        for _ in range(40):
+            history.case()
+        third = history._team("Asia")
+    refresh_stats(container.uow)
+    period = (START - timedelta(days=1), START + timedelta(days=DAYS + 5))
+    tables_by_name = {
+        t.name: t
+        for t in (return_cases, return_case_lines, case_work, order_lines, orders, shipments)
+    }
+    for table_name, column, values in SINGLE_CHANGES:
+        table = tables_by_name[table_name]
+        values = {k: third if v == "third" else v for k, v in values.items()}
+        with container.engine.begin() as conn:
+            case_id, order_id = conn.execute(
+                select(return_cases.c.id, return_cases.c.order_id)
+                .join(case_work, case_work.c.case_id == return_cases.c.id)
+                .where(return_cases.c.created_at < START + timedelta(days=1))
+                .order_by(return_cases.c.created_at)
+                .limit(1)
+            ).one()
+            key = {
+                "return_cases": table.c.get("id"),
+                "orders": table.c.get("id"),
+                "order_lines": table.c.get("order_id"),
+                "shipments": table.c.get("order_id"),
+            }.get(table_name, table.c.get("case_id"))
+            target = order_id if table_name in ("orders", "order_lines", "shipments") else case_id
+            if table_name == "shipments":  # the order has one to change
+                conn.execute(
+                    insert(shipments).values(
+                        id=new_id(), order_id=order_id, carrier="AAA", tracking_number="T"
+                    )
+                )
+            changed = conn.execute(update(table).where(key == target).values(values)).rowcount
+            assert changed, (table_name, column)
+        assert noted_days(container) > 0, (table_name, column)
+        refresh_stats(container.uow)
+        with container.engine.connect() as conn:
+            rollups, tables = SqlStatsRepository(conn), SqlStatsRepository(conn, rollups=False)
+            assert figures(rollups, store.id, period) == figures(tables, store.id, period), column
+            assert rollups.queue_now(store.id) == tables.queue_now(store.id), column
+
+
+def test_past_fifteen_noted_days_the_whole_period_is_counted_afresh(
+    container: Container,
+) -> None:
+    store = ensure_default_store(container.uow, container.clock)
+    with container.engine.begin() as conn:
+        history = History(conn, store.id, Random(6), days=20)
+        for _ in range(80):
+            history.case()
+    assert noted_days(container) > 15
+    period = (START, START + timedelta(days=20))
+    with container.engine.connect() as conn:
+        rollups, tables = SqlStatsRepository(conn), SqlStatsRepository(conn, rollups=False)
+        assert figures(rollups, store.id, period) == figures(tables, store.id, period)
+        assert rollups.queue_now(store.id) == tables.queue_now(store.id)
+        assert rollups.totals(store.id, *period).cases == 80
+    refresh_stats(container.uow)
+    with container.engine.connect() as conn:
+        rollups, tables = SqlStatsRepository(conn), SqlStatsRepository(conn, rollups=False)
+        assert figures(rollups, store.id, period) == figures(tables, store.id, period)
 
 
 def test_only_changes_that_move_a_figure_leave_a_note(container: Container) -> None:
@@ -364,6 +514,8 @@ def test_median_of_a_histogram() -> None:
     assert median_hours(Counter({60: 1, 120: 1})) == 1.5  # the mean of the middle two
     assert median_hours(Counter({60: 2, 600: 1})) == 1.0
     assert median_hours(Counter({30: 1, 60: 1, 600: 2})) == 5.5
+    assert median_hours(Counter({3000: 1})) == 50.08  # 2 days and more: the bucket's middle
+    assert median_hours(Counter({20160: 1})) == 336.5
 
 
 def test_a_period_splits_into_whole_utc_days_and_the_parts_around_them() -> None:
@@ -380,3 +532,16 @@ def test_a_period_splits_into_whole_utc_days_and_the_parts_around_them() -> None
     assert split(*short) == ([short], None)
     across = (aligned - timedelta(hours=1), aligned + timedelta(hours=5))  # no whole day
     assert split(*across) == ([across], None)
+
+
+def test_what_the_rollups_hold_is_pinned() -> None:
+    """The stored rollups were counted with these definitions. Changing one (a new grouping,
+    another set of closed statuses, other buckets) leaves every stored day counted the old
+    way: ship a migration that notes every day (INSERT INTO stats_dirty SELECT DISTINCT
+    store_id, <its day> FROM return_cases / orders, as 0015 does), then update this pin."""
+    assert STAT_DIMENSIONS == (
+        "reason", "sku", "market", "language", "status", "carrier", "team", "outcome",
+        "resolution", "day",
+    )  # fmt: skip
+    assert sorted(s.value for s in TERMINAL) == ["canceled", "closed"]
+    assert [bucket(m) for m in (2879, 2880, 20159, 20160)] == [2879, 2880, 20150, 20160]

@@ -37,12 +37,21 @@ class SqlStaffInbox:
         if unread_only:
             query = query.where(n.read_at.is_(None))
         if before is not None:  # the page after the one that ended with this notification
-            anchor = select(n.created_at).where(n.id == before).scalar_subquery()
+            anchor = (
+                select(n.created_at).where(n.id == before, n.staff_id == staff_id).scalar_subquery()
+            )
             query = query.where(
                 (n.created_at < anchor) | ((n.created_at == anchor) & (n.id < before))
             )
         rows = self._conn.execute(query.order_by(n.created_at.desc(), n.id.desc()).limit(limit))
         return [_notification(row) for row in rows]
+
+    def get(self, staff_id: str, notification_id: str) -> StaffNotification | None:
+        """The staff member's notification (another person's is None)."""
+        row = self._conn.execute(
+            select(staff_notifications).where(n.id == notification_id, n.staff_id == staff_id)
+        ).first()
+        return _notification(row) if row is not None else None
 
     def unread(self, staff_id: str) -> int:
         return int(

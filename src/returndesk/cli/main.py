@@ -482,9 +482,9 @@ def teams_sweep() -> None:
 
 @stats_app.command("refresh")
 def stats_refresh() -> None:
-    """Recount the dashboard's days that writes touched (the server does this every minute,
-    and a dashboard request does it for its store; run it after a bulk import, or from cron
-    where no server runs the jobs)."""
+    """Recount the dashboard's days that writes touched (the server does a little of it every
+    minute; until then those days are counted from the case tables, which is slower). Run it
+    after upgrading or a bulk import, or from cron where no server runs the jobs."""
     from returndesk.services.stats import refresh_stats
 
     container = _container()

@@ -774,6 +774,10 @@ class StaffInbox(Protocol):
     def list(
         self, staff_id: str, *, unread_only: bool, limit: int, before: str | None = None
     ) -> list[StaffNotification]: ...
+    def get(self, staff_id: str, notification_id: str) -> StaffNotification | None:
+        """The staff member's notification (another person's is None)."""
+        ...
+
     def unread(self, staff_id: str) -> int: ...
     def mark_read(self, staff_id: str, ids: Sequence[str] | None, at: datetime) -> int:
         """Mark these (all when None) of the staff member's unread notifications read."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from returndesk.domain.errors import PermissionDenied, ValidationFailed
+from returndesk.domain.errors import NotFound, PermissionDenied, ValidationFailed
 from returndesk.domain.notifications import StaffNotification
 from returndesk.services.ports import Clock, UnitOfWorkFactory
 from returndesk.services.principal import Principal
@@ -41,6 +41,8 @@ def inbox(
     if not 1 <= limit <= MAX_PAGE:
         raise ValidationFailed(f"limit is 1 to {MAX_PAGE}", code="invalid_limit")
     with uow_factory() as uow:
+        if before is not None and uow.inbox.get(staff_id, before) is None:
+            raise ValidationFailed("before names none of your notifications", code="invalid_before")
         items = uow.inbox.list(staff_id, unread_only=unread_only, limit=limit + 1, before=before)
         unread = uow.inbox.unread(staff_id)
     more = len(items) > limit
@@ -69,3 +71,17 @@ def mark_read(
         left = uow.inbox.unread(staff_id)
         uow.commit()
     return changed, left
+
+
+def open_notification(
+    uow_factory: UnitOfWorkFactory, clock: Clock, principal: Principal, notification_id: str
+) -> StaffNotification:
+    """One's own notification, marked read (to go to its case)."""
+    staff_id = _staff_id(principal)
+    with uow_factory(write=True) as uow:
+        found = uow.inbox.get(staff_id, notification_id)
+        if found is None:
+            raise NotFound("no such notification", code="notification_not_found")
+        uow.inbox.mark_read(staff_id, [found.id], clock())
+        uow.commit()
+    return found

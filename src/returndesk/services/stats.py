@@ -3,6 +3,7 @@ cost, service levels, time to resolution, automation, and the queue right now.""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -69,18 +70,24 @@ def return_stats(
 
 
 def refresh_stats(
-    uow_factory: UnitOfWorkFactory, store_id: str | None = None, most: int | None = None
+    uow_factory: UnitOfWorkFactory,
+    store_id: str | None = None,
+    most: int | None = None,
+    seconds: float | None = None,
 ) -> int:
     """Recount the days writes touched since they were last counted (one store's, or every
-    store's), a batch of days per transaction; at most `most` days. How many were recounted.
-    Answers are exact without it (those days are counted afresh); it keeps them quick."""
+    store's), a batch of days per transaction; at most `most` days, and no new batch after
+    `seconds` (the server's chore shares its thread with email and webhook delivery). How
+    many were recounted. Answers are exact without it (those days are counted afresh from the
+    case tables); it keeps them quick."""
     done = 0
+    deadline = None if seconds is None else time.monotonic() + seconds
     while most is None or done < most:
         batch = REFRESH_BATCH if most is None else min(REFRESH_BATCH, most - done)
         with uow_factory(write=True) as uow:
             counted = uow.stats.refresh(store_id, batch)
             uow.commit()
         done += counted
-        if counted < batch:
+        if counted < batch or (deadline is not None and time.monotonic() >= deadline):
             break
     return done

@@ -737,6 +737,7 @@ integration_tokens = Table(
 stats_dirty = Table(
     "stats_dirty",
     metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
     Column("store_id", ID, nullable=False),
     Column("day", Date, nullable=False),
     Index("ix_stats_dirty_store_day", "store_id", "day"),

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
 from returndesk.domain.errors import DomainError
-from returndesk.services.staff_inbox import inbox, mark_read
+from returndesk.services.staff_inbox import inbox, mark_read, open_notification
 from returndesk.web.pages.console import (
     can_open_settings,
     console_page,
@@ -37,13 +37,12 @@ def notifications_page(request: Request) -> Response:
     container = container_of(request)
     unread_only = request.query_params.get("unread") == "1"
     before = request.query_params.get("before") or None
-    if before is not None and not before.startswith("nt_"):
-        before = None
     page = console_page(request)
     try:
         found = inbox(container.uow, principal, unread_only=unread_only, limit=PAGE, before=before)
-    except DomainError:
-        return RedirectResponse("/console", status_code=303)
+    except DomainError:  # a `before` that is none of theirs: the first page
+        target = "/console/notifications" if before is not None else "/console"
+        return RedirectResponse(target, status_code=303)
     items: list[dict[str, Any]] = []
     for n in found.items:
         line, text = staff_notice_text(
@@ -83,8 +82,8 @@ async def open_one(request: Request, notification_id: NotificationId) -> Respons
     if not posted.csrf_ok:
         return RedirectResponse("/console/notifications", status_code=303)
     principal, container = posted.principal, posted.container
-    mark_read(container.uow, container.clock, principal, [notification_id])
-    case_id = str(posted.form.get("case_id") or "")
-    if len(case_id) == 36 and all(c in "0123456789abcdef-" for c in case_id):
-        return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
-    return RedirectResponse("/console/notifications", status_code=303)
+    try:
+        found = open_notification(container.uow, container.clock, principal, notification_id)
+    except DomainError:  # not theirs, or gone
+        return RedirectResponse("/console/notifications", status_code=303)
+    return RedirectResponse(f"/console/cases/{found.case_id}", status_code=303)

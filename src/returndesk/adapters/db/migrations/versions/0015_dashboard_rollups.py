@@ -98,8 +98,15 @@ def upgrade() -> None:
     )
     op.create_table(
         "stats_dirty",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("store_id", sa.String(length=36), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_stats_dirty")),
     )
     with op.batch_alter_table("stats_dirty", schema=None) as batch_op:
         batch_op.create_index("ix_stats_dirty_store_day", ["store_id", "day"], unique=False)
