@@ -505,6 +505,8 @@ def test_an_agents_time_off_takes_their_slots_away_and_names_the_calls_in_it(
          "invalid_time_off"),
         ({"starts_at": "2030-01-01T09:00:00", "ends_at": "2030-01-01T10:00:00"},
          "validation_error"),
+        ({"starts_at": "0001-01-01T00:00:00+14:00", "ends_at": "9999-12-31T23:59:59-12:00"},
+         "invalid_time_off"),  # no such instants: refused, never a 500
     ):  # fmt: skip
         api.problem(api.post("agent", mine, json=bad), 422, code)
     unknown = "/api/v1/staff/00000000-0000-0000-0000-000000000000/time-off"

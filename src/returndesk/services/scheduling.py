@@ -11,7 +11,7 @@ other call; a booking nobody started is recorded as missed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from returndesk.domain.access import Permission, has_permission
 from returndesk.domain.business_time import check_timezone
@@ -358,9 +358,17 @@ def add_time_off(
     note: str = "",
 ) -> TimeOffAdded:
     now = clock()
+    try:  # an instant past the calendar's ends (year 9999 west of UTC) is refused, not a 500
+        if starts_at.utcoffset() is None or ends_at.utcoffset() is None:
+            raise ValueError("naive")
+        starts_at, ends_at = starts_at.astimezone(UTC), ends_at.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValidationFailed(
+            "times need a UTC offset and a real date", code="invalid_time_off"
+        ) from None
     with uow_factory(write=True) as uow:
         user = _staff_member(uow, principal, staff_id)
-        if ends_at.utcoffset() is not None and ends_at <= now:
+        if ends_at <= now:
             raise ValidationFailed("that time is over already", code="invalid_time_off")
         assert user.store_id is not None
         time_off = TimeOff(
