@@ -19,7 +19,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Connection,
@@ -78,6 +78,7 @@ NO_TEAM = ""
 DAY = timedelta(days=1)
 REFRESH_LOCK = 7_310_001  # PostgreSQL advisory lock: one refresh at a time
 
+K = TypeVar("K")
 Period = tuple[datetime, datetime]
 Figures = dict[tuple[str, str], list[int]]  # (key, currency) -> GROUP_FIGURES
 # Beyond this many noted days in a period, counting the whole period afresh is quicker.
@@ -153,6 +154,8 @@ class SqlStatsRepository:
         self._rollups = rollups
         self._pg = conn.dialect.name == "postgresql"
         self._told_planner = False
+        # The noted days read once per transaction: every figure of one answer is planned alike.
+        self._noted_days: dict[tuple[str, tuple[date, date] | None], frozenset[date]] = {}
 
     # ---- the figures of a period --------------------------------------------------------------
 
@@ -161,9 +164,9 @@ class SqlStatsRepository:
         figures: Figures = {}
         plan = self._plan(store_id, start, end)
         for period in plan.afresh:
-            _add_figures(figures, self._source_groups(store_id, period, by))
+            _add(figures, self._source_groups(store_id, period, by))
         if plan.days:
-            _add_figures(figures, self._rollup_groups(store_id, plan, by))
+            _add(figures, self._rollup_groups(store_id, plan, by))
         names = self._team_names(store_id) if by == "team" else {}
         found: dict[str, Group] = {}
         for (key, currency), (cases, units, value, refunded, refunded_cases) in figures.items():
@@ -182,10 +185,10 @@ class SqlStatsRepository:
         histogram: Counter[int] = Counter()
         plan = self._plan(store_id, start, end)
         for period in plan.afresh:
-            _add_rows(rows, self._source_totals(store_id, period))
+            _add(rows, self._source_totals(store_id, period))
             histogram.update(self._source_resolutions(store_id, period))
         if plan.days:
-            _add_rows(rows, self._rollup_totals(store_id, plan))
+            _add(rows, self._rollup_totals(store_id, plan))
             histogram.update(self._rollup_resolutions(store_id, plan))
         totals = PeriodTotals()
         for currency, row in sorted(rows.items()):
@@ -271,11 +274,15 @@ class SqlStatsRepository:
 
     def _noted(self, store_id: str, days: tuple[date, date] | None) -> frozenset[date]:
         """The store's days (within `days`) that writes touched since they were recounted."""
+        if (store_id, days) in self._noted_days:
+            return self._noted_days[(store_id, days)]
         d = stats_dirty.c
         query = select(d.day).distinct().where(d.store_id == store_id)
         if days is not None:
             query = query.where(d.day >= days[0], d.day < days[1])
-        return frozenset(_as_date(day) for day in self._conn.execute(query).scalars())
+        found = frozenset(_as_date(day) for day in self._conn.execute(query).scalars())
+        self._noted_days[(store_id, days)] = found
+        return found
 
     def _team_names(self, store_id: str) -> dict[str, str]:
         rows = self._conn.execute(
@@ -600,16 +607,10 @@ def _within(day: ColumnElement[date], plan: Plan) -> ColumnElement[bool]:
     return and_(within, day.not_in(sorted(plan.noted))) if plan.noted else within
 
 
-def _add_figures(into: Figures, more: Figures) -> None:
+def _add(into: dict[K, list[int]], more: dict[K, list[int]]) -> None:
+    """Add rows of figures into others, key by key."""
     for key, row in more.items():
         into[key] = [a + b for a, b in zip(into.get(key, [0] * len(row)), row, strict=True)]
-
-
-def _add_rows(into: dict[str, list[int]], more: dict[str, list[int]]) -> None:
-    for currency, row in more.items():
-        into[currency] = [
-            a + b for a, b in zip(into.get(currency, [0] * len(row)), row, strict=True)
-        ]
 
 
 def _as_date(value: date | str) -> date:

@@ -70,6 +70,9 @@ class CallBooking:
     def ends_at(self) -> datetime:
         return self.starts_at + timedelta(minutes=self.minutes)
 
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        return self.starts_at < end and start < self.ends_at
+
     @property
     def active(self) -> bool:
         return self.status is BookingStatus.booked
@@ -165,9 +168,6 @@ class TimeOff:
             raise ValidationFailed("time off ends after it starts", code="invalid_time_off")
         if self.ends_at - self.starts_at > MAX_TIME_OFF:
             raise ValidationFailed("time off is at most a year at once", code="invalid_time_off")
-
-    def overlaps(self, start: datetime, end: datetime) -> bool:
-        return self.starts_at < end and start < self.ends_at
 
 
 @dataclass(frozen=True, slots=True)

@@ -174,7 +174,7 @@ def book_call(
         overlapping = [
             b
             for b in uow.bookings.booked_between([agent.staff_id], slot.starts_at, slot.ends_at)
-            if b.id != ignore and b.starts_at < slot.ends_at and slot.starts_at < b.ends_at
+            if b.id != ignore and b.overlaps(slot.starts_at, slot.ends_at)
         ]
         if overlapping or uow.bookings.time_off_between(
             [agent.staff_id], slot.starts_at, slot.ends_at
@@ -384,7 +384,7 @@ def add_time_off(
         calls = [
             b
             for b in uow.bookings.booked_between([user.id], starts_at, ends_at)
-            if b.starts_at < ends_at and starts_at < b.ends_at
+            if b.overlaps(starts_at, ends_at)
         ]
         uow.bookings.add_time_off(time_off)
         uow.commit()
