@@ -205,6 +205,36 @@ def bench_recompute(container: Container, teams: list[Team]) -> dict[str, object
         "recompute_s": round(recompute_s, 2),
         "baseline_rewrite_s": round(baseline_s, 2),
         "baseline_cases": rewritten,
+        "calendar_work": bench_calendar_work(container, teams),
+    }
+
+
+def bench_calendar_work(
+    container: Container, teams: list[Team], cases: int = 20_000
+) -> dict[str, float]:
+    """A case's four moments (warning and due time of two clocks), for `cases` of the open
+    cases: by the calendar's index (binary search, what recomputing uses) against walking the
+    working time from the start for each moment (the reference answer), same starts, same
+    fresh calendars."""
+    with container.uow() as uow:
+        works = uow.teams.open_works_of_team(teams[0].id, None, cases)
+        calendars = [teams[0].calendar(uow.teams.public_holiday) for _ in range(2)]
+    targets = SlaTargets()
+    minutes = [
+        targets.first_response_minutes, targets.first_response_minutes * 0.8,
+        targets.resolution_minutes, targets.resolution_minutes * 0.8,
+    ]  # fmt: skip
+    start = time.perf_counter()
+    indexed = [calendars[0].add_minutes_each(w.sla.started_at, minutes) for w in works]
+    index_s = time.perf_counter() - start
+    start = time.perf_counter()
+    walked = [[calendars[1].add_minutes(w.sla.started_at, m) for m in minutes] for w in works]
+    walk_s = time.perf_counter() - start
+    assert indexed == walked
+    return {
+        "cases": len(works),
+        "index_us_per_case": round(index_s / len(works) * 1e6, 1),
+        "baseline_walk_us_per_case": round(walk_s / len(works) * 1e6, 1),
     }
 
 

@@ -285,8 +285,9 @@ def test_bad_booking_input_is_refused_with_nothing_written(api: Api) -> None:
 def test_a_missed_service_level_emails_the_teams_supervisors(
     api: Api, smtp: SmtpSink, clock: Any
 ) -> None:
-    """The escalation of a breach: the team's supervisor hears of it by email, in their zone;
-    a warning before it emails nobody, nor does the breach email the agents."""
+    """The escalation of a breach: the team's supervisor hears of it by email, in their zone.
+    The warning before it goes to whoever has the case (the team's supervisors while nobody
+    has it); the breach emails no agent."""
     all_the_time = {"days": [*WEEKDAYS, "sat", "sun"], "start": "00:00", "end": "00:00"}
     video_team(api, agents=("agent", "supervisor"), hours=all_the_time)
     put = api.put(
@@ -295,21 +296,44 @@ def test_a_missed_service_level_emails_the_teams_supervisors(
         json={"first_response_minutes": 30, "next_response_minutes": 60, "resolution_minutes": 600},
     )
     assert put.status_code == 200, put.text
-    case = api.open_return()
+    queued, taken = api.open_return(), api.open_return()
+    agent_id = api.get("agent", "/api/v1/auth/me").json()["id"]
+    assigned = api.post(
+        "supervisor",
+        f"/api/v1/returns/{taken['id']}/assignment",
+        json={"assignee_id": agent_id, "reason": "hers"},
+    )
+    assert assigned.status_code == 200, assigned.text
     clock.advance(minutes=25)
-    assert sweep_sla(api.container.uow, clock).warnings == 1
+    assert sweep_sla(api.container.uow, clock).warnings == 2
+    agent, supervisor = api.credentials["agent"], api.credentials["supervisor"]
+    warned = mail_to(smtp, agent, 'data-section="staff_sla_warning"')
+    assert taken["number"] in warned["Subject"] and "First response" in warned["Subject"]
+    assert "(UTC)" in body(warned, "plain")  # the agent's own zone
+    due = datetime.fromisoformat(taken["created_at"]) + timedelta(minutes=30)
+    assert format_time(due.astimezone(ZoneInfo("UTC")), "short", locale="en") in body(
+        warned, "plain"
+    )
+    to_supervisor = mail_to(smtp, supervisor, 'data-section="staff_sla_warning"')
+    assert queued["number"] in to_supervisor["Subject"]
+    warnings = {
+        (m["To"], m["Subject"])
+        for m in smtp.unique().values()
+        if 'data-section="staff_sla_warning"' in body(m, "html")
+    }
+    assert len(warnings) == 2  # the agent for hers, the supervisor for the queued one
     clock.advance(minutes=10)
-    assert sweep_sla(api.container.uow, clock).breaches == 1
-    message = mail_to(smtp, api.credentials["supervisor"], 'data-section="staff_sla_breached"')
+    assert sweep_sla(api.container.uow, clock).breaches == 2
+    message = mail_to(smtp, supervisor, 'data-section="staff_sla_breached"')
     text = body(message, "plain")
-    assert case["number"] in message["Subject"] and "First response" in message["Subject"]
-    assert "(UTC)" in text and f"/console/cases/{case['id']}" in text
-    staff_mail = [
+    assert "First response" in message["Subject"]
+    assert "(UTC)" in text and "/console/cases/" in text
+    breach_mail = [
         m
         for m in smtp.unique().values()
-        if "staff_sla" in body(m, "html") and m["To"] != api.credentials["supervisor"]
+        if "staff_sla_breached" in body(m, "html") and m["To"] != supervisor
     ]
-    assert staff_mail == []
+    assert breach_mail == []
 
 
 def offered_case(api: Api) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from returndesk.adapters.db.tables import routing_rules
 from returndesk.services import work
-from returndesk.services.teams import sweep_sla
+from returndesk.services.teams import recompute_team_clocks, sweep_sla
 from returndesk.services.work import route_for
 
 if TYPE_CHECKING:  # tests/e2e/conftest.py, handed over by fixtures
@@ -279,6 +279,27 @@ def test_changing_a_teams_hours_moves_the_due_times_of_its_open_cases(api: Api) 
     assert after.astimezone(ZoneInfo("America/New_York")).hour in (9, 10)
 
 
+def test_recomputing_writes_only_the_cases_whose_due_times_moved(api: Api) -> None:
+    team = make_team(api)
+    cases = [api.open_return() for _ in range(5)]
+    dues = {c["id"]: case_view(api, c)["sla"]["first_response_due_at"] for c in cases}
+    # Page by page (2 a page): nothing changed, nothing moves.
+    assert recompute_team_clocks(api.container.uow, team["id"], batch=2) == 0
+    # A closed date next year is after every due time: still nothing.
+    far = team_body(closed_dates=["2027-06-01"])
+    assert api.put("supervisor", f"/api/v1/teams/{team['id']}", json=far).status_code == 200
+    assert {c["id"]: case_view(api, c)["sla"]["first_response_due_at"] for c in cases} == dues
+    with api.container.uow(write=True) as uow:  # as an older release left them: due times off
+        for c in cases[:3]:
+            work_row = uow.teams.work(c["id"])
+            assert work_row is not None
+            work_row.sla.due = {k: v + timedelta(hours=1) for k, v in work_row.sla.due.items()}
+            uow.teams.save_work(work_row)
+        uow.commit()
+    assert recompute_team_clocks(api.container.uow, team["id"], batch=2) == 3
+    assert {c["id"]: case_view(api, c)["sla"]["first_response_due_at"] for c in cases} == dues
+
+
 def test_odd_input_to_the_team_endpoints_is_refused_and_changes_nothing(
     api: Api, row_counts: Any
 ) -> None:
@@ -534,3 +555,67 @@ def test_a_saved_rule_a_later_release_refuses_is_left_out_not_fatal(api: Api) ->
     assert [r["name"] for r in listed] == ["US"]
     case = case_view(api, api.open_return())
     assert case["routing_rule"] == "rule" and case["team"]["id"] == team["id"]
+
+
+def test_a_chat_about_a_case_moves_its_response_clocks_and_the_promise_is_the_due_time(
+    api: Api, clock: Any
+) -> None:
+    """The buyer's conversation about their case, once a person has it: the promise the
+    assistant makes is the case's own due time; a person's answer in the chat is a response
+    on the case; the buyer writing again starts the next-response clock."""
+    make_team(api)
+    put = api.put(
+        "supervisor",
+        "/api/v1/sla/targets/default",
+        json={"first_response_minutes": 30, "next_response_minutes": 60, "resolution_minutes": 600},
+    )
+    assert put.status_code == 200, put.text
+    messages = "/api/v1/assistant/messages"
+
+    def say(text: str, conversation: str | None = None) -> dict[str, Any]:
+        body = {"text": text} | ({"conversation_id": conversation} if conversation else {})
+        response = api.post("buyer", messages, json=body)
+        assert response.status_code == 200, response.text
+        found: dict[str, Any] = response.json()
+        return found
+
+    opened = say("The desk lamp arrived broken, it doesn't turn on")
+    conversation = opened["conversation_id"]
+    if not any(a["type"] == "open_return" for a in opened["actions"]):
+        opened = say("2", conversation)  # which line of the order
+    [made] = [a for a in opened["actions"] if a["type"] == "open_return"]
+    case = {"id": made["case_id"]}
+    first_due = case_view(api, case)["sla"]["first_response_due_at"]
+    assert first_due is not None
+
+    clock.advance(minutes=5)
+    handed = say("I want to talk to a real person please", conversation)
+    assert handed["handoff"]["expected_by"] is not None
+    promised = datetime.fromisoformat(handed["handoff"]["expected_by"])
+    assert promised == datetime.fromisoformat(first_due)  # the clock already running
+
+    clock.advance(minutes=5)
+    answered = api.post(
+        "agent",
+        f"/api/v1/assistant/conversations/{conversation}/replies",
+        json={"text": "Hi Ana, I am here. Is the cable plugged in?"},
+    )
+    assert answered.status_code == 200, answered.text
+    sla = case_view(api, case)["sla"]
+    assert sla["first_response_due_at"] is None and sla["next_response_due_at"] is None
+
+    clock.advance(minutes=5)
+    again = say("yes it is plugged in and it still does not work", conversation)
+    sla = case_view(api, case)["sla"]
+    waiting_since = clock()
+    assert datetime.fromisoformat(sla["next_response_due_at"]) == waiting_since + timedelta(
+        minutes=60
+    )
+    assert again["handoff"]["expected_by"] is not None
+    assert datetime.fromisoformat(again["handoff"]["expected_by"]) == waiting_since + timedelta(
+        minutes=60
+    )
+    # Unanswered past it: the sweep raises the breach on the case, as for any message.
+    clock.advance(minutes=61)
+    assert sweep_sla(api.container.uow, clock).breaches == 1
+    assert case_view(api, case)["sla"]["breached"] is True

@@ -219,3 +219,35 @@ def test_adding_several_in_one_walk_equals_adding_each(
     for m in minutes:
         expected.append(add_within_horizon(cal, start, m))  # type: ignore[arg-type]
     assert cal.add_minutes_each(start, minutes) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    calendars,
+    st.lists(st.tuples(moments, st.integers(min_value=0, max_value=5000)), min_size=2, max_size=12),
+)
+def test_one_calendar_answers_many_starts_in_any_order_as_the_walk_does(
+    cal: BusinessCalendar, asked: list[tuple[datetime, int]]
+) -> None:
+    # The index kept with a calendar grows forwards and is rebuilt from further back as the
+    # starts come: every answer is still the walk's.
+    for start, minutes in asked:
+        expected = add_within_horizon(cal, start, minutes)
+        assert cal.add_minutes_each(start, [minutes, minutes / 2]) == [
+            expected,
+            cal.add_minutes(start, minutes / 2),
+        ]
+
+
+def test_an_index_grown_far_ahead_answers_an_earlier_start_past_its_horizon_as_the_walk() -> None:
+    # Mondays 09:00-09:15 only: 5,000 minutes need far more than 400 days.
+    sparse = calendar("Europe/Berlin", (["mon"], "09:00", "09:15"))
+    late = utc("2027-06-01T00:00")
+    assert sparse.add_minutes_each(late, [600]) == [sparse.add_minutes(late, 600)]
+    early = utc("2026-01-05T00:00")
+    # 57 Mondays (855 minutes) lie within 400 days of `early`; the index now reaches further.
+    for beyond in (900, 5000):
+        with pytest.raises(ValidationFailed) as caught:
+            sparse.add_minutes_each(early, [beyond])
+        assert caught.value.code == "team_never_works"
+    assert sparse.add_minutes_each(early, [30]) == [utc("2026-01-12T08:15")]

@@ -1,6 +1,8 @@
 """Emails to staff, made at the same fan-out as the buyer's: the agent of a booked call hears
-of the booking, its reminders and its cancellation; the supervisors of the case's team (the
-store's, when the team has none) hear of a missed service level. Each in the recipient's
+of the booking, its reminders and its cancellation; the agent who has a case hears that a
+service level is about to run out (at 80 % of its target; the supervisors of the case's team
+hear it when nobody has the case); the supervisors of the case's team (the store's, when the
+team has none) hear of a missed service level. Each in the recipient's
 console language and time zone; sent at once (no quiet hours: these are work). Each email has
 its twin in the recipient's console inbox (`inbox`, rows of staff_notifications)."""
 
@@ -116,7 +118,11 @@ class StaffMail:
             if notice is None:
                 continue
             data: Mapping[str, Any] = payload.get("data") or {}
-            if notice is StaffNotice.sla_breached:
+            if notice in (StaffNotice.sla_warning, StaffNotice.sla_breached):
+                agent = self._staff(data.get("assignee_id"))
+                if notice is StaffNotice.sla_warning and agent is not None:
+                    found.append((notice, data, [agent]))
+                    continue
                 team_id = data.get("team_id")
                 people = self._supervisors_of(case.store_id, str(team_id) if team_id else None)
                 found.append((notice, data, people))
@@ -136,6 +142,16 @@ class StaffMail:
                 }
                 found.append((StaffNotice.call_cancelled, moved, [previous]))
         return found
+
+    def _staff(self, staff_id: object) -> Row[Any] | None:
+        """An active staff account by its id."""
+        if not staff_id:
+            return None
+        return self._conn.execute(
+            select(staff_users).where(
+                staff_users.c.id == str(staff_id), staff_users.c.active.is_(True)
+            )
+        ).first()
 
     def _agent_of(self, booking_id: object) -> Row[Any] | None:
         """The active staff account a booking is with."""

@@ -322,8 +322,9 @@ class SqlTeamRepository:
         )
 
     # case work
-    def work(self, case_id: str) -> CaseWork | None:
-        row = self._conn.execute(select(case_work).where(case_work.c.case_id == case_id)).first()
+    def work(self, case_id: str, *, lock: bool = False) -> CaseWork | None:
+        query = select(case_work).where(case_work.c.case_id == case_id)
+        row = self._conn.execute(query.with_for_update() if lock else query).first()
         return _work(row) if row else None
 
     def works(self, case_ids: list[str]) -> dict[str, CaseWork]:

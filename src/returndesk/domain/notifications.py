@@ -171,11 +171,14 @@ def plan_email(market: str, events: Sequence[Mapping[str, Any]]) -> EmailPlan | 
 
 
 class StaffNotice(StrEnum):
-    """Emails to staff about a case: the agent of a booked call, supervisors of a breach."""
+    """Emails to staff about a case: the agent of a booked call; the case's agent before a
+    service level runs out (its team's supervisors when nobody has it); supervisors of a
+    breach."""
 
     call_booked = "staff_call_booked"
     call_reminder = "staff_call_reminder"
     call_cancelled = "staff_call_cancelled"
+    sla_warning = "staff_sla_warning"
     sla_breached = "staff_sla_breached"
 
 
@@ -183,6 +186,7 @@ STAFF_NOTICES = {
     "call_booked": StaffNotice.call_booked,
     "call_reminder": StaffNotice.call_reminder,
     "call_booking_cancelled": StaffNotice.call_cancelled,
+    "sla_warning": StaffNotice.sla_warning,
     "sla_breached": StaffNotice.sla_breached,
 }
 

@@ -71,7 +71,7 @@ from returndesk.services.ports import (
 from returndesk.services.principal import SYSTEM, Principal
 from returndesk.services.returns import OpenReturn, open_return
 from returndesk.services.stores import resolve_store
-from returndesk.services.work import hand_over
+from returndesk.services.work import answer_due, follow_chat, hand_over
 
 MAX_TEXT = 2000
 MAX_MESSAGES = 400  # per conversation; then the buyer starts a new one
@@ -256,6 +256,10 @@ def send_message(
                 now,
                 timedelta(minutes=deps.handoff_minutes),
             )
+            if conversation.case_id:  # the case's own clock: the promise is its due time
+                work = follow_chat(uow, conversation.case_id, False, now, save=False)
+                due = answer_due(work) if work is not None else None
+                expected = due or expected
         if turn.handoff is not None:
             if routing is not None and conversation.summary is not None:
                 conversation.summary |= {
@@ -314,6 +318,8 @@ def _record(
             uow.conversations.add_messages(conversation.id, [buyer_message, answer])
         else:
             uow.conversations.save(conversation, [buyer_message, answer], before)
+        if conversation.status is ConversationStatus.handed_off and conversation.case_id:
+            follow_chat(uow, conversation.case_id, False, buyer_message.created_at)
         uow.commit()
     handoff = None
     if conversation.status is ConversationStatus.handed_off:
@@ -939,6 +945,8 @@ def answer_as_agent(
             conversation.state.not_understood = 0
         conversation.updated_at = max(now, before + timedelta(microseconds=1))
         uow.conversations.save(conversation, messages, before)
+        if messages and conversation.case_id:
+            follow_chat(uow, conversation.case_id, True, now)
         uow.commit()
         conversation.messages.extend(messages)
         return conversation

@@ -121,24 +121,29 @@ def update_team(
 
 def recompute_team_clocks(uow_factory: UnitOfWorkFactory, team_id: str, batch: int = 2000) -> int:
     """Move the due times of the team's open cases to its current hours (after its shifts,
-    holidays or closed dates changed), a batch per transaction; how many cases moved.
+    holidays or closed dates changed), a batch per transaction; how many cases' due times
+    moved (only those are written: a closed date next month moves few).
 
     Minutes already spent paused keep the value they were counted with."""
-    done, after = 0, None
+    moved, after = 0, None
     while True:
         with uow_factory(write=True) as uow:
             team = uow.teams.get(team_id)
             if team is None:
-                return done
+                return moved
             calendar = team.calendar(uow.teams.public_holiday)
             works = uow.teams.open_works_of_team(team_id, after, batch)
+            changed = []
             for work in works:
+                before = (work.sla.due.copy(), work.sla.warn_at.copy())
                 work.sla.recompute(calendar)
-            uow.teams.save_clocks(works)
+                if (work.sla.due, work.sla.warn_at) != before:
+                    changed.append(work)
+            uow.teams.save_clocks(changed)
             uow.commit()
-        done += len(works)
+        moved += len(changed)
         if len(works) < batch:
-            return done
+            return moved
         after = works[-1].case_id
 
 

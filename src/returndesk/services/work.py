@@ -14,7 +14,7 @@ from time import monotonic as time_monotonic
 from returndesk.domain.business_time import BusinessCalendar, WorkingBlock
 from returndesk.domain.cases.model import EVIDENCE_CARE, WORK_EVENTS, Actor, ReturnCase
 from returndesk.domain.routing_rules import RoutingRule, first_match
-from returndesk.domain.sla import CaseSla, CaseWork, SlaAlert, SlaTargets
+from returndesk.domain.sla import CaseSla, CaseWork, SlaAlert, SlaClock, SlaTargets
 from returndesk.domain.teams import (
     Candidate,
     PresenceStatus,
@@ -237,7 +237,7 @@ def keep_up(uow: UnitOfWork, case: ReturnCase) -> None:
     """Move the case's clocks by its new timeline entries; call before the case is saved."""
     store = uow.stores.get(case.store_id)
     store_timezone = store.timezone if store else "UTC"
-    work = uow.teams.work(case.id)
+    work = uow.teams.work(case.id, lock=True)  # the sweep or a chat may move them meanwhile
     if work is None:  # a case opened before teams existed: start its clocks now
         work = start_work(uow, case, store_timezone, case.updated_at)
     else:
@@ -260,6 +260,36 @@ def _follow_events(uow: UnitOfWork, case: ReturnCase, work: CaseWork, store_time
         if event.to_status is not None:
             work.sla.follow(event.to_status, event.at, calendar)
     work.sla.recompute(calendar)
+
+
+def follow_chat(
+    uow: UnitOfWork, case_id: str, by_staff: bool, at: datetime, *, save: bool = True
+) -> CaseWork | None:
+    """A message in a chat about the case (the conversation a person took over) moves its
+    response clocks as one on the case would: the buyer's starts a wait for a person's answer
+    (the next-response clock, once the first response is given), a person's answer ends it.
+    `save=False` only says what it would do (the promise told to the buyer before the
+    message is stored). None: the case has no running clocks."""
+    work = uow.teams.work(case_id, lock=save)
+    if work is None or not work.open:
+        return None
+    store = uow.stores.get(work.store_id)
+    team = uow.teams.get(work.team_id) if work.team_id else None
+    calendar = calendar_for(uow, store.timezone if store else "UTC", team)
+    if by_staff:
+        work.sla.staff_responded(at, calendar)
+    else:
+        work.sla.buyer_wrote(at, calendar)
+    if save:
+        uow.teams.save_work(work)
+    return work
+
+
+def answer_due(work: CaseWork) -> datetime | None:
+    """When a person's answer to the buyer is due on this case (None: no response clock is
+    running, or the case waits on the buyer)."""
+    due = work.sla.due
+    return due.get(SlaClock.first_response) or due.get(SlaClock.next_response)
 
 
 def raise_alerts(

@@ -120,9 +120,26 @@ def test_a_supervisor_sets_up_a_team_and_sees_a_breach_appear(
         expect(row.get_by_test_id("queue-assignee")).to_have_text(scenario.agent_name)
         expect(row.get_by_test_id("sla-due")).to_be_visible()
 
-        # Thirty-one minutes pass without an answer: the sweep finds the breach, and the
+        # Twenty-five minutes on (80 % of the target), the agent who has it is warned in her
+        # inbox; the supervisor is not.
+        clock.advance(minutes=25)
+        assert sweep_sla(container.uow, container.clock).warnings == 1
+        agent_count = agent_page.get_by_test_id("notifications-unread-count")
+        for _ in range(50):  # made by the outbox's fan-out, a moment after the sweep
+            agent_page.reload()
+            if agent_count.is_visible():
+                break
+            agent_page.wait_for_timeout(200)
+        expect(agent_count).to_have_text("1")
+        agent_page.get_by_test_id("nav-notifications").click()
+        warned = agent_page.get_by_test_id("notification")
+        expect(warned).to_have_count(1)
+        expect(warned).to_have_attribute("data-kind", "staff_sla_warning")
+        expect(warned.get_by_test_id("notification-open")).to_contain_text("First response due")
+
+        # Thirty-one minutes in all without an answer: the sweep finds the breach, and the
         # open queue shows it without a reload.
-        clock.advance(minutes=31)
+        clock.advance(minutes=6)
         assert sweep_sla(container.uow, container.clock).breaches == 1
         expect(row.get_by_test_id("sla-breached")).to_be_visible()
         page.screenshot(path=str(shots / "queue-sla-breached.png"), full_page=True)

@@ -141,6 +141,7 @@ _STAFF_SUBJECTS = {
     StaffNotice.call_booked: N_("Return %(number)s: a video call is booked with you for %(when)s"),
     StaffNotice.call_reminder: N_("Return %(number)s: your video call at %(when)s"),
     StaffNotice.call_cancelled: N_("Return %(number)s: the video call at %(when)s is cancelled"),
+    StaffNotice.sla_warning: N_("Return %(number)s: %(clock)s due %(when)s"),
     StaffNotice.sla_breached: N_("Return %(number)s missed its service level: %(clock)s"),
 }
 _STAFF_BODIES = {
@@ -154,6 +155,10 @@ _STAFF_BODIES = {
     ),
     StaffNotice.call_cancelled: N_(
         "The video call about return %(number)s on %(when)s (%(zone)s) will not take place."
+    ),
+    StaffNotice.sla_warning: N_(
+        "The %(clock)s target of return %(number)s is due on %(when)s (%(zone)s). Please "
+        "answer before then, or hand the case to someone who can."
     ),
     StaffNotice.sla_breached: N_(
         "The %(clock)s target of return %(number)s was due on %(when)s (%(zone)s) and has "

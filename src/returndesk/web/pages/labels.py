@@ -489,6 +489,7 @@ EMAIL_KINDS = {
     "staff_call_booked": N_("To the agent: video call booked"),
     "staff_call_reminder": N_("To the agent: reminder of the video call"),
     "staff_call_cancelled": N_("To the agent: video call cancelled"),
+    "staff_sla_warning": N_("To staff: service level due soon"),
     "staff_sla_breached": N_("To supervisors: service level missed"),
 }
 
