@@ -619,3 +619,71 @@ def test_a_chat_about_a_case_moves_its_response_clocks_and_the_promise_is_the_du
     clock.advance(minutes=61)
     assert sweep_sla(api.container.uow, clock).breaches == 1
     assert case_view(api, case)["sla"]["breached"] is True
+
+
+def test_a_chat_about_no_case_keeps_its_promise_with_a_clock_of_its_own(
+    api: Api, clock: Any
+) -> None:
+    """A buyer handed to people about their order, with no return: the time they are told is
+    the chat's own due time; 80 % of the way the agent it went to is warned in the console
+    inbox; an answer ends the wait; the buyer writing again starts a new one on the
+    next-response target; past it, the supervisors are told."""
+    team = make_team(api)
+    join(api, team, "agent")
+    go(api, "agent", "online")
+    put = api.put(
+        "supervisor",
+        "/api/v1/sla/targets/default",
+        json={"first_response_minutes": 30, "next_response_minutes": 60, "resolution_minutes": 600},
+    )
+    assert put.status_code == 200, put.text
+    messages = "/api/v1/assistant/messages"
+    handed = api.post("buyer", messages, json={"text": "I want to talk to a real person please"})
+    assert handed.status_code == 200, handed.text
+    conversation = handed.json()["conversation_id"]
+    promised = datetime.fromisoformat(handed.json()["handoff"]["expected_by"])
+    assert promised == clock() + timedelta(minutes=30)
+    path = f"/api/v1/assistant/conversations/{conversation}"
+    staff_view = api.get("supervisor", path).json()
+    assert staff_view["case_id"] is None
+    assert datetime.fromisoformat(staff_view["answer"]["due_at"]) == promised
+    assert "answer" not in api.get("buyer", path).json()  # staff's notes
+
+    def inbox(who: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = api.get(who, "/api/v1/notifications").json()["items"]
+        return found
+
+    clock.advance(minutes=20)
+    assert sweep_sla(api.container.uow, clock).chat_warnings == 0  # 20 of 30 minutes
+    clock.advance(minutes=5)
+    api.refresh_tokens()
+    swept = sweep_sla(api.container.uow, clock)
+    assert (swept.chat_warnings, swept.chat_breaches) == (1, 0)
+    [warned] = inbox("agent")
+    assert (warned["kind"], warned["conversation_id"], warned["case_id"]) == (
+        "chat_warning", conversation, None,
+    )  # fmt: skip
+    assert datetime.fromisoformat(warned["data"]["due_at"]) == promised
+    assert inbox("supervisor") == []  # the agent has it: only she is warned
+    assert sweep_sla(api.container.uow, clock).chat_warnings == 0  # once per wait
+
+    answered = api.post("agent", f"{path}/replies", json={"text": "Hi Ana, how can I help?"})
+    assert answered.status_code == 200, answered.text
+    assert api.get("supervisor", path).json()["answer"]["due_at"] is None
+    clock.advance(minutes=10)
+    assert sweep_sla(api.container.uow, clock).chat_breaches == 0  # answered in time
+
+    again = api.post(
+        "buyer", messages, json={"text": "my parcel never came", "conversation_id": conversation}
+    )
+    assert again.status_code == 200, again.text
+    second = datetime.fromisoformat(again.json()["handoff"]["expected_by"])
+    assert second == clock() + timedelta(minutes=60)  # the next-response target
+    clock.advance(minutes=61)
+    api.refresh_tokens()
+    swept = sweep_sla(api.container.uow, clock)
+    assert (swept.chat_warnings, swept.chat_breaches) == (0, 1)  # a breach needs no warning
+    [breach] = inbox("supervisor")
+    assert (breach["kind"], breach["conversation_id"]) == ("chat_breached", conversation)
+    assert api.get("supervisor", path).json()["answer"]["breached"] is True
+    assert len(inbox("agent")) == 1  # the breach goes to supervisors

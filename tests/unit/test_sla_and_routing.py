@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from returndesk.domain.business_time import BusinessCalendar, WorkingBlock
 from returndesk.domain.cases.status import CaseStatus
-from returndesk.domain.sla import CaseSla, SlaAlert, SlaClock, SlaTargets
+from returndesk.domain.sla import AnswerClock, CaseSla, SlaAlert, SlaClock, SlaTargets
 from returndesk.domain.teams import Candidate, PresenceStatus, TeamSlot, route, skill_for
 
 OFFICE = BusinessCalendar(
@@ -207,3 +207,27 @@ def test_the_skill_a_case_needs_comes_from_its_decision() -> None:
     assert (
         skill_for({"inputs": {"lines": [{"category": "apparel", "reason": "defective"}]}}) is None
     )
+
+
+def test_a_chats_answer_clock_warns_then_breaches_once_per_wait_and_keeps_its_promise() -> None:
+    start = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    due, warn = start + timedelta(minutes=30), start + timedelta(minutes=24)
+    clock = AnswerClock()
+    assert clock.next_check_at is None and clock.check(due) == []
+    clock.start(due, warn)
+    clock.start(due + timedelta(hours=1), warn + timedelta(hours=1))  # a second message
+    assert (clock.due_at, clock.next_check_at) == (due, warn)  # the first promise stands
+    assert clock.check(warn - timedelta(seconds=1)) == []
+    assert clock.check(warn) == [SlaAlert.warning]
+    assert clock.check(warn) == [] and clock.next_check_at == due
+    assert clock.check(due) == [SlaAlert.breach]
+    assert clock.check(due + timedelta(hours=5)) == [] and clock.next_check_at is None
+    assert AnswerClock.from_data(clock.to_data()) == clock
+    clock.stop(answered=True)
+    assert (clock.due_at, clock.answered, clock.next_check_at) == (None, True, None)
+    # A new wait: a breach found late needs no warning before it.
+    clock.start(due + timedelta(hours=2), warn + timedelta(hours=2))
+    assert not clock.warned and not clock.alerted
+    assert clock.check(due + timedelta(hours=3)) == [SlaAlert.breach]
+    clock.stop(answered=False)  # closed or handed back: a person's answer is still on record
+    assert clock.answered and AnswerClock.from_data(None) == AnswerClock()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
@@ -16,6 +17,7 @@ from returndesk.domain.assistant.conversation import (
     HandoffReason,
 )
 from returndesk.domain.errors import Conflict
+from returndesk.domain.sla import AnswerClock
 
 
 def _message(row: Row[Any]) -> ChatMessage:
@@ -47,6 +49,7 @@ def _conversation(row: Row[Any]) -> Conversation:
         handoff_reason=HandoffReason(row.handoff_reason) if row.handoff_reason else None,
         summary=row.summary,
         state=DialogueState.from_dict(row.state),
+        answer=AnswerClock.from_data(row.answer_clock),
     )
 
 
@@ -82,6 +85,8 @@ class SqlConversationRepository:
             "summary": conversation.summary,
             "state": conversation.state.to_dict(),
             "updated_at": conversation.updated_at,
+            "answer_clock": conversation.answer.to_data(),
+            "next_check_at": conversation.answer.next_check_at,
         }
 
     def add(self, conversation: Conversation) -> None:
@@ -141,6 +146,30 @@ class SqlConversationRepository:
             query = query.where(c.status == status)
         rows = self._conn.execute(query.order_by(c.updated_at.desc(), c.id).limit(limit))
         return [_conversation(r) for r in rows]
+
+    def due_for_check(self, now: datetime, limit: int = 500) -> list[Conversation]:
+        """Chats whose answer clock warns or breaches by `now` (headers only), each held until
+        the transaction ends (PostgreSQL: several sweepers take rows nobody else holds)."""
+        c = conversations.c
+        rows = self._conn.execute(
+            select(conversations)
+            .where(c.next_check_at.is_not(None), c.next_check_at <= now)
+            .order_by(c.next_check_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [_conversation(r) for r in rows]
+
+    def save_clock(self, conversation: Conversation) -> None:
+        """Write the answer clock alone (the sweep: no message, the chat's version unchanged)."""
+        self._conn.execute(
+            update(conversations)
+            .where(conversations.c.id == conversation.id)
+            .values(
+                answer_clock=conversation.answer.to_data(),
+                next_check_at=conversation.answer.next_check_at,
+            )
+        )
 
     def for_order(self, order_id: str) -> list[Conversation]:
         c = conversations.c

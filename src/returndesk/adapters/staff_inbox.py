@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select, update
+from sqlalchemy import Connection, Row, func, insert, select, update
 
 from returndesk.adapters.db.tables import staff_notifications
 from returndesk.domain.notifications import StaffNotice, StaffNotification
@@ -23,6 +23,7 @@ def _notification(row: Row[Any]) -> StaffNotification:
         data=dict(row.data or {}),
         created_at=row.created_at,
         read_at=row.read_at,
+        conversation_id=row.conversation_id,
     )
 
 
@@ -58,6 +59,22 @@ class SqlStaffInbox:
             self._conn.execute(
                 select(func.count()).where(n.staff_id == staff_id, n.read_at.is_(None))
             ).scalar_one()
+        )
+
+    def add(self, store_id: str, staff_id: str, notification: StaffNotification) -> None:
+        self._conn.execute(
+            insert(staff_notifications).values(
+                id=notification.id,
+                store_id=store_id,
+                staff_id=staff_id,
+                case_id=notification.case_id,
+                case_number=notification.case_number,
+                conversation_id=notification.conversation_id,
+                kind=notification.notice.value,
+                data=dict(notification.data),
+                created_at=notification.created_at,
+                read_at=None,
+            )
         )
 
     def mark_read(self, staff_id: str, ids: Sequence[str] | None, at: datetime) -> int:

@@ -180,6 +180,9 @@ class StaffNotice(StrEnum):
     call_cancelled = "staff_call_cancelled"
     sla_warning = "staff_sla_warning"
     sla_breached = "staff_sla_breached"
+    # a chat handed to people about no case (console notifications only, no email)
+    chat_warning = "staff_chat_warning"
+    chat_breached = "staff_chat_breached"
 
 
 STAFF_NOTICES = {
@@ -210,11 +213,12 @@ class StaffNotification:
 
     id: str
     notice: StaffNotice
-    case_id: str
-    case_number: str
+    case_id: str | None  # None: about a chat (conversation_id)
+    case_number: str | None
     data: Mapping[str, Any]
     created_at: datetime
     read_at: datetime | None = None
+    conversation_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

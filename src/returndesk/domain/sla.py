@@ -206,3 +206,76 @@ class CaseWork:
     @property
     def breached(self) -> bool:
         return bool(self.sla.breached)
+
+
+@dataclass(slots=True)
+class AnswerClock:
+    """A buyer the assistant handed to people in a chat about no case (a case has clocks of its
+    own): the moment a person's answer is due, which is the moment the buyer was told. It warns
+    once 80 % of the working time to it is used and breaches at it, each once per wait. A
+    person's answer ends the wait; the buyer writing after an answer starts a new one (on the
+    next-response target)."""
+
+    due_at: datetime | None = None
+    warn_at: datetime | None = None
+    warned: bool = False
+    alerted: bool = False
+    answered: bool = False  # a person has answered in this chat before
+
+    @property
+    def waiting(self) -> bool:
+        return self.due_at is not None
+
+    def start(self, due_at: datetime, warn_at: datetime) -> None:
+        """A wait begins (one already running keeps its due time: that was the promise)."""
+        if self.due_at is None:
+            self.due_at, self.warn_at = due_at, min(warn_at, due_at)
+            self.warned = self.alerted = False
+
+    def stop(self, *, answered: bool) -> None:
+        """A person answered (or the chat was closed or handed back to the assistant)."""
+        self.due_at = self.warn_at = None
+        self.warned = self.alerted = False
+        self.answered = self.answered or answered
+
+    @property
+    def next_check_at(self) -> datetime | None:
+        if self.due_at is None or self.alerted:
+            return None
+        if not self.warned and self.warn_at is not None:
+            return self.warn_at
+        return self.due_at
+
+    def check(self, now: datetime) -> list[SlaAlert]:
+        """The alert reached by `now` that was not raised before (a breach needs no warning
+        after it)."""
+        if self.due_at is None or self.alerted:
+            return []
+        if self.due_at <= now:
+            self.alerted = self.warned = True
+            return [SlaAlert.breach]
+        if not self.warned and self.warn_at is not None and self.warn_at <= now:
+            self.warned = True
+            return [SlaAlert.warning]
+        return []
+
+    def to_data(self) -> dict[str, object]:
+        return {
+            "due_at": self.due_at.isoformat() if self.due_at else None,
+            "warn_at": self.warn_at.isoformat() if self.warn_at else None,
+            "warned": self.warned,
+            "alerted": self.alerted,
+            "answered": self.answered,
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, object] | None) -> AnswerClock:
+        data = data or {}
+        due, warn = data.get("due_at"), data.get("warn_at")
+        return cls(
+            due_at=datetime.fromisoformat(due) if isinstance(due, str) else None,
+            warn_at=datetime.fromisoformat(warn) if isinstance(warn, str) else None,
+            warned=bool(data.get("warned")),
+            alerted=bool(data.get("alerted")),
+            answered=bool(data.get("answered")),
+        )

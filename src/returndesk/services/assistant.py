@@ -248,18 +248,22 @@ def send_message(
     expected = None
     if conversation.status is ConversationStatus.handed_off:
         with deps.uow() as uow:
-            expected, routing = hand_over(
+            expected, warn_at, routing = hand_over(
                 uow,
                 conversation.store_id,
                 conversation.language,
                 order.market if order else None,
                 now,
                 timedelta(minutes=deps.handoff_minutes),
+                answered=conversation.answer.answered,
             )
             if conversation.case_id:  # the case's own clock: the promise is its due time
                 work = follow_chat(uow, conversation.case_id, False, now, save=False)
                 due = answer_due(work) if work is not None else None
                 expected = due or expected
+        if not conversation.case_id:  # a chat about no case: its own clock keeps the promise
+            conversation.answer.start(expected, warn_at)
+            expected = conversation.answer.due_at or expected
         if turn.handoff is not None:
             if routing is not None and conversation.summary is not None:
                 conversation.summary |= {
@@ -937,6 +941,14 @@ def answer_as_agent(
                     actions=(*notes, *command.actions),
                 )
             )
+        if messages or command.close or command.back_to_assistant:
+            conversation.answer.stop(answered=bool(messages))
+        if (
+            messages
+            and conversation.summary is not None
+            and not conversation.summary.get("assignee_id")
+        ):  # it waited in a team's queue: whoever answers has it now
+            conversation.summary = conversation.summary | {"assignee_id": principal.id}
         if command.close:
             conversation.status = ConversationStatus.closed
         elif command.back_to_assistant:

@@ -464,6 +464,11 @@ class ConversationRepository(Protocol):
         self, store_id: str, status: str | None = None, limit: int = 200
     ) -> list[Conversation]: ...
     def for_order(self, order_id: str) -> list[Conversation]: ...
+    def due_for_check(self, now: datetime, limit: int = 500) -> list[Conversation]:
+        """Chats whose answer clock warns or breaches by `now`, held for this transaction."""
+        ...
+
+    def save_clock(self, conversation: Conversation) -> None: ...
 
 
 class TeamRepository(Protocol):
@@ -786,6 +791,8 @@ class StaffInbox(Protocol):
     def mark_read(self, staff_id: str, ids: Sequence[str] | None, at: datetime) -> int:
         """Mark these (all when None) of the staff member's unread notifications read."""
         ...
+
+    def add(self, store_id: str, staff_id: str, notification: StaffNotification) -> None: ...
 
 
 class IntegrationRepository(Protocol):

@@ -18,7 +18,13 @@ from returndesk.domain.teams import Presence, PresenceStatus, Team, TeamMember
 from returndesk.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from returndesk.services.principal import Principal
 from returndesk.services.stores import resolve_store
-from returndesk.services.work import calendar_for, forget_roster, keep_up, raise_alerts
+from returndesk.services.work import (
+    calendar_for,
+    forget_roster,
+    keep_up,
+    raise_alerts,
+    raise_chat_alerts,
+)
 
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 MAX_BLOCKS = 28
@@ -412,6 +418,8 @@ class SweepResult:
     checked: int
     warnings: int
     breaches: int
+    chat_warnings: int = 0  # chats handed to people about no case (their answer clocks)
+    chat_breaches: int = 0
 
 
 def sweep_sla(uow_factory: UnitOfWorkFactory, clock: Clock, batch: int = 500) -> SweepResult:
@@ -435,7 +443,21 @@ def sweep_sla(uow_factory: UnitOfWorkFactory, clock: Clock, batch: int = 500) ->
             uow.commit()
         checked += len(due)
         if len(due) < batch:
-            return SweepResult(checked, warnings, breaches)
+            break
+    chat_warnings = chat_breaches = 0
+    while True:
+        with uow_factory(write=True) as uow:
+            chats = uow.conversations.due_for_check(now, batch)
+            for chat in chats:
+                for alert in raise_chat_alerts(uow, chat, now):
+                    if alert is SlaAlert.breach:
+                        chat_breaches += 1
+                    else:
+                        chat_warnings += 1
+            uow.commit()
+        checked += len(chats)
+        if len(chats) < batch:
+            return SweepResult(checked, warnings, breaches, chat_warnings, chat_breaches)
 
 
 def current_presence(

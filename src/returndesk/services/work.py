@@ -11,10 +11,15 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from time import monotonic as time_monotonic
 
+from returndesk.domain.access import Role
+from returndesk.domain.assistant.conversation import Conversation
 from returndesk.domain.business_time import BusinessCalendar, WorkingBlock
 from returndesk.domain.cases.model import EVIDENCE_CARE, WORK_EVENTS, Actor, ReturnCase
+from returndesk.domain.ids import new_id
+from returndesk.domain.notifications import StaffNotice, StaffNotification
 from returndesk.domain.routing_rules import RoutingRule, first_match
-from returndesk.domain.sla import CaseSla, CaseWork, SlaAlert, SlaClock, SlaTargets
+from returndesk.domain.sla import WARN_SHARE, CaseSla, CaseWork, SlaAlert, SlaClock, SlaTargets
+from returndesk.domain.stores import StaffUser
 from returndesk.domain.teams import (
     Candidate,
     PresenceStatus,
@@ -314,6 +319,58 @@ def raise_alerts(
     return [(clock.value, alert) for clock, alert in raised]
 
 
+def raise_chat_alerts(uow: UnitOfWork, conversation: Conversation, now: datetime) -> list[SlaAlert]:
+    """A chat handed to people about no case whose answer is due soon or overdue: a
+    notification in the console inbox of the person it was handed to (a warning; the
+    supervisors of its team when it went to a team's queue), and of those supervisors on a
+    breach (the store's supervisors when the team has none)."""
+    raised = conversation.answer.check(now)
+    summary = conversation.summary or {}
+    for alert in raised:
+        agent_id = summary.get("assignee_id")
+        agent = uow.staff.get(str(agent_id)) if agent_id else None
+        if alert is SlaAlert.warning and agent is not None and agent.active:
+            people = [agent]
+        else:
+            people = _supervisors(uow, conversation.store_id, summary.get("team_id"))
+        notice = StaffNotice.chat_breached if alert is SlaAlert.breach else StaffNotice.chat_warning
+        due = conversation.answer.due_at
+        for person in people:
+            uow.inbox.add(
+                conversation.store_id,
+                person.id,
+                StaffNotification(
+                    id="nt_" + new_id(),
+                    notice=notice,
+                    case_id=None,
+                    case_number=None,
+                    conversation_id=conversation.id,
+                    data={
+                        "due_at": due.isoformat() if due else None,
+                        "team_id": summary.get("team_id"),
+                        "order_number": summary.get("order_number"),
+                        "language": conversation.language,
+                    },
+                    created_at=now,
+                ),
+            )
+    uow.conversations.save_clock(conversation)
+    return raised
+
+
+def _supervisors(uow: UnitOfWork, store_id: str, team_id: object) -> list[StaffUser]:
+    """The active supervisors of the team (of the store, when the team has none)."""
+    supervisors = [
+        user for user in uow.staff.list(store_id) if user.active and user.role is Role.supervisor
+    ]
+    if team_id:
+        in_team = {m.staff_id for m in roster(uow, store_id).members if m.team_id == team_id}
+        found = [user for user in supervisors if user.id in in_team]
+        if found:
+            return found
+    return supervisors
+
+
 def hand_over(
     uow: UnitOfWork,
     store_id: str,
@@ -321,17 +378,26 @@ def hand_over(
     market: str | None,
     now: datetime,
     fallback: timedelta,
-) -> tuple[datetime, Routing | None]:
+    *,
+    answered: bool = False,
+) -> tuple[datetime, datetime, Routing | None]:
     """Who takes a buyer the assistant hands over now, and when a person will answer: the
-    first-response target counted in the working time of that team (an agent online now, or
-    the next team on shift). A store without teams: nobody named, `fallback` from now."""
+    first-response target (the next-response one once a person has answered in the chat)
+    counted in the working time of that team (an agent online now, or the next team on shift),
+    with the moment 80 % of it is used (the warning). A store without teams: nobody named,
+    `fallback` from now."""
     store = uow.stores.get(store_id)
     if store is None or not roster(uow, store_id).teams:
-        return now + fallback, None
+        return now + fallback, now + fallback * WARN_SHARE, None
     routing = route_for(uow, store_id, store.timezone, language, market or "", now)
     team = uow.teams.get(routing.team_id) if routing.team_id else None
     if team is None:
-        return now + fallback, routing
+        return now + fallback, now + fallback * WARN_SHARE, routing
     targets = uow.teams.targets(store_id)
-    minutes = (targets.get(DEFAULT_CASE_TYPE) or SlaTargets()).first_response_minutes
-    return calendar_for(uow, store.timezone, team).add_minutes(now, minutes), routing
+    found = targets.get(DEFAULT_CASE_TYPE) or SlaTargets()
+    clock = SlaClock.next_response if answered else SlaClock.first_response
+    minutes = found.minutes(clock)
+    due, warn = calendar_for(uow, store.timezone, team).add_minutes_each(
+        now, [minutes, minutes * WARN_SHARE]
+    )
+    return due, warn, routing

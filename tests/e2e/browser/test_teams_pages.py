@@ -4,6 +4,7 @@ supervisor's open queue shows the breach appear when the first-response target i
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -361,4 +362,68 @@ def test_a_supervisor_writes_routing_rules_and_a_new_case_follows_them(
         expect(assigned.get_by_test_id("timeline-routing-rule")).to_have_text("Brazil")
         expect(page.get_by_test_id("handling-team")).to_have_text("Brasil")
     finally:
+        boss.close()
+
+
+def test_a_chat_handed_over_about_no_case_shows_its_due_time_and_warns_in_the_inbox(
+    browser: Browser, browser_server: LiveServer, sqlite_container: Container,
+    scenario: Scenario, clock: FakeClockLike, shots: Path,
+) -> None:  # fmt: skip
+    """The buyer asks for a person about their order (no return): the supervisor's
+    Conversations page shows when the answer is due, in their zone; at 80 % of the target,
+    nobody on the team having taken it, the supervisor's inbox says so and leads to the chat."""
+    container = sqlite_container
+    add_supervisor(container)
+    around_the_clock = HoursInput(
+        ("mon", "tue", "wed", "thu", "fri", "sat", "sun"), "00:00", "00:00"
+    )
+    create_team(
+        container.uow, container.clock, SYSTEM,
+        TeamInput("Brasil", "America/Sao_Paulo", (around_the_clock,), languages=("pt-BR",)),
+    )  # fmt: skip
+    buyer = browser.new_context(
+        base_url=browser_server.url, locale="pt-BR", timezone_id="America/Sao_Paulo"
+    )
+    buyer.set_default_timeout(10_000)
+    boss = new_context(browser, browser_server.url)
+    try:
+        chat = buyer.new_page()
+        scenario.buyer_login(chat)
+        chat.get_by_test_id("chat-link").click()
+        chat.get_by_test_id("chat-input").fill("Quero falar com um atendente, por favor")
+        chat.get_by_test_id("chat-send").click()
+        expect(chat.get_by_test_id("chat-waiting")).to_be_visible()
+
+        page = boss.new_page()
+        supervisor_login(page)
+        page.get_by_test_id("nav-conversations").click()
+        row = page.get_by_test_id("conversation-row")
+        expect(row).to_have_count(1)
+        due = row.get_by_test_id("conversation-due")
+        promised = clock.now + timedelta(minutes=240)  # the default first-response target
+        expect(due).to_have_attribute("data-due", promised.astimezone(UTC).isoformat())
+        expect(due).not_to_have_class("badge escalated")
+
+        clock.advance(minutes=193)  # 80 % of 240 minutes is 192
+        assert sweep_sla(container.uow, container.clock).chat_warnings == 1
+        count = page.get_by_test_id("notifications-unread-count")
+        for _ in range(50):
+            page.reload()
+            if count.is_visible():
+                break
+            page.wait_for_timeout(200)
+        expect(row.get_by_test_id("conversation-due")).to_have_class("badge escalated")
+        page.get_by_test_id("nav-notifications").click()
+        # (the scenario's own return, in the same team's queue, is warned of too)
+        notice = page.locator('[data-testid="notification"][data-kind="staff_chat_warning"]')
+        expect(notice).to_have_count(1)
+        expect(notice.get_by_test_id("notification-open")).to_contain_text(
+            "A chat waits for a person"
+        )
+        page.screenshot(path=str(shots / "notifications-chat.png"), full_page=True)
+        notice.get_by_test_id("notification-open").click()
+        expect(page).to_have_url(re.compile(r"/console/conversations/[^/]+$"))
+        expect(page.get_by_test_id("transcript-message")).to_have_count(2)
+    finally:
+        buyer.close()
         boss.close()

@@ -439,6 +439,10 @@ conversations = Table(
     Column("state", JSON, nullable=False),  # what the assistant is waiting for, failures
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # A chat handed to people about no case: when a person's answer is due (domain/sla
+    # AnswerClock), and when the sweep must look at it again.
+    Column("answer_clock", JSON, nullable=True),
+    Column("next_check_at", UTCDateTime, nullable=True, index=True),
     Index("ix_conversations_queue", "store_id", "status", "updated_at"),
     Index("ix_conversations_order", "order_id"),
 )
@@ -824,8 +828,10 @@ staff_notifications = Table(
     Column("id", String(64), primary_key=True),
     Column("store_id", ID, ForeignKey("stores.id"), nullable=False),
     Column("staff_id", ID, ForeignKey("staff_users.id"), nullable=False),
-    Column("case_id", ID, ForeignKey("return_cases.id"), nullable=False),
-    Column("case_number", String(20), nullable=False),
+    # About a case, or about a chat handed to people about no case.
+    Column("case_id", ID, ForeignKey("return_cases.id"), nullable=True),
+    Column("case_number", String(20), nullable=True),
+    Column("conversation_id", String(40), nullable=True),
     Column("kind", String(40), nullable=False),
     Column("data", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),

@@ -7,6 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from returndesk.domain.sla import AnswerClock
+
 
 class ConversationStatus(StrEnum):
     open = "open"  # the assistant answers
@@ -91,6 +93,7 @@ class Conversation:
     summary: dict[str, Any] | None = None
     state: DialogueState = field(default_factory=DialogueState)
     messages: list[ChatMessage] = field(default_factory=list)  # only those added or loaded
+    answer: AnswerClock = field(default_factory=AnswerClock)  # handed over about no case
 
     @property
     def next_seq(self) -> int:

@@ -83,6 +83,12 @@ def conversation_out(c: Conversation, *, messages: bool = True) -> dict[str, Any
         "case_id": c.case_id,
         "created_at": iso(c.created_at),
         "updated_at": iso(c.updated_at),
+        # a chat handed to people about no case: when a person's answer is due (staff only)
+        "answer": {
+            "due_at": iso(c.answer.due_at),
+            "warned": c.answer.warned,
+            "breached": c.answer.alerted,
+        },
     }
     if messages:
         out["messages"] = [message_out(m) for m in c.messages]
@@ -212,6 +218,7 @@ def buyer_view(out: dict[str, Any]) -> dict[str, Any]:
     """A conversation as its buyer sees it: without the hand-off notes for staff and the
     model's reading of each message."""
     out.pop("summary", None)
+    out.pop("answer", None)
     for message in out.get("messages", ()):
         message.pop("intent", None)
         message.pop("confidence", None)

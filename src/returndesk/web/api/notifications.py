@@ -26,6 +26,7 @@ def notification_out(found: StaffNotification) -> dict[str, Any]:
         "kind": found.notice.value.removeprefix("staff_"),
         "case_id": found.case_id,
         "case_number": found.case_number,
+        "conversation_id": found.conversation_id,
         "data": dict(found.data),
         "created_at": iso(found.created_at),
         "read_at": iso(found.read_at),

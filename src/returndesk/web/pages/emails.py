@@ -143,6 +143,8 @@ _STAFF_SUBJECTS = {
     StaffNotice.call_cancelled: N_("Return %(number)s: the video call at %(when)s is cancelled"),
     StaffNotice.sla_warning: N_("Return %(number)s: %(clock)s due %(when)s"),
     StaffNotice.sla_breached: N_("Return %(number)s missed its service level: %(clock)s"),
+    StaffNotice.chat_warning: N_("A chat waits for a person: answer due %(when)s"),
+    StaffNotice.chat_breached: N_("A chat is past the answer time promised: %(when)s"),
 }
 _STAFF_BODIES = {
     StaffNotice.call_booked: N_(
@@ -164,11 +166,23 @@ _STAFF_BODIES = {
         "The %(clock)s target of return %(number)s was due on %(when)s (%(zone)s) and has "
         "passed. Please look at the case, or hand it to someone who can answer now."
     ),
+    StaffNotice.chat_warning: N_(
+        "A buyer the assistant handed to people was told a person would answer by %(when)s "
+        "(%(zone)s). Please answer in the chat before then, or hand it to someone who can."
+    ),
+    StaffNotice.chat_breached: N_(
+        "A buyer the assistant handed to people was told a person would answer by %(when)s "
+        "(%(zone)s), and nobody has yet. Please answer in the chat now."
+    ),
 }
 
 
 def staff_notice_text(
-    notice: StaffNotice, data: Mapping[str, Any], case_number: str, language: str, tz_name: str
+    notice: StaffNotice,
+    data: Mapping[str, Any],
+    case_number: str | None,
+    language: str,
+    tz_name: str,
 ) -> tuple[str, str]:
     """A notice to staff as (a line, the paragraph), in their language and time zone: the
     email's subject and body, and the console inbox's entry."""
@@ -176,7 +190,7 @@ def staff_notice_text(
     tz = zone(tz_name)
     moment = data.get("starts_at") or data.get("due_at")
     params = {
-        "number": case_number,
+        "number": case_number or "",
         "when": Formatter(words.language, tz).moment(datetime.fromisoformat(str(moment)))
         if moment
         else "",

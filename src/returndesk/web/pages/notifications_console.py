@@ -75,7 +75,7 @@ async def read_all(request: Request) -> Response:
 
 @router.post("/{notification_id}/open")
 async def open_one(request: Request, notification_id: NotificationId) -> Response:
-    """Mark it read and go to its case."""
+    """Mark it read and go to its case (or its chat)."""
     posted = await staff_form(request)
     if posted is None:
         return to_login()
@@ -86,4 +86,6 @@ async def open_one(request: Request, notification_id: NotificationId) -> Respons
         found = open_notification(container.uow, container.clock, principal, notification_id)
     except DomainError:  # not theirs, or gone
         return RedirectResponse("/console/notifications", status_code=303)
+    if found.case_id is None:  # about a chat handed to people
+        return RedirectResponse(f"/console/conversations/{found.conversation_id}", status_code=303)
     return RedirectResponse(f"/console/cases/{found.case_id}", status_code=303)
