@@ -54,6 +54,16 @@ def go(api: Api, who: str, status: str) -> dict[str, Any]:
     return body
 
 
+def short_targets(api: Api) -> None:
+    """First response in 30 working minutes, next response in 60, resolution in 600."""
+    put = api.put(
+        "supervisor",
+        "/api/v1/sla/targets/default",
+        json={"first_response_minutes": 30, "next_response_minutes": 60, "resolution_minutes": 600},
+    )
+    assert put.status_code == 200, put.text
+
+
 def case_view(api: Api, case: dict[str, Any]) -> dict[str, Any]:
     response = api.get("supervisor", f"/api/v1/returns/{case['id']}")
     assert response.status_code == 200, response.text
@@ -147,12 +157,7 @@ def test_a_full_agent_gets_no_more_cases(api: Api) -> None:
 
 def test_a_breach_is_warned_then_put_on_the_timeline_and_the_case(api: Api, clock: Any) -> None:
     make_team(api)
-    put = api.put(
-        "supervisor",
-        "/api/v1/sla/targets/default",
-        json={"first_response_minutes": 30, "next_response_minutes": 60, "resolution_minutes": 600},
-    )
-    assert put.status_code == 200, put.text
+    short_targets(api)
     case = case_view(api, api.open_return())
     due = datetime.fromisoformat(case["sla"]["first_response_due_at"])
     assert due == datetime.fromisoformat(case["created_at"]) + timedelta(minutes=30)
@@ -564,12 +569,7 @@ def test_a_chat_about_a_case_moves_its_response_clocks_and_the_promise_is_the_du
     assistant makes is the case's own due time; a person's answer in the chat is a response
     on the case; the buyer writing again starts the next-response clock."""
     make_team(api)
-    put = api.put(
-        "supervisor",
-        "/api/v1/sla/targets/default",
-        json={"first_response_minutes": 30, "next_response_minutes": 60, "resolution_minutes": 600},
-    )
-    assert put.status_code == 200, put.text
+    short_targets(api)
     messages = "/api/v1/assistant/messages"
 
     def say(text: str, conversation: str | None = None) -> dict[str, Any]:
@@ -631,12 +631,7 @@ def test_a_chat_about_no_case_keeps_its_promise_with_a_clock_of_its_own(
     team = make_team(api)
     join(api, team, "agent")
     go(api, "agent", "online")
-    put = api.put(
-        "supervisor",
-        "/api/v1/sla/targets/default",
-        json={"first_response_minutes": 30, "next_response_minutes": 60, "resolution_minutes": 600},
-    )
-    assert put.status_code == 200, put.text
+    short_targets(api)
     messages = "/api/v1/assistant/messages"
     handed = api.post("buyer", messages, json={"text": "I want to talk to a real person please"})
     assert handed.status_code == 200, handed.text

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from returndesk.bootstrap import Container
 from returndesk.domain.access import Role
@@ -41,6 +41,16 @@ def supervisor_login(page: Page) -> None:
     page.get_by_test_id("login-email").fill(SUPERVISOR[0])
     page.get_by_test_id("login-password").fill(SUPERVISOR[1])
     page.get_by_test_id("login-submit").click()
+
+
+def wait_until_visible(page: Page, element: Locator) -> None:
+    """Reload until it shows: notifications are made by the outbox's fan-out, a moment after
+    the sweep's commit."""
+    for _ in range(50):
+        page.reload()
+        if element.is_visible():
+            return
+        page.wait_for_timeout(200)
 
 
 def new_context(browser: Browser, base_url: str) -> BrowserContext:
@@ -126,11 +136,7 @@ def test_a_supervisor_sets_up_a_team_and_sees_a_breach_appear(
         clock.advance(minutes=25)
         assert sweep_sla(container.uow, container.clock).warnings == 1
         agent_count = agent_page.get_by_test_id("notifications-unread-count")
-        for _ in range(50):  # made by the outbox's fan-out, a moment after the sweep
-            agent_page.reload()
-            if agent_count.is_visible():
-                break
-            agent_page.wait_for_timeout(200)
+        wait_until_visible(agent_page, agent_count)
         expect(agent_count).to_have_text("1")
         agent_page.get_by_test_id("nav-notifications").click()
         warned = agent_page.get_by_test_id("notification")
@@ -148,11 +154,7 @@ def test_a_supervisor_sets_up_a_team_and_sees_a_breach_appear(
         # The breach is in the supervisor's notifications too: the header counts it, the
         # inbox words it, and opening it goes to the case and marks it read.
         count = page.get_by_test_id("notifications-unread-count")
-        for _ in range(50):  # made by the outbox's fan-out, a moment after the sweep
-            page.reload()
-            if count.is_visible():
-                break
-            page.wait_for_timeout(200)
+        wait_until_visible(page, count)
         expect(count).to_have_text("1")
         page.get_by_test_id("nav-notifications").click()
         notice = page.get_by_test_id("notification")
@@ -407,11 +409,7 @@ def test_a_chat_handed_over_about_no_case_shows_its_due_time_and_warns_in_the_in
         clock.advance(minutes=193)  # 80 % of 240 minutes is 192
         assert sweep_sla(container.uow, container.clock).chat_warnings == 1
         count = page.get_by_test_id("notifications-unread-count")
-        for _ in range(50):
-            page.reload()
-            if count.is_visible():
-                break
-            page.wait_for_timeout(200)
+        wait_until_visible(page, count)
         expect(row.get_by_test_id("conversation-due")).to_have_class("badge escalated")
         page.get_by_test_id("nav-notifications").click()
         # (the scenario's own return, in the same team's queue, is warned of too)
