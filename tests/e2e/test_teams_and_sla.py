@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from returndesk.adapters.db.tables import routing_rules
 from returndesk.services import work
@@ -301,7 +301,18 @@ def test_recomputing_writes_only_the_cases_whose_due_times_moved(api: Api) -> No
             work_row.sla.due = {k: v + timedelta(hours=1) for k, v in work_row.sla.due.items()}
             uow.teams.save_work(work_row)
         uow.commit()
-    assert recompute_team_clocks(api.container.uow, team["id"], batch=2) == 3
+    written: list[int] = []
+
+    def count_rows(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE CASE_WORK"):
+            written.append(len(params) if isinstance(params, list) else 1)
+
+    event.listen(api.container.engine, "before_cursor_execute", count_rows)
+    try:
+        assert recompute_team_clocks(api.container.uow, team["id"], batch=2) == 3
+    finally:
+        event.remove(api.container.engine, "before_cursor_execute", count_rows)
+    assert sum(written) == 3  # the two others are not rewritten
     assert {c["id"]: case_view(api, c)["sla"]["first_response_due_at"] for c in cases} == dues
 
 
@@ -619,6 +630,13 @@ def test_a_chat_about_a_case_moves_its_response_clocks_and_the_promise_is_the_du
     clock.advance(minutes=61)
     assert sweep_sla(api.container.uow, clock).breaches == 1
     assert case_view(api, case)["sla"]["breached"] is True
+    # The buyer writes again: never told a time already past; the chat's own clock keeps the
+    # new promise (the case's clock has escalated already).
+    late = say("hello? anyone?", conversation)
+    told = datetime.fromisoformat(late["handoff"]["expected_by"])
+    assert told == clock() + timedelta(minutes=60)
+    staff_view = api.get("supervisor", f"/api/v1/assistant/conversations/{conversation}").json()
+    assert datetime.fromisoformat(staff_view["answer"]["due_at"]) == told
 
 
 def test_a_chat_about_no_case_keeps_its_promise_with_a_clock_of_its_own(
@@ -682,3 +700,26 @@ def test_a_chat_about_no_case_keeps_its_promise_with_a_clock_of_its_own(
     assert (breach["kind"], breach["conversation_id"]) == ("chat_breached", conversation)
     assert api.get("supervisor", path).json()["answer"]["breached"] is True
     assert len(inbox("agent")) == 1  # the breach goes to supervisors
+
+
+def test_a_message_saved_over_the_sweeps_alert_does_not_raise_it_again(
+    api: Api, clock: Any
+) -> None:
+    """A buyer's message is answered from a copy of the chat read before the sweep raised its
+    warning: saving it keeps the sweep's mark, so the warning is not raised twice."""
+    make_team(api)
+    short_targets(api)
+    handed = api.post(
+        "buyer", "/api/v1/assistant/messages", json={"text": "I want to talk to a real person"}
+    )
+    assert handed.status_code == 200, handed.text
+    conversation_id = handed.json()["conversation_id"]
+    with api.container.uow() as uow:
+        stale = uow.conversations.get(conversation_id)
+    assert stale is not None and stale.answer.waiting
+    clock.advance(minutes=25)
+    assert sweep_sla(api.container.uow, clock).chat_warnings == 1
+    with api.container.uow(write=True) as uow:  # the message's own transaction, later
+        uow.conversations.save(stale, [], stale.updated_at)
+        uow.commit()
+    assert sweep_sla(api.container.uow, clock).chat_warnings == 0

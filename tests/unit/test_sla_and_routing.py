@@ -229,5 +229,26 @@ def test_a_chats_answer_clock_warns_then_breaches_once_per_wait_and_keeps_its_pr
     clock.start(due + timedelta(hours=2), warn + timedelta(hours=2))
     assert not clock.warned and not clock.alerted
     assert clock.check(due + timedelta(hours=3)) == [SlaAlert.breach]
+    # Missed: the buyer who writes again is told a new time, kept the same way.
+    later = due + timedelta(hours=4)
+    clock.start(later, later - timedelta(minutes=6))
+    assert (clock.due_at, clock.alerted, clock.next_check_at) == (
+        later, False, later - timedelta(minutes=6),
+    )  # fmt: skip
     clock.stop(answered=False)  # closed or handed back: a person's answer is still on record
     assert clock.answered and AnswerClock.from_data(None) == AnswerClock()
+
+
+def test_a_copy_of_a_chats_clock_read_before_the_sweep_keeps_the_alert_the_sweep_raised() -> None:
+    start = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    due, warn = start + timedelta(minutes=30), start + timedelta(minutes=24)
+    stale, swept = AnswerClock(), AnswerClock()
+    stale.start(due, warn)
+    swept.start(due, warn)
+    assert swept.check(warn) == [SlaAlert.warning]
+    stale.keep_marks(swept)
+    assert stale.warned and stale.check(warn) == []
+    other = AnswerClock()  # a later wait's marks are not this one's
+    other.start(due + timedelta(hours=1), warn + timedelta(hours=1))
+    other.keep_marks(swept)
+    assert not other.warned

@@ -106,6 +106,13 @@ class SqlConversationRepository:
         new_messages: list[ChatMessage],
         expected_updated_at: Any = None,
     ) -> None:
+        stored = self._conn.execute(
+            select(conversations.c.answer_clock)
+            .where(conversations.c.id == conversation.id)
+            .with_for_update()
+        ).first()
+        if stored is not None:  # the sweep writes the clock without touching updated_at
+            conversation.answer.keep_marks(AnswerClock.from_data(stored.answer_clock))
         query = update(conversations).where(conversations.c.id == conversation.id)
         if expected_updated_at is not None:
             query = query.where(conversations.c.updated_at == expected_updated_at)

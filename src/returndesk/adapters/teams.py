@@ -357,14 +357,16 @@ class SqlTeamRepository:
         self._conn.execute(insert(case_work).values(case_id=work.case_id, **values))
 
     def open_works_of_team(
-        self, team_id: str, after: str | None = None, limit: int = 2000
+        self, team_id: str, after: str | None = None, limit: int = 2000, *, lock: bool = False
     ) -> list[CaseWork]:
-        """A page of the team's open cases, by case id (resume after the last one)."""
+        """A page of the team's open cases, by case id (resume after the last one); `lock`:
+        held until the transaction ends (PostgreSQL), as every writer of clocks does."""
         w = case_work.c
         query = select(case_work).where(w.team_id == team_id, w.open.is_(True))
         if after is not None:
             query = query.where(w.case_id > after)
-        rows = self._conn.execute(query.order_by(w.case_id).limit(limit))
+        query = query.order_by(w.case_id).limit(limit)
+        rows = self._conn.execute(query.with_for_update() if lock else query)
         return [_work(row) for row in rows]
 
     def save_clocks(self, works: list[CaseWork]) -> None:

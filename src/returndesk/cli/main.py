@@ -476,7 +476,13 @@ def teams_sweep() -> None:
     container = _container()
     result = sweep_sla(container.uow, container.clock)
     console.print_json(
-        data={"checked": result.checked, "warnings": result.warnings, "breaches": result.breaches}
+        data={
+            "checked": result.checked,
+            "warnings": result.warnings,
+            "breaches": result.breaches,
+            "chat_warnings": result.chat_warnings,
+            "chat_breaches": result.chat_breaches,
+        }
     )
 
 

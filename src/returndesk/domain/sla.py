@@ -227,10 +227,19 @@ class AnswerClock:
         return self.due_at is not None
 
     def start(self, due_at: datetime, warn_at: datetime) -> None:
-        """A wait begins (one already running keeps its due time: that was the promise)."""
-        if self.due_at is None:
+        """A wait begins. One already running keeps its due time (that was the promise), unless
+        it was missed: the buyer who writes again is told a new time, which is kept the same
+        way."""
+        if self.due_at is None or self.alerted:
             self.due_at, self.warn_at = due_at, min(warn_at, due_at)
             self.warned = self.alerted = False
+
+    def keep_marks(self, stored: AnswerClock) -> None:
+        """This copy was read before the sweep raised an alert of the same wait: keep the
+        alert raised (a message saved over the sweep's write must not raise it again)."""
+        if self.due_at is not None and stored.due_at == self.due_at:
+            self.warned = self.warned or stored.warned
+            self.alerted = self.alerted or stored.alerted
 
     def stop(self, *, answered: bool) -> None:
         """A person answered (or the chat was closed or handed back to the assistant)."""

@@ -247,6 +247,7 @@ def send_message(
     tz = command.timezone or (market_zone(order.market) if order else "UTC")
     expected = None
     if conversation.status is ConversationStatus.handed_off:
+        handled_by = None if turn.handoff else (conversation.summary or {}).get("team_id")
         with deps.uow() as uow:
             expected, warn_at, routing = hand_over(
                 uow,
@@ -256,12 +257,18 @@ def send_message(
                 now,
                 timedelta(minutes=deps.handoff_minutes),
                 answered=conversation.answer.answered,
+                team_id=handled_by,  # a later wait: the hours of the team that has the chat
             )
-            if conversation.case_id:  # the case's own clock: the promise is its due time
+            case_due = None
+            if conversation.case_id:
                 work = follow_chat(uow, conversation.case_id, False, now, save=False)
-                due = answer_due(work) if work is not None else None
-                expected = due or expected
-        if not conversation.case_id:  # a chat about no case: its own clock keeps the promise
+                case_due = answer_due(work) if work is not None else None
+        if case_due is not None and case_due > now:
+            # The case's own clock keeps the promise: it warns and escalates at its due time.
+            expected = case_due
+            conversation.answer.stop(answered=False)
+        else:
+            # No case, or its clocks cannot (paused, over, or already missed): the chat's own.
             conversation.answer.start(expected, warn_at)
             expected = conversation.answer.due_at or expected
         if turn.handoff is not None:

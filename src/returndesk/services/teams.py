@@ -138,7 +138,7 @@ def recompute_team_clocks(uow_factory: UnitOfWorkFactory, team_id: str, batch: i
             if team is None:
                 return moved
             calendar = team.calendar(uow.teams.public_holiday)
-            works = uow.teams.open_works_of_team(team_id, after, batch)
+            works = uow.teams.open_works_of_team(team_id, after, batch, lock=True)
             changed = []
             for work in works:
                 before = (work.sla.due.copy(), work.sla.warn_at.copy())

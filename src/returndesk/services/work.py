@@ -324,6 +324,13 @@ def raise_chat_alerts(uow: UnitOfWork, conversation: Conversation, now: datetime
     notification in the console inbox of the person it was handed to (a warning; the
     supervisors of its team when it went to a team's queue), and of those supervisors on a
     breach (the store's supervisors when the team has none)."""
+    if conversation.case_id:  # a case was linked since (a photo): its clocks may carry the wait
+        work = uow.teams.work(conversation.case_id)
+        due = answer_due(work) if work is not None and work.open else None
+        if due is not None and due > now:
+            conversation.answer.stop(answered=False)
+            uow.conversations.save_clock(conversation)
+            return []
     raised = conversation.answer.check(now)
     summary = conversation.summary or {}
     for alert in raised:
@@ -380,17 +387,24 @@ def hand_over(
     fallback: timedelta,
     *,
     answered: bool = False,
+    team_id: str | None = None,
 ) -> tuple[datetime, datetime, Routing | None]:
     """Who takes a buyer the assistant hands over now, and when a person will answer: the
     first-response target (the next-response one once a person has answered in the chat)
     counted in the working time of that team (an agent online now, or the next team on shift),
-    with the moment 80 % of it is used (the warning). A store without teams: nobody named,
+    with the moment 80 % of it is used (the warning). `team_id`: the team that already has the
+    chat (its hours count; nobody is routed again). A store without teams: nobody named,
     `fallback` from now."""
     store = uow.stores.get(store_id)
     if store is None or not roster(uow, store_id).teams:
         return now + fallback, now + fallback * WARN_SHARE, None
-    routing = route_for(uow, store_id, store.timezone, language, market or "", now)
-    team = uow.teams.get(routing.team_id) if routing.team_id else None
+    kept = uow.teams.get(team_id) if team_id else None
+    if kept is not None and kept.store_id == store_id:
+        routing: Routing | None = None
+        team: Team | None = kept
+    else:
+        routing = route_for(uow, store_id, store.timezone, language, market or "", now)
+        team = uow.teams.get(routing.team_id) if routing.team_id else None
     if team is None:
         return now + fallback, now + fallback * WARN_SHARE, routing
     targets = uow.teams.targets(store_id)
