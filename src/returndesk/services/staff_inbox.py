@@ -1,6 +1,6 @@
-"""A member of staff's notifications in the console: what they were told about cases (a missed
-service level, a video call booked with them...), newest first, read or not. Each person sees
-and marks only their own."""
+"""A member of staff's notifications in the console: what they were told about cases and chats
+(a missed service level, a video call booked with them, a chat waiting past its promised
+answer...), newest first, read or not. Each person sees and marks only their own."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def mark_read(
 def open_notification(
     uow_factory: UnitOfWorkFactory, clock: Clock, principal: Principal, notification_id: str
 ) -> StaffNotification:
-    """One's own notification, marked read (to go to its case)."""
+    """One's own notification, marked read (to go to its case, or its chat)."""
     staff_id = _staff_id(principal)
     with uow_factory(write=True) as uow:
         found = uow.inbox.get(staff_id, notification_id)
