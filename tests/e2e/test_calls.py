@@ -350,6 +350,73 @@ def test_signalling_relays_between_seats_and_ends_for_everyone(api: Api) -> None
     assert all(p["joined_at"] and p["left_at"] for p in listed["participants"])
 
 
+def test_a_page_waiting_to_join_is_connected_to_but_not_in_the_call(api: Api) -> None:
+    """The call page connects before its person presses Join (`lobby=1`): the others connect
+    to it at once, but it is not in the call's record, gets none of the agent's tools and may
+    use none until it says it joined."""
+    case = api.open_return()
+    call = start(api, case)
+
+    def buyer_seat() -> dict[str, Any]:
+        listed = api.get("agent", f"/api/v1/returns/{case['id']}/calls").json()["items"][0]
+        seats: list[dict[str, Any]] = listed["participants"]
+        return next(p for p in seats if p["role"] == "buyer")
+
+    url = str(api.client.base_url).replace("http://", "ws://")
+    waiting_url = f"{url}/calls/{call['call_id']}/signal?lobby=1&token={call['buyer']}"
+    with socket(api, call, call["agent"]) as agent:
+        agent_id = receive(agent)["you"]["id"]
+        with connect(waiting_url, open_timeout=10) as buyer:
+            welcome = receive(buyer)
+            me = welcome["you"]["id"]
+            assert welcome["lobby"] is True
+            assert [(p["role"], p["state"]) for p in welcome["peers"]] == [("agent", "joined")]
+            arrived = receive(agent)
+            assert arrived["type"] == "peer_joined"
+            assert (arrived["peer"]["role"], arrived["peer"]["state"]) == ("buyer", "lobby")
+            assert buyer_seat()["joined_at"] is None and buyer_seat()["present"] is False
+            # The media path is made before Join: offers and answers pass both ways.
+            offer = {"description": {"type": "offer", "sdp": "v=0"}}
+            agent.send(json.dumps({"type": "signal", "to": me, "data": offer}))
+            assert receive(buyer) == {"type": "signal", "from": agent_id, "data": offer}
+            # The agent's tools do not reach a phone whose person has not joined, and the
+            # waiting page may ask nothing of anyone.
+            agent.send(json.dumps({"type": "control", "action": "still", "to": me}))
+            agent.send(json.dumps({"type": "control", "action": "pointer", "x": 0.1, "y": 0.1}))
+            buyer.send(json.dumps({"type": "control", "action": "media_state"}))
+            assert receive(buyer) == {"type": "error", "code": "call_not_joined"}
+            # Join: in the call's record, the others told, the tools reach it.
+            buyer.send(json.dumps({"type": "join"}))
+            assert receive(agent) == {"type": "peer_ready", "id": me}
+            assert buyer_seat()["joined_at"] is not None and buyer_seat()["present"] is True
+            agent.send(json.dumps({"type": "control", "action": "pointer", "x": 0.5, "y": 0.5}))
+            pointer = receive(buyer)
+            assert (pointer["action"], pointer["x"]) == ("pointer", 0.5)  # not the one before
+        assert receive(agent)["type"] == "peer_left"
+        # A page that reconnects after Join connects without `lobby=1`: joined at once.
+        with socket(api, call, call["buyer"]) as again:
+            assert receive(again)["lobby"] is False
+            back = receive(agent)
+            assert (back["type"], back["peer"]["state"]) == ("peer_joined", "joined")
+
+
+def test_a_page_that_leaves_before_joining_leaves_no_trace_in_the_call(api: Api) -> None:
+    case = api.open_return()
+    call = start(api, case)
+    url = str(api.client.base_url).replace("http://", "ws://")
+    with socket(api, call, call["agent"]) as agent:
+        receive(agent)
+        with connect(
+            f"{url}/calls/{call['call_id']}/signal?lobby=1&token={call['buyer']}", open_timeout=10
+        ) as buyer:
+            receive(buyer)
+            assert receive(agent)["peer"]["state"] == "lobby"
+        assert receive(agent)["type"] == "peer_left"
+    listed = api.get("agent", f"/api/v1/returns/{case['id']}/calls").json()["items"][0]
+    buyer = next(p for p in listed["participants"] if p["role"] == "buyer")
+    assert buyer["joined_at"] is None and buyer["left_at"] is None
+
+
 def test_signalling_refuses_wrong_links(api: Api) -> None:
     case = api.open_return()
     call = start(api, case)

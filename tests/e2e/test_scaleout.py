@@ -271,9 +271,10 @@ def test_a_call_whose_seats_are_on_two_processes_signals_through_redis(
     api: Api, database_url: str, tmp_path: Path, redis_server: RedisServer, namespace: str
 ) -> None:
     """The agent's page on one app process, the buyer's on another: they see each other,
-    offers and answers cross over, the buyer's answer given to one process reaches the
-    agent on the other, a reload landing on the first process replaces the old connection on
-    the second, and the agent's hang-up closes every socket."""
+    offers and answers cross over, the agent's tools do not reach the buyer's page before its
+    person pressed Join, and Join is noted in the shared directory; the buyer's answer given
+    to one process reaches the agent on the other, a reload landing on the first process
+    replaces the old connection on the second, and the agent's hang-up closes every socket."""
     case = api.open_return()
     made = api.post("agent", f"/api/v1/returns/{case['id']}/calls")
     assert made.status_code == 201, made.text
@@ -282,10 +283,19 @@ def test_a_call_whose_seats_are_on_two_processes_signals_through_redis(
     env = app_env(database_url, redis_url=redis_server.url, redis_namespace=namespace,
                   dispatch="0")  # fmt: skip
 
-    def socket(app: AppProcess, role: str) -> ClientConnection:
+    def socket(app: AppProcess, role: str, lobby: str = "") -> ClientConnection:
         url = app.url.replace("http://", "ws://")
-        return connect(f"{url}/calls/{call['call_id']}/signal?token={tokens[role]}",
+        return connect(f"{url}/calls/{call['call_id']}/signal?{lobby}token={tokens[role]}",
                        open_timeout=10)  # fmt: skip
+
+    def directory_state(seat: str) -> str:
+        client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+        try:
+            raw = client.hget(f"{namespace}:call:{call['call_id']}:seats", seat)
+        finally:
+            client.close()
+        assert isinstance(raw, str)
+        return str(json.loads(raw)["state"])
 
     def receive(ws: ClientConnection) -> dict[str, Any]:
         message: dict[str, Any] = json.loads(ws.recv(timeout=10))
@@ -294,17 +304,23 @@ def test_a_call_whose_seats_are_on_two_processes_signals_through_redis(
     a_home, b_home = tmp_path / "a", tmp_path / "b"
     with AppProcess(a_home, env) as a, AppProcess(b_home, env) as b, socket(a, "agent") as agent:
         hello = receive(agent)
-        with socket(b, "buyer") as buyer:
+        with socket(b, "buyer", lobby="lobby=1&") as buyer:
             welcome = receive(buyer)
+            me = welcome["you"]["id"]
             assert [p["role"] for p in welcome["peers"]] == ["agent"]
-            assert receive(agent)["type"] == "peer_joined"
+            assert receive(agent)["peer"]["state"] == "lobby"
+            assert directory_state(me) == "lobby"
             offer = {"description": {"type": "offer", "sdp": "v=0"}}
-            agent.send(json.dumps({"type": "signal", "to": welcome["you"]["id"], "data": offer}))
+            agent.send(json.dumps({"type": "signal", "to": me, "data": offer}))
             assert receive(buyer) == {
                 "type": "signal",
                 "from": hello["you"]["id"],
                 "data": offer,
             }
+            agent.send(json.dumps({"type": "control", "action": "still", "to": me}))
+            buyer.send(json.dumps({"type": "join"}))
+            assert receive(agent) == {"type": "peer_ready", "id": me}
+            assert directory_state(me) == "joined"
             answered = httpx.post(
                 f"{a.url}/api/v1/calls/{call['call_id']}/consent",
                 headers={"X-Call-Token": tokens["buyer"]}, json={"answer": "granted"},

@@ -38,6 +38,10 @@ class CallBus(Protocol):
         """Forget the seat if `conn` still holds it (a newer connection may have taken it)."""
         ...
 
+    async def update_seat(self, call_id: str, seat_id: str, person: dict[str, str]) -> bool:
+        """Replace what the directory says of the seat if `person["conn"]` still holds it."""
+        ...
+
     async def recording(self, call_id: str) -> bool: ...
     async def set_recording(self, call_id: str, on: bool) -> None: ...
     async def forget(self, call_id: str) -> None: ...
@@ -73,6 +77,13 @@ class LocalBus:
             self._seats.pop(call_id, None)
         return True
 
+    async def update_seat(self, call_id: str, seat_id: str, person: dict[str, str]) -> bool:
+        room = self._seats.get(call_id, {})
+        if room.get(seat_id, {}).get("conn") != person["conn"]:
+            return False
+        room[seat_id] = person
+        return True
+
     async def recording(self, call_id: str) -> bool:
         return call_id in self._recording
 
@@ -106,6 +117,14 @@ local now = redis.call('HGET', KEYS[1], ARGV[1])
 if not now then return 0 end
 if cjson.decode(now)['conn'] ~= ARGV[2] then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
+return 1
+"""
+# Rewriting a seat only if the same connection still holds it.
+_UPDATE = """
+local now = redis.call('HGET', KEYS[1], ARGV[1])
+if not now then return 0 end
+if cjson.decode(now)['conn'] ~= ARGV[3] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
 """
 
@@ -159,6 +178,17 @@ class RedisBus:
         except RedisError:
             log.warning("could not free a call's seat in Redis", exc_info=True)
             return True  # tell the others it left: it did
+        return bool(done)
+
+    async def update_seat(self, call_id: str, seat_id: str, person: dict[str, str]) -> bool:
+        try:
+            done = await self._redis().eval(
+                _UPDATE, 1, self._key(call_id, "seats"), seat_id, json.dumps(person),
+                person["conn"],
+            )  # fmt: skip
+        except RedisError:
+            log.warning("could not update a call's seat in Redis", exc_info=True)
+            return False
         return bool(done)
 
     async def recording(self, call_id: str) -> bool:

@@ -7,6 +7,13 @@ joins, leaves, answers about recording or ends the call. The browsers then conne
 other (directly, or through TURN). Nothing here depends on that topology: a selective
 forwarding unit would be one more "peer" the browsers negotiate with (docs/calls.md).
 
+A page connects before its person presses Join (`?lobby=1`): the others are told a seat is
+waiting (`peer_joined` with `state: "lobby"`) and connect to it at once, so that the media
+path is ready when Join is pressed; until then the waiting page sends no media (its senders
+carry no track), is not in the call's record (`call_service.join` runs at `{"type": "join"}`)
+and gets no `control` (the agent's tools act on a phone only once its person joined). A socket
+without `lobby=1` joins as it connects.
+
 Each process holds its own connections; which seats a call has, and the messages to seats
 connected to other processes, go through a bus (adapters/call_bus.py): memory in one process,
 Redis with `RETURNDESK_REDIS_URL`. A seat that connects again (a reload, a new network, to
@@ -60,6 +67,7 @@ class SignalHub:
     def __init__(self, bus: CallBus) -> None:
         self.bus = bus
         self.local: dict[str, dict[str, tuple[str, WebSocket]]] = {}  # call -> seat -> (conn, ws)
+        self.waiting: set[str] = set()  # connections whose person has not pressed Join yet
         self._started = False
 
     async def _start(self) -> None:
@@ -79,6 +87,8 @@ class SignalHub:
         room = self.local.setdefault(call_id, {})
         old = room.get(seat_id)
         room[seat_id] = (conn, websocket)
+        if person.get("state") == "lobby":
+            self.waiting.add(conn)
         before = await self.bus.take_seat(call_id, seat_id, {**person, "conn": conn})
         if before is not None:
             if old is not None and old[0] == before:
@@ -91,8 +101,14 @@ class SignalHub:
         peers = [_public(p) for seat, p in seats.items() if seat != seat_id]
         return conn, peers, await self.bus.recording(call_id)
 
+    async def ready(self, call_id: str, person: dict[str, str], conn: str) -> None:
+        """The waiting connection's person pressed Join."""
+        self.waiting.discard(conn)
+        await self.bus.update_seat(call_id, person["id"], {**person, "conn": conn})
+
     async def leave(self, call_id: str, seat_id: str, conn: str) -> bool:
         """The connection went away; False when a newer one holds the seat (nothing to say)."""
+        self.waiting.discard(conn)
         room = self.local.get(call_id, {})
         if room.get(seat_id, ("",))[0] == conn:
             del room[seat_id]
@@ -101,9 +117,19 @@ class SignalHub:
         return await self.bus.leave_seat(call_id, seat_id, conn)
 
     async def send(
-        self, call_id: str, message: dict[str, Any], *, to: str | None = None, skip: str = ""
+        self,
+        call_id: str,
+        message: dict[str, Any],
+        *,
+        to: str | None = None,
+        skip: str = "",
+        joined_only: bool = False,
     ) -> None:
-        envelope = {"call": call_id, "message": message, "to": to, "skip": skip}
+        """To the call's seats (`to` one, or all but `skip`); `joined_only`: not to seats still
+        waiting to press Join."""
+        envelope = {
+            "call": call_id, "message": message, "to": to, "skip": skip, "joined": joined_only
+        }  # fmt: skip
         await self._deliver(envelope)
         await self.bus.publish(envelope)
 
@@ -134,9 +160,9 @@ class SignalHub:
                     await socket.close(close)
             return
         text = json.dumps(envelope.get("message"), separators=(",", ":"), ensure_ascii=False)
-        to, skip = envelope.get("to"), envelope.get("skip")
-        for seat, (_, socket) in list(room.items()):
-            if (to and seat != to) or seat == skip:
+        to, skip, joined_only = envelope.get("to"), envelope.get("skip"), envelope.get("joined")
+        for seat, (conn, socket) in list(room.items()):
+            if (to and seat != to) or seat == skip or (joined_only and conn in self.waiting):
                 continue
             try:
                 await socket.send_text(text)
@@ -145,7 +171,7 @@ class SignalHub:
 
 
 def _public(person: dict[str, str]) -> dict[str, str]:
-    return {key: person[key] for key in ("id", "role", "name") if key in person}
+    return {key: person[key] for key in ("id", "role", "name", "state") if key in person}
 
 
 def hub_of(websocket_or_app: Any) -> SignalHub:
@@ -175,8 +201,13 @@ def ice_config(container: Container) -> IceConfig:
     )
 
 
-def _person(seat: SeatAccess) -> dict[str, str]:
-    return {"id": seat.seat.id, "role": seat.seat.role.value, "name": seat.seat.name}
+def _person(seat: SeatAccess, *, joined: bool = True) -> dict[str, str]:
+    return {
+        "id": seat.seat.id,
+        "role": seat.seat.role.value,
+        "name": seat.seat.name,
+        "state": "joined" if joined else "lobby",
+    }
 
 
 @router.websocket("/calls/{call_id}/signal")
@@ -185,31 +216,43 @@ async def signal(websocket: WebSocket, call_id: str) -> None:
     hub = hub_of(websocket)
     await websocket.accept()
     token = websocket.query_params.get("token", "")
+    lobby = websocket.query_params.get("lobby") == "1"
     try:
         seat = await run_in_threadpool(
             lambda: call_service.access(
                 container.uow, container.clock, container.tokens, token, call_id=call_id
             )
         )
-        call = await run_in_threadpool(call_service.join, container.uow, container.clock, seat)
+        call = (
+            seat.call
+            if lobby
+            else await run_in_threadpool(call_service.join, container.uow, container.clock, seat)
+        )
     except DomainError as exc:
-        ended = exc.code in ("call_ended", "call_expired")
-        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
-            await websocket.send_text(json.dumps({"type": "error", "code": exc.code}))
-            await websocket.close(CLOSE_ENDED if ended else CLOSE_INVALID)
+        await _refuse(websocket, exc.code)
         return
     me = seat.seat.id
     conn = ""
     try:
-        conn, peers, recording = await hub.take(call_id, _person(seat), websocket)
-        await websocket.send_text(json.dumps(_welcome(container, me, peers, recording, call)))
-        await hub.send(call_id, {"type": "peer_joined", "peer": _person(seat)}, skip=me)
-        await _relay(websocket, container, hub, seat, call_id)
+        person = _person(seat, joined=not lobby)
+        conn, peers, recording = await hub.take(call_id, person, websocket)
+        welcome = _welcome(container, me, peers, recording, call)
+        await websocket.send_text(json.dumps({**welcome, "lobby": lobby}))
+        await hub.send(call_id, {"type": "peer_joined", "peer": _public(person)}, skip=me)
+        await _relay(websocket, container, hub, seat, call_id, conn, joined=not lobby)
     except WebSocketDisconnect:
         pass
     finally:
         if conn:
             await _gone(container, hub, call_id, seat, conn)
+
+
+async def _refuse(websocket: WebSocket, code: str) -> None:
+    """Say why, and close with the code the page reads (an ended call, or a wrong link)."""
+    ended = code in ("call_ended", "call_expired")
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+        await websocket.send_text(json.dumps({"type": "error", "code": code}))
+        await websocket.close(CLOSE_ENDED if ended else CLOSE_INVALID)
 
 
 def _welcome(
@@ -232,7 +275,14 @@ def _welcome(
 
 
 async def _relay(
-    websocket: WebSocket, container: Container, hub: SignalHub, seat: SeatAccess, call_id: str
+    websocket: WebSocket,
+    container: Container,
+    hub: SignalHub,
+    seat: SeatAccess,
+    call_id: str,
+    conn: str,
+    *,
+    joined: bool,
 ) -> None:
     me = seat.seat.id
     allowed = CONTROLS[seat.seat.role]
@@ -252,6 +302,17 @@ async def _relay(
         if kind == "signal" and isinstance(to, str):
             await hub.send(call_id, {"type": "signal", "from": me, "data": message.get("data")},
                            to=to)  # fmt: skip
+        elif kind == "join" and not joined:
+            try:
+                await run_in_threadpool(call_service.join, container.uow, container.clock, seat)
+            except DomainError as exc:  # ended, or its links ran out, while it waited
+                await _refuse(websocket, exc.code)
+                return
+            joined = True
+            await hub.ready(call_id, _person(seat), conn)
+            await hub.send(call_id, {"type": "peer_ready", "id": me}, skip=me)
+        elif kind == "control" and not joined:
+            await websocket.send_text(json.dumps({"type": "error", "code": "call_not_joined"}))
         elif kind == "control":
             await _control(websocket, container, hub, seat, call_id, message, allowed)
         elif kind == "hang_up":
@@ -294,7 +355,10 @@ async def _control(
     relayed = {k: v for k, v in message.items() if k not in ("type", "to")}
     relayed.update(type="control", **{"from": seat.seat.id, "role": seat.seat.role.value})
     to = message.get("to")
-    await hub.send(call_id, relayed, to=to if isinstance(to, str) else None, skip=seat.seat.id)
+    await hub.send(
+        call_id, relayed, to=to if isinstance(to, str) else None, skip=seat.seat.id,
+        joined_only=True,
+    )  # fmt: skip
 
 
 def _read_call(container: Container, call_id: str) -> Call | None:

@@ -150,7 +150,27 @@ def test_call_with_consent_still_tools_recording_and_a_guest(
         buyer = buyer_ctx.new_page()
         buyer.goto(local(created["buyer_url"]))
         expect(buyer.get_by_test_id("join-call")).to_have_text(pt_br(CALL_BUTTONS["join"]))
+        expect(buyer.get_by_test_id("call-status")).to_have_text(pt_br(CALL_MESSAGES["ready"]))
+        # Before Join: the buyer sees their own camera; the agent's page is already connected
+        # to the buyer's (so that Join is quick) and shows who is about to join, but nothing
+        # of the buyer's camera or microphone is sent, and the agent's tools do not reach it.
+        buyer.wait_for_function(
+            "el => el.videoWidth > 0", arg=buyer.get_by_test_id("local-video").element_handle()
+        )
+        waiting = agent.locator("figure[data-state='lobby']")
+        expect(waiting).to_contain_text(CALL_MESSAGES["peer_lobby"])
+        buyer.wait_for_function("() => !!window.returndeskCall.marks.ice_connected")
+        time.sleep(1.0)  # frames would have arrived by now
+        lobby_video = agent.locator("video[data-peer-role='buyer']")
+        assert lobby_video.evaluate("v => v.videoWidth") == 0
+        assert lobby_video.get_attribute("data-first-frame") is None
+        expect(agent.get_by_test_id("call-status")).to_have_text(CALL_MESSAGES["waiting_buyer"])
+        agent.get_by_test_id("take-still").click()
+        expect(agent.get_by_test_id("tool-status")).to_have_attribute("data-code", "still_failed")
+        expect(buyer.get_by_test_id("consent")).to_be_hidden()
+
         buyer.get_by_test_id("join-call").click()
+        expect(agent.locator("figure[data-state='joined']")).to_have_count(1)
         sees(buyer, "agent")
         sees(agent, "buyer")
         expect(buyer.get_by_test_id("call-status")).to_have_text(pt_br(CALL_MESSAGES["connected"]))

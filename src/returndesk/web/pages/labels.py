@@ -304,8 +304,9 @@ RECORDER_MESSAGES = {
 
 # The video call page (static/call.js): everything it may say, in the person's language.
 CALL_MESSAGES = {
-    "ready": N_("Press Join to start your camera and enter the call."),
-    "joining": N_("Starting your camera…"),
+    "ready": N_("Check your camera, then press Join to enter the call."),
+    "joining": N_("Joining the call…"),
+    "peer_lobby": N_("about to join"),
     "waiting_agent": N_("Your agent is on the way. Please stay on this page."),
     "waiting_buyer": N_("Waiting for the buyer to join."),
     "waiting_others": N_("Waiting for the others to join."),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from pathlib import Path
@@ -10,11 +11,13 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from returndesk.web.pages import labels
 from returndesk.web.pages.i18n import LANGUAGE_NAMES, Formatter, translations, zone
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 _env = Environment(
     loader=FileSystemLoader(TEMPLATE_DIR),
@@ -23,6 +26,19 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+@functools.cache
+def inline_script(name: str) -> Markup:
+    """A script of `static/` to inline in a page (read once per process): for a page that
+    must start work before its other files arrive (the call page)."""
+    text = (STATIC_DIR / name).read_text(encoding="utf-8")
+    if "</script" in text.lower():
+        raise ValueError(f"{name} cannot be inlined: it contains </script")
+    return Markup(text)  # noqa: S704 - our own file, checked above
+
+
+_env.globals["inline_script"] = inline_script
 
 
 def environment() -> Environment:

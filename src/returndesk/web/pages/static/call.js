@@ -1,34 +1,42 @@
 // The video call page: WebRTC between the browsers of one call (each to each), signalled over
-// the app's WebSocket. Whoever is in the call first offers to whoever joins; perfect
-// negotiation (MDN) on every pair, so either side may renegotiate later (ICE restart after a
-// network change) without glare. The agent's tools ask the buyer's phone to switch cameras,
-// turn the torch on, take a full-resolution still and show a pointer; recording (only after
-// the buyer said yes) has each side send its own camera and microphone as live evidence.
+// the app's WebSocket. The page is inlined in the call page's <head> (web/pages/rendering.py,
+// `inline_script`) so that the camera and the signalling socket start while the rest of the
+// page loads: the person sees their own camera in the waiting room, and the others in the call
+// connect to this page at once (`?lobby=1`), with nothing sent from here until Join is pressed
+// (its senders carry no track; web/call_signals.py keeps the waiting seat out of the call's
+// record and of the agent's tools). Join then only puts the camera on the ready connections.
+// Whoever is in the call first offers to whoever arrives; perfect negotiation (MDN) on every
+// pair, so either side may renegotiate later (ICE restart after a network change) without
+// glare. The agent's tools ask the buyer's phone to switch cameras, turn the torch on, take a
+// full-resolution still and show a pointer; recording (only after the buyer said yes) has each
+// side send its own camera and microphone as live evidence.
 // window.returndeskCall holds timings (first frames, marks) for tests and benchmarks.
 (function () {
   "use strict";
-  var root = document.querySelector("[data-call]");
-  if (!root) return;
-  var cfg = JSON.parse(document.getElementById("call-config").textContent);
+  var cfg = window.returndeskCallConfig;
+  if (!cfg) return;
   var M = cfg.messages, B = cfg.buttons;
   var api = "/api/v1/calls/" + cfg.call_id;
   var role = cfg.role;
+  var root, statusEl, noticeEl, joinBtn, stage, remotes, localVideo, pointerEl, qualityEl;
+  var hangBtn, muteBtn, consentBox, consentState, withdrawBtn, recordingEl, tools, toolStatus;
   function $(id) { return root.querySelector('[data-testid="' + id + '"]'); }
-  var statusEl = $("call-status"), noticeEl = $("media-notice"), joinBtn = $("join-call");
-  var stage = $("call-stage"), remotes = $("remotes"), localVideo = $("local-video");
-  var pointerEl = $("pointer"), qualityEl = $("call-quality"), hangBtn = $("hang-up");
-  var muteBtn = $("mute"), consentBox = $("consent"), consentState = $("consent-state");
-  var withdrawBtn = $("consent-withdraw"), recordingEl = $("recording-state");
-  var tools = $("call-tools"), toolStatus = $("tool-status");
 
   var ws = null, me = null, iceServers = [], icePolicy = "all";
-  var people = {};   // seat id -> {id, role, name}
+  var people = {};   // seat id -> {id, role, name, state: "lobby" | "joined"}
   var peers = {};    // seat id -> peer state (one RTCPeerConnection)
   var localStream = null, cameraTrack = null, facing = "user", sharing = null;
   var consent = cfg.consent, recording = null, wantRecording = false;
   var ended = false, retries = 0, stills = 0, mediaReady = null;
+  var joined = false;     // the person pressed Join: the camera goes out, tools act
+  var waitingConn = false;  // this socket connected before Join and has not said it joined
   var timing = window.returndeskCall = { firstFrame: {}, marks: {} };
   function mark(name) { if (!timing.marks[name]) timing.marks[name] = performance.now(); }
+  var pageReady = new Promise(function (done) {
+    if (document.readyState !== "loading") done();
+    else document.addEventListener("DOMContentLoaded", function () { done(); });
+  });
+  function later(fn) { return pageReady.then(fn); }  // once the page's elements exist
 
   function say(key, state) {
     statusEl.textContent = M[key] || M.generic;
@@ -36,9 +44,11 @@
     if (state) root.setAttribute("data-state", state);
   }
   function notice(key) {
-    noticeEl.hidden = !key;
-    noticeEl.textContent = key ? (M[key] || M.generic) : "";
-    noticeEl.setAttribute("data-code", key || "");
+    later(function () {
+      noticeEl.hidden = !key;
+      noticeEl.textContent = key ? (M[key] || M.generic) : "";
+      noticeEl.setAttribute("data-code", key || "");
+    });
   }
   function tool(key) { if (toolStatus) { toolStatus.textContent = M[key] || M.generic; toolStatus.setAttribute("data-code", key); } }
   function request(method, path, body, type, headers) {
@@ -71,7 +81,7 @@
   function useStream(stream) {
     localStream = stream;
     cameraTrack = stream.getVideoTracks()[0] || null;
-    localVideo.srcObject = stream;
+    later(function () { localVideo.srcObject = stream; });
     return stream;
   }
   // Camera and microphone in one request (the usual case, and the fastest); when that fails,
@@ -95,38 +105,57 @@
       }).then(function () { return useStream(stream); });
     });
   }
-  function replaceVideo(track) {
-    Object.keys(peers).forEach(function (id) {
-      peers[id].pc.getSenders().forEach(function (sender) {
-        if (sender.track && sender.track.kind === "video") sender.replaceTrack(track);
-      });
+  function liveTransceivers(peer) {
+    return peer.pc.getTransceivers().filter(function (t) {
+      return !t.stopped && t.currentDirection !== "stopped";
     });
+  }
+  // What this page sends on each connection: its own tracks once joined, nothing before.
+  function attach(peer) {
+    liveTransceivers(peer).forEach(function (t) {
+      var kind = t.receiver.track.kind;
+      var track = null;
+      if (joined && localStream) {
+        track = kind === "video" ? (sharing ? sharing.track : cameraTrack) : (localStream.getAudioTracks()[0] || null);
+      }
+      if (t.sender.track !== track) t.sender.replaceTrack(track).catch(function () {});
+    });
+  }
+  function replaceVideo(track) {
     localStream.getVideoTracks().forEach(function (t) { localStream.removeTrack(t); });
     if (track) localStream.addTrack(track);
     localVideo.srcObject = localStream;
+    Object.keys(peers).forEach(function (id) { attach(peers[id]); });
   }
 
   // --- peer connections ---
+  function caption(peer) {
+    var person = peer.person;
+    peer.caption.textContent = person.name + " · " + (cfg.roles[person.role] || person.role) +
+      (person.state === "lobby" ? " · " + M.peer_lobby : "");
+    peer.figure.setAttribute("data-state", person.state || "joined");
+  }
   function view(person) {
     var figure = document.createElement("figure");
     figure.className = "call-remote";
     var video = document.createElement("video");
     video.autoplay = true; video.playsInline = true;
+    video.muted = !joined;  // heard once this person joins (and may play sound)
     video.setAttribute("data-testid", "remote-video");
     video.setAttribute("data-peer-role", person.role);
     video.setAttribute("data-peer-id", person.id);
-    var caption = document.createElement("figcaption");
-    caption.textContent = person.name + " · " + (cfg.roles[person.role] || person.role);
-    figure.appendChild(video); figure.appendChild(caption);
-    remotes.appendChild(figure);
+    var text = document.createElement("figcaption");
+    figure.appendChild(video); figure.appendChild(text);
+    later(function () { if (!figure.dropped) remotes.appendChild(figure); });
     if (role === "agent" && person.role === "buyer") {
       video.addEventListener("click", function (event) {
+        if (!joined || person.state === "lobby") return;
         var box = video.getBoundingClientRect();
         var x = (event.clientX - box.left) / box.width, y = (event.clientY - box.top) / box.height;
         send({ type: "control", action: "pointer", to: person.id, x: x, y: y });
       });
     }
-    return { figure: figure, video: video };
+    return { figure: figure, video: video, caption: text };
   }
   function watchFirstFrame(peer) {
     var video = peer.video;
@@ -139,26 +168,16 @@
     if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(seen);
     else video.addEventListener("playing", seen, { once: true });
   }
-  function addTracks(peer) {
-    if (peer.tracksAdded) return;
-    peer.tracksAdded = true;
-    var kinds = { audio: false, video: false };
-    localStream.getTracks().forEach(function (t) { peer.pc.addTrack(t, localStream); kinds[t.kind] = true; });
-    ["audio", "video"].forEach(function (kind) {
-      if (kinds[kind]) return;
-      var used = peer.pc.getTransceivers().some(function (x) { return x.receiver.track && x.receiver.track.kind === kind; });
-      if (!used) peer.pc.addTransceiver(kind, { direction: "recvonly" });
-    });
-  }
   function connect(person, offer) {
     if (peers[person.id]) return peers[person.id];
     var pc = new RTCPeerConnection({ iceServers: iceServers, iceTransportPolicy: icePolicy });
     var shown = view(person);
     var peer = { pc: pc, person: person, polite: me.id > person.id, makingOffer: false,
                  ignoreOffer: false, queue: Promise.resolve(), video: shown.video,
-                 figure: shown.figure, stream: new MediaStream(), tracksAdded: false,
+                 figure: shown.figure, caption: shown.caption, stream: new MediaStream(),
                  last: null, downSince: 0 };
     peers[person.id] = peer;
+    caption(peer);
     peer.video.srcObject = peer.stream;
     watchFirstFrame(peer);
     pc.ontrack = function (event) {
@@ -171,6 +190,7 @@
     pc.onnegotiationneeded = function () {
       peer.makingOffer = true;
       pc.setLocalDescription().then(function () {
+        mark("sent_" + pc.localDescription.type);
         send({ type: "signal", to: person.id, data: { description: pc.localDescription } });
       }).catch(function () {}).then(function () { peer.makingOffer = false; });
     };
@@ -180,7 +200,13 @@
       showState();
     };
     pc.onconnectionstatechange = showState;
-    if (offer) addTracks(peer);
+    if (offer) {
+      // Sound and picture both ways from the start, whatever this side has yet: Join (or a
+      // camera found later) only puts tracks on these senders, with no new negotiation.
+      pc.addTransceiver("audio", { direction: "sendrecv" });
+      pc.addTransceiver("video", { direction: "sendrecv" });
+      attach(peer);
+    }
     return peer;
   }
   function onSignal(from, data) {
@@ -198,7 +224,10 @@
         mark("got_" + description.type);
         return pc.setRemoteDescription(description).then(function () {
           if (description.type !== "offer") return;
-          addTracks(peer);
+          liveTransceivers(peer).forEach(function (t) {
+            if (t.direction === "recvonly") t.direction = "sendrecv";
+          });
+          attach(peer);
           return pc.setLocalDescription().then(function () {
             send({ type: "signal", to: from, data: { description: pc.localDescription } });
           });
@@ -215,14 +244,16 @@
     var peer = peers[id];
     if (!peer) return;
     peer.pc.close();
+    peer.figure.dropped = true;
     peer.figure.remove();
     delete peers[id];
     delete timing.firstFrame[id];
     showState();
   }
-  function showState() {
-    if (ended) return;
-    var ids = Object.keys(peers);
+  function showState() { later(showStateNow); }
+  function showStateNow() {
+    if (ended || !joined) return;
+    var ids = Object.keys(peers).filter(function (id) { return peers[id].person.state !== "lobby"; });
     if (!ids.length) {
       say(role === "buyer" ? "waiting_agent" : role === "agent" ? "waiting_buyer" : "waiting_others", "waiting");
       return;
@@ -286,44 +317,72 @@
   function open() {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     mark("ws_start");
-    ws = new WebSocket(scheme + location.host + "/calls/" + cfg.call_id + "/signal?token=" + encodeURIComponent(cfg.token));
+    waitingConn = !joined;  // after Join (a reconnect) the socket joins as it connects
+    ws = new WebSocket(scheme + location.host + "/calls/" + cfg.call_id + "/signal?token=" +
+                       encodeURIComponent(cfg.token) + (waitingConn ? "&lobby=1" : ""));
     ws.onopen = function () { mark("ws_open"); };
     ws.onmessage = function (event) {
       var m;
       try { m = JSON.parse(event.data); } catch (e) { return; }
-      mediaReady.then(function () { handle(m); });  // in order, once the camera is on
+      // The call's connections at once (the media path does not wait for the page to load);
+      // what the page says about it once its elements exist, in order.
+      connection(m);
+      later(function () { handle(m); });
     };
     ws.onclose = function (event) {
-      if (ended) return;
-      if (event.code === 4410) return finish("ended");
-      if (event.code === 4401 || event.code === 4409) return finish(event.code === 4409 ? "left" : "invalid_join_token");
-      retries += 1;
-      say("reconnecting", "reconnecting");
-      setTimeout(open, Math.min(1000 * retries, 5000));
+      later(function () {
+        if (ended) return;
+        if (event.code === 4410) return finish("ended");
+        if (event.code === 4401 || event.code === 4409) return finish(event.code === 4409 ? "left" : "invalid_join_token");
+        retries += 1;
+        if (joined) say("reconnecting", "reconnecting");
+        setTimeout(open, Math.min(1000 * retries, 5000));
+      });
     };
   }
-  function handle(m) {
+  function sayJoined() {
+    if (joined && waitingConn && me) {
+      waitingConn = false;
+      send({ type: "join" });
+    }
+  }
+  function connection(m) {
     if (m.type === "welcome") {
       mark("welcome");
       retries = 0;
       me = m.you; iceServers = m.ice_servers || []; icePolicy = m.ice_policy || "all";
       Object.keys(peers).forEach(drop);  // a reconnect: start every pair again
       people = {};
-      m.peers.forEach(function (p) { people[p.id] = p; });  // they offer to the newcomer
-      setConsent(m.consent);
-      if (m.recording) setRecording(true);
-      showState();
+      m.peers.forEach(function (p) {  // they offer to the newcomer: be ready for it
+        people[p.id] = p;
+        connect(p, false);
+      });
+      waitingConn = !!m.lobby;
+      sayJoined();
     } else if (m.type === "peer_joined") {
-      // Whoever is already in the call offers to the one who arrives: its camera is on and
-      // its offer is ready while the newcomer's camera is still starting.
+      mark("peer_joined");
+      // Whoever is already in the call offers to the one who arrives: its offer is ready
+      // while the newcomer's page is still loading.
       people[m.peer.id] = m.peer;
       drop(m.peer.id);
       connect(m.peer, true);
-      showState();
+    } else if (m.type === "peer_ready") {
+      var person = people[m.id];
+      if (person) person.state = "joined";
+      if (peers[m.id]) caption(peers[m.id]);
     } else if (m.type === "peer_left") {
       drop(m.id);
     } else if (m.type === "signal") {
       onSignal(m.from, m.data);
+    }
+  }
+  function handle(m) {
+    if (m.type === "welcome") {
+      setConsent(m.consent);
+      if (m.recording) setRecording(true);
+      showState();
+    } else if (m.type === "peer_joined" || m.type === "peer_ready") {
+      showState();
     } else if (m.type === "control") {
       control(m);
     } else if (m.type === "consent") {
@@ -344,6 +403,7 @@
 
   // --- the agent's requests, carried out on the buyer's phone ---
   function control(m) {
+    if (!joined) return;  // the server sends none before Join; never act on one anyway
     if (m.action === "record") return setRecording(!!m.on);
     if (role === "buyer") {
       if (m.action === "camera") return switchCamera(m.facing === "environment" ? "environment" : "user");
@@ -414,7 +474,7 @@
     var key = answer === "granted" ? "consent_granted" : answer === "declined" ? "consent_declined" : "consent_waiting";
     consentState.textContent = M[key];
     consentState.setAttribute("data-consent", answer || "none");
-    if (consentBox) consentBox.hidden = !!answer || !me;
+    if (consentBox) consentBox.hidden = !!answer || !me || !joined;
     if (withdrawBtn) withdrawBtn.hidden = answer !== "granted";
     var recordBtn = $("record-call");
     if (recordBtn) recordBtn.disabled = answer !== "granted";
@@ -435,7 +495,7 @@
     recordingEl.hidden = !wantRecording;
     var recordBtn = $("record-call");
     if (recordBtn) recordBtn.textContent = wantRecording ? B.stop_record : B.record;
-    if (wantRecording && !recording && role !== "guest") startRecording();
+    if (wantRecording && !recording && joined && localStream && role !== "guest") startRecording();
     if (!wantRecording && recording) stopRecording();
   }
   function startRecording() {
@@ -484,6 +544,7 @@
   // --- sharing the agent's screen or a product video instead of the camera ---
   function share(track, what) {
     if (sharing) sharing.stop();
+    what.track = track;
     sharing = what;
     replaceVideo(track);
     $("stop-sharing").hidden = false;
@@ -519,89 +580,125 @@
     if (ws && ws.readyState <= 1) ws.close(1000);
   }
 
-  if (!window.RTCPeerConnection || !navigator.mediaDevices || !window.WebSocket) {
-    joinBtn.disabled = true;
-    say("unsupported", "error");
-    return;
-  }
-  joinBtn.disabled = false;  // disabled in the page until this script is ready: no lost click
-  joinBtn.addEventListener("click", function () {
-    joinBtn.disabled = true;
-    say("joining", "joining");
-    // The camera and the signalling connection start together; messages wait for the camera.
-    mark("click");
-    mediaReady = startMedia().then(function () {
+  // --- start: the camera and the socket at once, the page's buttons when it is parsed ---
+  var supported = !!(window.RTCPeerConnection && navigator.mediaDevices && window.WebSocket);
+  if (supported) {  // the camera first (the slowest to start), then the socket
+    mediaReady = startMedia().then(function (stream) {
       mark("media");
-      joinBtn.hidden = true;
-      stage.hidden = false;
-      hangBtn.hidden = false;
-      muteBtn.hidden = !localStream.getAudioTracks().length;
-      if (tools) tools.hidden = false;
-      setInterval(measure, 2000);
+      later(function () {
+        stage.hidden = false;  // the waiting room shows the person their own camera
+        if (joined) enter();
+      });
+      return stream;
     });
     open();
-  });
-  hangBtn.addEventListener("click", function () {
-    if (ws && ws.readyState === 1) send({ type: "hang_up" });
-    else request("POST", "/hang-up", "{}", "application/json").catch(function () {});
-    finish(role === "agent" ? "ended" : "left");
-  });
-  muteBtn.addEventListener("click", function () {
-    var tracks = localStream.getAudioTracks();
-    var muted = tracks.length && !tracks[0].enabled;
-    tracks.forEach(function (t) { t.enabled = muted; });
-    muteBtn.textContent = muted ? B.mute : B.unmute;
-    muteBtn.setAttribute("aria-pressed", muted ? "false" : "true");
-  });
-  if (consentBox) {
-    $("consent-yes").addEventListener("click", function () { answer("granted"); });
-    $("consent-no").addEventListener("click", function () { answer("declined"); });
-    withdrawBtn.addEventListener("click", function () { answer("declined"); });
   }
-  if (tools) {
-    var buyerId = function () {
-      return Object.keys(people).filter(function (id) { return people[id].role === "buyer"; })[0];
-    };
-    var wantBack = true, torchOn = false;
-    $("switch-camera").addEventListener("click", function () {
-      send({ type: "control", action: "camera", to: buyerId(), facing: wantBack ? "environment" : "user" });
-      wantBack = !wantBack;
-    });
-    $("torch").addEventListener("click", function () {
-      torchOn = !torchOn;
-      send({ type: "control", action: "torch", to: buyerId(), on: torchOn });
-    });
-    $("take-still").addEventListener("click", function () {
-      var id = buyerId();
-      if (!id || !peers[id]) return tool("still_failed");
-      send({ type: "control", action: "still", to: id });
-    });
-    $("record-call").addEventListener("click", function () {
-      var on = !wantRecording;
-      send({ type: "control", action: "record", on: on });
-      setRecording(on);
-    });
-    $("share-screen").addEventListener("click", function () {
-      if (!navigator.mediaDevices.getDisplayMedia) return tool("generic");
-      navigator.mediaDevices.getDisplayMedia({ video: true }).then(function (stream) {
-        var track = stream.getVideoTracks()[0];
-        share(track, { stop: function () { track.stop(); } });
-      }, function () {});
-    });
-    $("share-video").addEventListener("change", function (event) {
-      var file = event.target.files && event.target.files[0];
-      if (!file) return;
-      var player = document.createElement("video");
-      player.src = URL.createObjectURL(file); player.muted = true; player.loop = true; player.playsInline = true;
-      player.play().then(function () {
-        var track = (player.captureStream ? player.captureStream() : player.mozCaptureStream()).getVideoTracks()[0];
-        share(track, { stop: function () { player.pause(); URL.revokeObjectURL(player.src); } });
-      }, function () { tool("generic"); });
-    });
-    $("stop-sharing").addEventListener("click", stopSharing);
+  function enter() {  // after Join, once the camera is on
+    muteBtn.hidden = !localStream.getAudioTracks().length;
+    if (tools) tools.hidden = false;  // sharing and stills work on the camera's stream
+    Object.keys(peers).forEach(function (id) { attach(peers[id]); });
+    setRecording(wantRecording);
   }
-  window.addEventListener("online", function () {
-    Object.keys(peers).forEach(function (id) { peers[id].pc.restartIce(); });
-  });
-  window.addEventListener("pagehide", function () { if (recording) stopRecording(); });
+  pageReady.then(bindPage);
+
+  function bindPage() {
+    root = document.querySelector("[data-call]");
+    statusEl = $("call-status"); noticeEl = $("media-notice"); joinBtn = $("join-call");
+    stage = $("call-stage"); remotes = $("remotes"); localVideo = $("local-video");
+    pointerEl = $("pointer"); qualityEl = $("call-quality"); hangBtn = $("hang-up");
+    muteBtn = $("mute"); consentBox = $("consent"); consentState = $("consent-state");
+    withdrawBtn = $("consent-withdraw"); recordingEl = $("recording-state");
+    tools = $("call-tools"); toolStatus = $("tool-status");
+    if (!supported) {
+      joinBtn.disabled = true;
+      say("unsupported", "error");
+      return;
+    }
+    joinBtn.disabled = false;  // disabled in the page until this script is ready: no lost click
+    joinBtn.addEventListener("click", function () {
+      if (joined || ended) return;
+      joined = true;
+      mark("click");
+      joinBtn.disabled = true;
+      joinBtn.hidden = true;
+      say("joining", "joining");
+      stage.hidden = false;
+      remotes.hidden = false;
+      hangBtn.hidden = false;
+      sayJoined();
+      Object.keys(peers).forEach(function (id) {  // heard and seen from now on
+        peers[id].video.muted = false;
+        peers[id].video.play().catch(function () {});
+      });
+      if (localStream) enter();
+      setConsent(consent);
+      setInterval(measure, 2000);
+      showState();
+    });
+    hangBtn.addEventListener("click", function () {
+      if (ws && ws.readyState === 1) send({ type: "hang_up" });
+      else request("POST", "/hang-up", "{}", "application/json").catch(function () {});
+      finish(role === "agent" ? "ended" : "left");
+    });
+    muteBtn.addEventListener("click", function () {
+      var tracks = localStream.getAudioTracks();
+      var muted = tracks.length && !tracks[0].enabled;
+      tracks.forEach(function (t) { t.enabled = muted; });
+      muteBtn.textContent = muted ? B.mute : B.unmute;
+      muteBtn.setAttribute("aria-pressed", muted ? "false" : "true");
+    });
+    if (consentBox) {
+      $("consent-yes").addEventListener("click", function () { answer("granted"); });
+      $("consent-no").addEventListener("click", function () { answer("declined"); });
+      withdrawBtn.addEventListener("click", function () { answer("declined"); });
+    }
+    if (tools) {
+      var buyerId = function () {
+        return Object.keys(people).filter(function (id) {  // a buyer who pressed Join
+          return people[id].role === "buyer" && people[id].state !== "lobby";
+        })[0];
+      };
+      var wantBack = true, torchOn = false;
+      $("switch-camera").addEventListener("click", function () {
+        send({ type: "control", action: "camera", to: buyerId(), facing: wantBack ? "environment" : "user" });
+        wantBack = !wantBack;
+      });
+      $("torch").addEventListener("click", function () {
+        torchOn = !torchOn;
+        send({ type: "control", action: "torch", to: buyerId(), on: torchOn });
+      });
+      $("take-still").addEventListener("click", function () {
+        var id = buyerId();
+        if (!id || !peers[id]) return tool("still_failed");
+        send({ type: "control", action: "still", to: id });
+      });
+      $("record-call").addEventListener("click", function () {
+        var on = !wantRecording;
+        send({ type: "control", action: "record", on: on });
+        setRecording(on);
+      });
+      $("share-screen").addEventListener("click", function () {
+        if (!navigator.mediaDevices.getDisplayMedia) return tool("generic");
+        navigator.mediaDevices.getDisplayMedia({ video: true }).then(function (stream) {
+          var track = stream.getVideoTracks()[0];
+          share(track, { stop: function () { track.stop(); } });
+        }, function () {});
+      });
+      $("share-video").addEventListener("change", function (event) {
+        var file = event.target.files && event.target.files[0];
+        if (!file) return;
+        var player = document.createElement("video");
+        player.src = URL.createObjectURL(file); player.muted = true; player.loop = true; player.playsInline = true;
+        player.play().then(function () {
+          var track = (player.captureStream ? player.captureStream() : player.mozCaptureStream()).getVideoTracks()[0];
+          share(track, { stop: function () { player.pause(); URL.revokeObjectURL(player.src); } });
+        }, function () { tool("generic"); });
+      });
+      $("stop-sharing").addEventListener("click", stopSharing);
+    }
+    window.addEventListener("online", function () {
+      Object.keys(peers).forEach(function (id) { peers[id].pc.restartIce(); });
+    });
+    window.addEventListener("pagehide", function () { if (recording) stopRecording(); });
+  }
 })();
