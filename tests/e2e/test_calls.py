@@ -383,11 +383,17 @@ def test_a_page_waiting_to_join_is_connected_to_but_not_in_the_call(api: Api) ->
             # waiting page may ask nothing of anyone.
             agent.send(json.dumps({"type": "control", "action": "still", "to": me}))
             agent.send(json.dumps({"type": "control", "action": "pointer", "x": 0.1, "y": 0.1}))
+            answer = {"description": {"type": "answer", "sdp": "v=0"}}
+            agent.send(json.dumps({"type": "signal", "to": me, "data": answer}))
+            # The signal came after the tools on the same path: had they been delivered, they
+            # would be here first.
+            assert receive(buyer) == {"type": "signal", "from": agent_id, "data": answer}
             buyer.send(json.dumps({"type": "control", "action": "media_state"}))
             assert receive(buyer) == {"type": "error", "code": "call_not_joined"}
             # Join: in the call's record, the others told, the tools reach it.
             buyer.send(json.dumps({"type": "join"}))
             assert receive(agent) == {"type": "peer_ready", "id": me}
+            assert receive(buyer) == {"type": "joined", "recording": False}
             assert buyer_seat()["joined_at"] is not None and buyer_seat()["present"] is True
             agent.send(json.dumps({"type": "control", "action": "pointer", "x": 0.5, "y": 0.5}))
             pointer = receive(buyer)
@@ -398,6 +404,41 @@ def test_a_page_waiting_to_join_is_connected_to_but_not_in_the_call(api: Api) ->
             assert receive(again)["lobby"] is False
             back = receive(agent)
             assert (back["type"], back["peer"]["state"]) == ("peer_joined", "joined")
+
+
+def test_opening_the_link_again_does_not_push_the_seat_out_of_the_call(api: Api) -> None:
+    """A second page of a seat that is in the call (another tab, a reload whose old page is
+    not gone yet) waits beside it; only its Join takes the seat over."""
+    case = api.open_return()
+    call = start(api, case)
+    url = str(api.client.base_url).replace("http://", "ws://")
+    waiting_url = f"{url}/calls/{call['call_id']}/signal?lobby=1&token={call['buyer']}"
+    with socket(api, call, call["agent"]) as agent:
+        agent_id = receive(agent)["you"]["id"]  # in first: the buyer's arrival is told to it
+        with socket(api, call, call["buyer"]) as first:
+            me = receive(first)["you"]["id"]
+            assert receive(agent)["type"] == "peer_joined"
+            with connect(waiting_url, open_timeout=10) as second:
+                welcome = receive(second)
+                assert welcome["lobby"] is True
+                assert [p["role"] for p in welcome["peers"]] == ["agent"]
+                # The page in the call is still there and still reached; nobody was told.
+                offer = {"description": {"type": "offer", "sdp": "v=0"}}
+                agent.send(json.dumps({"type": "signal", "to": me, "data": offer}))
+                assert receive(first)["type"] == "signal"
+                # The waiting page speaks for nobody until it joins.
+                second.send(json.dumps({"type": "signal", "to": agent_id, "data": offer}))
+                second.send(json.dumps({"type": "join"}))
+                assert receive(second) == {"type": "joined", "recording": False}
+                with pytest.raises(ConnectionClosed) as replaced:
+                    first.recv(timeout=10)
+                assert replaced.value.rcvd is not None and replaced.value.rcvd.code == 4409
+                left, back = receive(agent), receive(agent)
+                assert (left["type"], back["type"], back["peer"]["state"]) == (
+                    "peer_left",
+                    "peer_joined",
+                    "joined",
+                )
 
 
 def test_a_page_that_leaves_before_joining_leaves_no_trace_in_the_call(api: Api) -> None:

@@ -318,8 +318,13 @@ def test_a_call_whose_seats_are_on_two_processes_signals_through_redis(
                 "data": offer,
             }
             agent.send(json.dumps({"type": "control", "action": "still", "to": me}))
+            answer = {"description": {"type": "answer", "sdp": "v=0"}}
+            agent.send(json.dumps({"type": "signal", "to": me, "data": answer}))
+            # Same path as the still, after it: had the still been delivered, it would be first.
+            assert receive(buyer)["data"] == answer
             buyer.send(json.dumps({"type": "join"}))
             assert receive(agent) == {"type": "peer_ready", "id": me}
+            assert receive(buyer) == {"type": "joined", "recording": False}
             assert directory_state(me) == "joined"
             answered = httpx.post(
                 f"{a.url}/api/v1/calls/{call['call_id']}/consent",

@@ -27,6 +27,7 @@ import contextlib
 import json
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -101,10 +102,11 @@ class SignalHub:
         peers = [_public(p) for seat, p in seats.items() if seat != seat_id]
         return conn, peers, await self.bus.recording(call_id)
 
-    async def ready(self, call_id: str, person: dict[str, str], conn: str) -> None:
-        """The waiting connection's person pressed Join."""
+    async def ready(self, call_id: str, person: dict[str, str], conn: str) -> bool:
+        """The waiting connection's person pressed Join; False when a newer connection holds
+        the seat by now (this one is being closed)."""
         self.waiting.discard(conn)
-        await self.bus.update_seat(call_id, person["id"], {**person, "conn": conn})
+        return await self.bus.update_seat(call_id, person["id"], {**person, "conn": conn})
 
     async def leave(self, call_id: str, seat_id: str, conn: str) -> bool:
         """The connection went away; False when a newer one holds the seat (nothing to say)."""
@@ -232,19 +234,37 @@ async def signal(websocket: WebSocket, call_id: str) -> None:
         await _refuse(websocket, exc.code)
         return
     me = seat.seat.id
-    conn = ""
+    link = _Link(joined=not lobby)
     try:
         person = _person(seat, joined=not lobby)
-        conn, peers, recording = await hub.take(call_id, person, websocket)
+        seats = await hub.bus.seats(call_id) if lobby else {}
+        if seats.get(me, {}).get("state", "lobby") != "lobby":
+            # The seat is in the call on another page (a second tab, or a reload whose old page
+            # is not gone yet): this one waits beside it without taking the seat, so opening the
+            # link never pushes the person out of the call; Join takes the seat over.
+            peers = [_public(p) for other, p in seats.items() if other != me]
+            recording = await hub.bus.recording(call_id)
+        else:
+            link.conn, peers, recording = await hub.take(call_id, person, websocket)
         welcome = _welcome(container, me, peers, recording, call)
         await websocket.send_text(json.dumps({**welcome, "lobby": lobby}))
-        await hub.send(call_id, {"type": "peer_joined", "peer": _public(person)}, skip=me)
-        await _relay(websocket, container, hub, seat, call_id, conn, joined=not lobby)
+        if link.conn:
+            await hub.send(call_id, {"type": "peer_joined", "peer": _public(person)}, skip=me)
+        await _relay(websocket, container, hub, seat, call_id, link)
     except WebSocketDisconnect:
         pass
     finally:
-        if conn:
-            await _gone(container, hub, call_id, seat, conn)
+        if link.conn:
+            await _gone(container, hub, call_id, seat, link.conn)
+
+
+@dataclass
+class _Link:
+    """One socket's hold on its seat: `conn` while it holds it (a page waiting beside another
+    page of the same seat holds none), `joined` once its person pressed Join."""
+
+    conn: str = ""
+    joined: bool = False
 
 
 async def _refuse(websocket: WebSocket, code: str) -> None:
@@ -280,9 +300,7 @@ async def _relay(
     hub: SignalHub,
     seat: SeatAccess,
     call_id: str,
-    conn: str,
-    *,
-    joined: bool,
+    link: _Link,
 ) -> None:
     me = seat.seat.id
     allowed = CONTROLS[seat.seat.role]
@@ -299,22 +317,19 @@ async def _relay(
             continue
         kind = message.get("type")
         to = message.get("to")
-        if kind == "signal" and isinstance(to, str):
+        if kind == "signal" and isinstance(to, str) and link.conn:
             await hub.send(call_id, {"type": "signal", "from": me, "data": message.get("data")},
                            to=to)  # fmt: skip
-        elif kind == "join" and not joined:
-            try:
-                await run_in_threadpool(call_service.join, container.uow, container.clock, seat)
-            except DomainError as exc:  # ended, or its links ran out, while it waited
-                await _refuse(websocket, exc.code)
+        elif kind == "join" and not link.joined:
+            if not await _join(websocket, container, hub, seat, call_id, link):
                 return
-            joined = True
-            await hub.ready(call_id, _person(seat), conn)
-            await hub.send(call_id, {"type": "peer_ready", "id": me}, skip=me)
-        elif kind == "control" and not joined:
+        elif kind == "control" and not link.joined:
             await websocket.send_text(json.dumps({"type": "error", "code": "call_not_joined"}))
         elif kind == "control":
             await _control(websocket, container, hub, seat, call_id, message, allowed)
+        elif kind == "hang_up" and not link.conn:
+            await websocket.close(1000)  # a page waiting beside the one in the call: it goes
+            return
         elif kind == "hang_up":
             try:
                 call = await run_in_threadpool(
@@ -327,6 +342,37 @@ async def _relay(
             else:
                 await websocket.close(1000)
             return
+
+
+async def _join(
+    websocket: WebSocket,
+    container: Container,
+    hub: SignalHub,
+    seat: SeatAccess,
+    call_id: str,
+    link: _Link,
+) -> bool:
+    """The waiting page's person pressed Join: in the call's record, the others told, and the
+    page told whether a recording is under way (what it missed while it waited). False when
+    this socket is done (a newer page holds the seat, or the call ended meanwhile)."""
+    me = seat.seat.id
+    if link.conn and not await hub.ready(call_id, _person(seat), link.conn):
+        return False
+    try:
+        await run_in_threadpool(call_service.join, container.uow, container.clock, seat)
+    except DomainError as exc:  # ended, or its links ran out, while it waited
+        await _refuse(websocket, exc.code)
+        return False
+    link.joined = True
+    if link.conn:
+        await hub.send(call_id, {"type": "peer_ready", "id": me}, skip=me)
+    else:  # it waited beside the page that held the seat: this one takes it over now
+        person = _person(seat)
+        link.conn, _, _ = await hub.take(call_id, person, websocket)
+        await hub.send(call_id, {"type": "peer_joined", "peer": _public(person)}, skip=me)
+    recording = await hub.bus.recording(call_id)
+    await websocket.send_text(json.dumps({"type": "joined", "recording": recording}))
+    return True
 
 
 async def _control(

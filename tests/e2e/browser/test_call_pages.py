@@ -216,7 +216,18 @@ def test_call_with_consent_still_tools_recording_and_a_guest(
             )
         assert invited.status_code == 201, invited.text
         guest = guest_ctx.new_page()
-        join(guest, invited.json()["guest_url"])
+        guest.goto(local(invited.json()["guest_url"]))
+        # Waiting to join, the guest's page is connected to both, and gets the agent's picture
+        # at once (whoever is about to join sees who is there), but nothing of the buyer's
+        # camera or microphone until the guest is in the call.
+        expect(guest.locator("figure[data-connection='connected']")).to_have_count(2)
+        guest.wait_for_function(
+            "el => el.videoWidth > 0",
+            arg=guest.locator("video[data-peer-role='agent']").element_handle(),
+        )
+        time.sleep(1.0)  # the buyer's frames would have arrived by now
+        assert guest.locator("video[data-peer-role='buyer']").evaluate("v => v.videoWidth") == 0
+        guest.get_by_test_id("join-call").click()
         sees(guest, "agent")
         sees(guest, "buyer")
         sees(agent, "guest")

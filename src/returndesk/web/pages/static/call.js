@@ -110,12 +110,15 @@
       return !t.stopped && t.currentDirection !== "stopped";
     });
   }
-  // What this page sends on each connection: its own tracks once joined, nothing before.
+  // What this page sends on each connection: its own tracks once joined, nothing before; and
+  // to someone still waiting to join, nothing either, but for the agent's page (whoever is
+  // about to join sees the agent at once, as a person entering a room would).
   function attach(peer) {
+    var sends = joined && localStream && (peer.person.state !== "lobby" || role === "agent");
     liveTransceivers(peer).forEach(function (t) {
       var kind = t.receiver.track.kind;
       var track = null;
-      if (joined && localStream) {
+      if (sends) {
         track = kind === "video" ? (sharing ? sharing.track : cameraTrack) : (localStream.getAudioTracks()[0] || null);
       }
       if (t.sender.track !== track) t.sender.replaceTrack(track).catch(function () {});
@@ -199,7 +202,10 @@
       if (pc.iceConnectionState === "failed") pc.restartIce();
       showState();
     };
-    pc.onconnectionstatechange = showState;
+    pc.onconnectionstatechange = function () {
+      peer.figure.setAttribute("data-connection", pc.connectionState);  // for automation
+      showState();
+    };
     if (offer) {
       // Sound and picture both ways from the start, whatever this side has yet: Join (or a
       // camera found later) only puts tracks on these senders, with no new negotiation.
@@ -321,13 +327,14 @@
     ws = new WebSocket(scheme + location.host + "/calls/" + cfg.call_id + "/signal?token=" +
                        encodeURIComponent(cfg.token) + (waitingConn ? "&lobby=1" : ""));
     ws.onopen = function () { mark("ws_open"); };
+    me = null;
+    var early = [];  // what comes before this socket's welcome waits for it
     ws.onmessage = function (event) {
       var m;
       try { m = JSON.parse(event.data); } catch (e) { return; }
-      // The call's connections at once (the media path does not wait for the page to load);
-      // what the page says about it once its elements exist, in order.
-      connection(m);
-      later(function () { handle(m); });
+      if (!me && m.type !== "welcome" && m.type !== "error") { early.push(m); return; }
+      receive(m);
+      if (m.type === "welcome") early.splice(0).forEach(receive);
     };
     ws.onclose = function (event) {
       later(function () {
@@ -339,6 +346,12 @@
         setTimeout(open, Math.min(1000 * retries, 5000));
       });
     };
+  }
+  // The call's connections at once (the media path does not wait for the page to load); what
+  // the page says about it once its elements exist, in order.
+  function receive(m) {
+    connection(m);
+    later(function () { handle(m); });
   }
   function sayJoined() {
     if (joined && waitingConn && me) {
@@ -369,7 +382,7 @@
     } else if (m.type === "peer_ready") {
       var person = people[m.id];
       if (person) person.state = "joined";
-      if (peers[m.id]) caption(peers[m.id]);
+      if (peers[m.id]) { caption(peers[m.id]); attach(peers[m.id]); }
     } else if (m.type === "peer_left") {
       drop(m.id);
     } else if (m.type === "signal") {
@@ -379,8 +392,10 @@
   function handle(m) {
     if (m.type === "welcome") {
       setConsent(m.consent);
-      if (m.recording) setRecording(true);
+      if (m.recording && !m.lobby) setRecording(true);  // a waiting page hears at "joined"
       showState();
+    } else if (m.type === "joined") {
+      setRecording(!!m.recording);  // as it is now: it may have changed while this page waited
     } else if (m.type === "peer_joined" || m.type === "peer_ready") {
       showState();
     } else if (m.type === "control") {
