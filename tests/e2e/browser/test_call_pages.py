@@ -168,6 +168,8 @@ def test_call_with_consent_still_tools_recording_and_a_guest(
         agent.get_by_test_id("take-still").click()
         expect(agent.get_by_test_id("tool-status")).to_have_attribute("data-code", "still_failed")
         expect(buyer.get_by_test_id("consent")).to_be_hidden()
+        expect(buyer.get_by_test_id("consent-state")).to_be_empty()  # the question is theirs
+        expect(agent.get_by_test_id("consent-state")).to_have_text(CALL_MESSAGES["consent_waiting"])
 
         buyer.get_by_test_id("join-call").click()
         expect(agent.locator("figure[data-state='joined']")).to_have_count(1)

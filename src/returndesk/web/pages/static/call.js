@@ -487,7 +487,8 @@
   function setConsent(answer) {
     consent = answer;
     var key = answer === "granted" ? "consent_granted" : answer === "declined" ? "consent_declined" : "consent_waiting";
-    consentState.textContent = M[key];
+    // The buyer is asked the question itself; "not answered yet" is for the others.
+    consentState.textContent = role === "buyer" && !answer ? "" : M[key];
     consentState.setAttribute("data-consent", answer || "none");
     if (consentBox) consentBox.hidden = !!answer || !me || !joined;
     if (withdrawBtn) withdrawBtn.hidden = answer !== "granted";
