@@ -182,7 +182,7 @@ def app_call(
 def browser_context(browser: Browser, base: str) -> BrowserContext:
     """Made once per run and kept (as a person's browser is already open): each new context
     is a new window of Chromium, whose own toolbar loads a WebUI page in a renderer of its own
-    (about 0.7 s of CPU on two cores, measured in a trace), which would land in the middle of
+    (about 0.9 s of CPU on two cores, measured), which would land in the middle of
     whichever call came next."""
     context = browser.new_context(base_url=base)
     context.route("**/bare.html*", lambda route: route.fulfill(body=BARE, content_type="text/html"))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import APIRouter
 
 from returndesk.web.pages import (
@@ -24,8 +22,9 @@ from returndesk.web.pages import (
     teams_console,
     webhooks,
 )
+from returndesk.web.pages.rendering import STATIC_DIR
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+__all__ = ["STATIC_DIR", "router"]
 
 router = APIRouter(include_in_schema=False)
 router.include_router(portal.router)
